@@ -1,0 +1,105 @@
+# isle — build, run, test. `make help` lists the targets.
+#
+# One C program (build/isle) plus static web files. SANITIZE=1 builds with
+# ASan+UBSan into build/san/ so sanitized and plain objects never mix.
+
+CC      ?= gcc
+SANITIZE ?= 0
+PKGS    := libevent libevent_pthreads jansson sqlite3 libsodium zlib
+
+ifeq ($(SANITIZE),1)
+BUILD   := build/san
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD   := build
+OPT     := -O2 -g
+endif
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+           -Isrc -DISLE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lcsv -lpthread -lm
+LDFLAGS := $(OPT)
+
+SRC      := $(shell find src -name '*.c' | sort)
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/schema.o
+MAIN_OBJ := $(BUILD)/obj/src/main.o
+SCHEMA   := $(sort $(wildcard src/db/schema/*.sql))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC))
+
+.PHONY: all build run test unit lint bench fuzz clean deps vendor help
+all: build
+
+help:
+	@echo "make build   - compile build/isle"
+	@echo "make run     - install deps, build, create isle.db with demo data if missing, serve :8080"
+	@echo "make test    - install deps, build, run unit + API + browser tests"
+	@echo "make lint    - clang-format check and banned-function grep"
+	@echo "make bench   - HTTP and SSE benchmarks (wrk, nginx)"
+	@echo "make fuzz    - libFuzzer targets (FUZZ_SECONDS=30 each)"
+	@echo "make clean   - remove build/"
+	@echo "SANITIZE=1   - build and test with ASan+UBSan"
+
+build: $(BUILD)/isle
+
+$(BUILD)/isle: $(LIB_OBJ) $(MAIN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -c -o $@ $<
+
+# Migrations are compiled into the binary so that `isle` is one file.
+$(BUILD)/gen/schema.c: $(SCHEMA) scripts/embed_schema.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed_schema.sh $(SCHEMA) > $@
+
+$(BUILD)/obj/gen/schema.o: $(BUILD)/gen/schema.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit_tests: $(LIB_OBJ) $(UNIT_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+vendor: deps
+	@sh scripts/vendor.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@sh scripts/vendor.sh
+	@sh scripts/run.sh $(BUILD)/isle
+
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+test: deps
+	@$(MAKE) --no-print-directory build $(BUILD)/unit_tests
+	@sh scripts/vendor.sh
+	@ISLE_BIN=$(BUILD)/isle UNIT_BIN=$(BUILD)/unit_tests bash scripts/test.sh
+
+lint:
+	@bash scripts/lint.sh
+
+bench: deps
+	@sh scripts/deps.sh --bench
+	@$(MAKE) --no-print-directory build
+	bash bench/http.sh
+	bash bench/sse.sh
+
+fuzz:
+	@sh scripts/deps.sh --fuzz
+	@bash tests/fuzz/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,128 @@
+# bench/lib.sh: helpers shared by bench/http.sh and bench/sse.sh (sourced, not run).
+#
+# Everything here talks only to 127.0.0.0/8 and every wait loop is bounded in
+# count. Nothing here changes system settings: limits are raised per process
+# (ulimit) and ports are picked from what is free.
+
+ISLE_BIN=${ISLE_BIN:-build/isle}
+
+# free_port: print a TCP port nobody listens on 127.0.0.1, chosen below the
+# ephemeral range so client sockets cannot collide with it. There is a small
+# window between the check and the bind; the caller's startup check catches it.
+free_port() {
+    local i p
+    for i in $(seq 1 200); do
+        p=$((20000 + (RANDOM % 12000)))
+        if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "bench: no free port found" >&2
+    return 1
+}
+
+# wait_http URL TRIES: poll URL every 0.1 s until it answers 200, at most TRIES times.
+wait_http() {
+    local url=$1 tries=${2:-150} i code
+    for i in $(seq 1 "$tries"); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null || true)
+        [ "$code" = 200 ] && return 0
+        sleep 0.1
+    done
+    echo "bench: $url did not answer 200 after $tries tries (last status '$code')" >&2
+    return 1
+}
+
+# raise_nofile WANT: raise this shell's open-file limit (inherited by the
+# servers and clients it starts) to at least WANT when root may, else to the
+# hard limit. Prints the resulting soft limit.
+raise_nofile() {
+    local want=$1 hard
+    hard=$(ulimit -Hn)
+    if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
+        ulimit -Hn "$want" 2>/dev/null || true
+        hard=$(ulimit -Hn)
+    fi
+    ulimit -Sn "$hard" 2>/dev/null || true
+    ulimit -Sn
+}
+
+# isle_start DIR PORT THREADS: create DIR/isle.db with demo data and start
+# `isle serve` in the background; sets ISLE_PID. Logs go to DIR/isle.log.
+isle_start() {
+    local dir=$1 port=$2 threads=$3
+    "$ISLE_BIN" --db "$dir/isle.db" init >"$dir/isle-init.log" 2>&1 ||
+        { echo "bench: isle init failed:" >&2; cat "$dir/isle-init.log" >&2; return 1; }
+    ISLE_ARGON2_FAST=1 "$ISLE_BIN" --db "$dir/isle.db" demo >"$dir/isle-demo.log" 2>&1 ||
+        { echo "bench: isle demo failed:" >&2; tail -20 "$dir/isle-demo.log" >&2; return 1; }
+    "$ISLE_BIN" --db "$dir/isle.db" serve --listen "127.0.0.1:$port" --threads "$threads" \
+        >"$dir/isle.log" 2>&1 &
+    ISLE_PID=$!
+    if ! wait_http "http://127.0.0.1:$port/healthz" 150; then
+        echo "bench: isle log:" >&2
+        tail -20 "$dir/isle.log" >&2
+        return 1
+    fi
+    if ! kill -0 "$ISLE_PID" 2>/dev/null; then
+        echo "bench: isle exited; another server answers on port $port?" >&2
+        return 1
+    fi
+}
+
+# stop_pid PID: TERM, wait up to 5 s, then KILL. Only ever the pids we started.
+stop_pid() {
+    local pid=$1 i
+    [ -n "$pid" ] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# cpu_ticks PID...: user+system clock ticks used so far by the given pids.
+cpu_ticks() {
+    local total=0 pid f
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] || continue
+        # Fields after the ")" of the command name: state is $1, utime $12, stime $13.
+        f=$(sed 's/^.*) //' "/proc/$pid/stat")
+        total=$((total + $(echo "$f" | awk '{print $12 + $13}')))
+    done
+    echo "$total"
+}
+
+# proc_status_kb PID FIELD: a "kB" field of /proc/PID/status (VmRSS, VmHWM), or 0.
+proc_status_kb() {
+    awk -v f="$2:" '$1 == f {print $2; found=1} END {if (!found) print 0}' "/proc/$1/status" 2>/dev/null ||
+        echo 0
+}
+
+# cpu_busy_pct: percent of all CPUs busy over one second (before our servers load them).
+cpu_busy_pct() {
+    local a b
+    a=$(head -1 /proc/stat)
+    sleep 1
+    b=$(head -1 /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN {
+        split(a, x); split(b, y); tot = 0; idle = 0
+        for (i = 2; i <= 11; i++) tot += y[i] - x[i]
+        idle = (y[5] - x[5]) + (y[6] - x[6])
+        printf "%d", tot > 0 ? 100 * (tot - idle) / tot : 0 }'
+}
+
+# machine_note: print the load and warn when other work already keeps the CPUs
+# busy, since both benchmarks share the machine's cores with the load generator.
+machine_note() {
+    local busy
+    busy=$(cpu_busy_pct)
+    echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), ${busy}% CPU busy before the run"
+    if [ "$busy" -gt 15 ]; then
+        echo "bench: WARNING: the machine is already ${busy}% busy with other work;" \
+            "these figures understate isle (run on an idle machine)" >&2
+    fi
+}

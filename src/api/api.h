@@ -1,0 +1,34 @@
+/* api: the HTTP ↔ domain layer. One file per domain; each exports a route
+ * table. Handlers decode the request, call the domain, encode the answer —
+ * nothing else (no SQL here). api.c gathers the tables for the server. */
+#ifndef ISLE_API_H
+#define ISLE_API_H
+
+#include <stddef.h>
+
+#include "http/http.h"
+
+#define API_ROUTES(name)                                                                           \
+    extern const http_route name##_routes[];                                                       \
+    extern const size_t name##_route_count
+
+API_ROUTES(api_system);
+API_ROUTES(api_session);
+API_ROUTES(api_users);
+API_ROUTES(api_audit);
+API_ROUTES(api_events);
+API_ROUTES(api_uploads);
+API_ROUTES(api_places);
+
+/** Every route of the application, gathered once at start-up. *count gets the total.
+ *  The array is static; never free it. */
+const http_route *api_all_routes(size_t *count);
+
+/** The audit actor for the request's caller. */
+#include "audit/audit.h"
+audit_actor api_actor(http_req *r);
+
+/** The server's session hook: resolve cookie or bearer token into r->user. */
+void api_authenticate(http_req *r);
+
+#endif

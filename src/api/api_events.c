@@ -1,0 +1,65 @@
+/* api_events: Server-Sent Events — subscribe to a topic, publish to it.
+ * Topics starting with "public." are open to anyone; others need a login.
+ * Publishing here is for administrators; domains publish through sse.h. */
+#include "api/api.h"
+#include "base/jsonx.h"
+#include "http/sse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void subscribe(http_req *r) {
+    const char *topic = http_param(r, "topic");
+    if (!sse_topic_valid(topic)) {
+        http_reply_error(r, 400, "invalid_argument", "topic",
+                         "topic must be 1-64 characters of a-z 0-9 . _ -");
+        return;
+    }
+    if (strncmp(topic, "public.", 7) != 0 && !r->user.id) {
+        http_reply_error(r, 401, "unauthenticated", "", "login required for this topic");
+        return;
+    }
+    http_sse_start(r, topic);
+}
+
+static void publish(http_req *r) {
+    static const jsonx_field spec[] = {
+        {"event", JX_STRING, 1, 64}, {"data", JX_ANY, 0, 0}, {NULL}};
+    const char *topic = http_param(r, "topic");
+    if (!sse_topic_valid(topic)) {
+        http_reply_error(r, 400, "invalid_argument", "topic",
+                         "topic must be 1-64 characters of a-z 0-9 . _ -");
+        return;
+    }
+    json_t *body = http_json_body(r, NULL);
+    if (!body) return;
+    err e = {0};
+    if (jsonx_check(body, spec, &e) != 0) {
+        json_decref(body);
+        http_reply_err(r, &e);
+        return;
+    }
+    const char *event = jsonx_str(body, "event");
+    for (const char *p = event; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == ':') {
+            json_decref(body);
+            http_reply_error(r, 400, "invalid_argument", "event",
+                             "event must not contain newlines or colons");
+            return;
+        }
+    json_t *data = json_object_get(body, "data");
+    char *text = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)
+                      : strdup("null");
+    int64_t id = 0;
+    long subs = sse_publish(topic, event, text ? text : "null", &id);
+    free(text);
+    json_decref(body);
+    http_reply_json(r, 202, json_pack("{s:I, s:I}", "id", (json_int_t)id, "subscribers",
+                                      (json_int_t)(subs < 0 ? 0 : subs)));
+}
+
+const http_route api_events_routes[] = {
+    {M_GET, "/api/v1/events/{topic}", subscribe, 0, ROUTE_PUBLIC | ROUTE_OPTIONAL_AUTH},
+    {M_POST, "/api/v1/events/{topic}", publish, ROLE_ADMIN, 0},
+};
+const size_t api_events_route_count = sizeof(api_events_routes) / sizeof(api_events_routes[0]);

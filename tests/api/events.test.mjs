@@ -1,0 +1,175 @@
+// Server-Sent Events: subscribe, publish, authorization and topic validation.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { errorOf, startServer } from './server.mjs';
+
+let srv;
+let admin;
+before(async () => {
+  srv = await startServer();
+  admin = await srv.loginToken('admin');
+});
+after(async () => { await srv?.stop(); });
+
+function assertError(r, status, code, field) {
+  assert.equal(r.status, status, `expected ${status}, got ${r.status}: ${r.text.slice(0, 300)}`);
+  const e = errorOf(r);
+  assert.equal(e.code, code);
+  if (field !== undefined) assert.equal(e.field, field);
+}
+
+/** Open an SSE stream; returns {res, next(pred, ms), close()} parsing events as they come. */
+async function subscribe(topic, headers = {}) {
+  const ac = new AbortController();
+  const res = await fetch(`${srv.base}/api/v1/events/${topic}`, {
+    headers: { Accept: 'text/event-stream', ...headers }, signal: ac.signal,
+  });
+  const events = [];
+  const comments = [];
+  let buf = '';
+  let waiters = [];
+  let ended = false;
+  const pump = (async () => {
+    if (!res.body || res.status !== 200) return;
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = { data: '' };
+          const data = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) { comments.push(line); continue; }
+            const c = line.indexOf(':');
+            const k = c < 0 ? line : line.slice(0, c);
+            let v = c < 0 ? '' : line.slice(c + 1);
+            if (v.startsWith(' ')) v = v.slice(1);
+            if (k === 'data') data.push(v); else if (k) ev[k] = v;
+          }
+          if (data.length || ev.event || ev.id) {
+            ev.data = data.join('\n');
+            events.push(ev);
+          }
+          waiters = waiters.filter((w) => !w());
+        }
+      }
+    } catch { /* aborted */ }
+    ended = true;
+    waiters = waiters.filter((w) => !w());
+  })();
+  return {
+    res, events, comments,
+    get ended() { return ended; },
+    next(pred, ms = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const ev = events.find(pred);
+          if (ev) { clearTimeout(t); resolve(ev); return true; }
+          if (ended) { clearTimeout(t); reject(new Error(`stream ended; events: ${JSON.stringify(events)}`)); return true; }
+          return false;
+        };
+        const t = setTimeout(() => reject(new Error(`no matching event in ${ms} ms; got ${JSON.stringify(events)}`)), ms);
+        if (!check()) waiters.push(check);
+      });
+    },
+    async close() { ac.abort(); await pump; },
+  };
+}
+
+async function publish(topic, body, auth = admin) {
+  return srv.req('POST', `/api/v1/events/${topic}`, { token: auth?.token, json: body });
+}
+
+test('subscribe to a public topic and receive a published event', async () => {
+  const sub = await subscribe('public.test');
+  try {
+    assert.equal(sub.res.status, 200);
+    assert.match(sub.res.headers.get('content-type'), /^text\/event-stream/);
+    assert.match(sub.res.headers.get('cache-control') || '', /no-cache|no-store/);
+    const p = await publish('public.test', { event: 'hello', data: { n: 42, s: '舟山' } });
+    assert.equal(p.status, 202, p.text);
+    assert.ok(Number.isInteger(p.json.id));
+    assert.ok(p.json.subscribers >= 1, `subscribers: ${p.json.subscribers}`);
+    const ev = await sub.next((e) => e.event === 'hello');
+    assert.equal(ev.id, String(p.json.id));
+    assert.deepEqual(JSON.parse(ev.data), { n: 42, s: '舟山' });
+    // a second event arrives in order with a larger id
+    const p2 = await publish('public.test', { event: 'second', data: {} });
+    const ev2 = await sub.next((e) => e.event === 'second');
+    assert.ok(Number(ev2.id) > Number(ev.id));
+    assert.equal(ev2.id, String(p2.json.id));
+    // events of another topic are not delivered here
+    await publish('public.other', { event: 'elsewhere', data: {} });
+    await publish('public.test', { event: 'third', data: {} });
+    await sub.next((e) => e.event === 'third');
+    assert.ok(!sub.events.some((e) => e.event === 'elsewhere'), 'topic isolation');
+  } finally {
+    await sub.close();
+  }
+});
+
+test('SSE subscribers show up in /metrics', async () => {
+  const sub = await subscribe('public.metrics');
+  try {
+    assert.equal(sub.res.status, 200);
+    const m = await srv.req('GET', '/metrics');
+    const line = /^isle_sse_subscribers(?:\{[^}]*\})? (\d+)/m.exec(m.text);
+    assert.ok(line, 'isle_sse_subscribers present');
+    assert.ok(Number(line[1]) >= 1, `isle_sse_subscribers ${line[1]}`);
+  } finally {
+    await sub.close();
+  }
+});
+
+test('publishing to a topic without subscribers reports 0', async () => {
+  const p = await publish('public.nobody-listens', { event: 'x', data: { a: 1 } });
+  assert.equal(p.status, 202, p.text);
+  assert.equal(p.json.subscribers, 0);
+});
+
+test('a non-public topic needs a login', async () => {
+  const r = await srv.req('GET', '/api/v1/events/private.test', { headers: { Accept: 'text/event-stream' } });
+  assertError(r, 401, 'unauthenticated');
+  const s = await srv.login('citizen');
+  const sub = await subscribe('private.test', { Cookie: s.cookie });
+  try {
+    assert.equal(sub.res.status, 200);
+    assert.match(sub.res.headers.get('content-type'), /^text\/event-stream/);
+    const p = await publish('private.test', { event: 'secret', data: { ok: true } });
+    assert.equal(p.status, 202);
+    const ev = await sub.next((e) => e.event === 'secret');
+    assert.deepEqual(JSON.parse(ev.data), { ok: true });
+  } finally {
+    await sub.close();
+  }
+});
+
+test('publishing as a citizen → 403, anonymously → 401', async () => {
+  const cit = await srv.loginToken('citizen');
+  assertError(await publish('public.test', { event: 'x', data: {} }, cit), 403, 'permission_denied');
+  assertError(await publish('public.test', { event: 'x', data: {} }, null), 401, 'unauthenticated');
+});
+
+test('bad topic names → 400', async () => {
+  for (const t of ['Bad.Topic', 'bad!topic', 'a'.repeat(65), 'sp%20ace', '%C3%A9t%C3%A9']) {
+    const r = await srv.req('GET', `/api/v1/events/${t}`, { headers: { Accept: 'text/event-stream' } });
+    assertError(r, 400, 'invalid_argument');
+    assertError(await publish(t, { event: 'x', data: {} }), 400, 'invalid_argument');
+  }
+  // 64 characters is fine
+  const ok = await publish('a'.repeat(64), { event: 'x', data: {} });
+  assert.equal(ok.status, 202, ok.text);
+});
+
+test('publish body is validated', async () => {
+  assertError(await publish('public.test', { event: 'x', data: {}, extra: 1 }), 400, 'invalid_argument', 'extra');
+  assertError(await publish('public.test', { event: 42, data: {} }), 400, 'invalid_argument', 'event');
+  assertError(await publish('public.test', { event: 'bad\nname', data: {} }), 400, 'invalid_argument', 'event');
+});

@@ -1,0 +1,297 @@
+/* app.js — the shell: History API router, header (navigation by role, login
+ * state, 长者模式, phone menu) and page mounting. Pages live in pages/*.js and
+ * export render(main, ctx). */
+import { get } from './api.js';
+import { h, notice, pageTitle, replace } from './dom.js';
+import * as session from './session.js';
+
+const SITE = '岛上办 · isle 舟山政务服务';
+
+/* ---------- routes ---------- */
+// auth: must be logged in; roles: one of these roles; guest: only for anonymous users.
+const ROUTES = {
+  '/': { load: () => import('./pages/home.js') },
+  '/login': { load: () => import('./pages/login.js'), guest: true },
+  '/register': { load: () => import('./pages/register.js'), guest: true },
+  '/me': { load: () => import('./pages/me.js'), auth: true },
+  '/places': { load: () => import('./pages/places.js') },
+  '/search': { load: () => import('./pages/search.js') },
+  '/admin/users': { load: () => import('./pages/admin-users.js'), roles: ['admin'] },
+  '/admin/audit': { load: () => import('./pages/admin-audit.js'), roles: ['admin', 'supervisor'] },
+};
+
+/* ---------- navigation by role ---------- */
+const STAFF_ROLES = ['agent', 'staff', 'approver', 'trading_staff', 'bidder', 'expert'];
+
+function navItems(u) {
+  if (!u) {
+    return [
+      { href: '/', label: '首页' },
+      { href: '/places', label: '服务网点' },
+    ];
+  }
+  const items = [
+    { href: '/', label: '首页' },
+    { href: '/me', label: '我的' },
+  ];
+  if (u.role === 'admin') items.push({ href: '/admin/users', label: '用户管理' });
+  if (u.role === 'admin' || u.role === 'supervisor') items.push({ href: '/admin/audit', label: '审计日志' });
+  if (STAFF_ROLES.includes(u.role)) items.push({ note: `${u.role_name || '工作人员'}工作台即将上线` });
+  return items;
+}
+
+const navList = document.getElementById('nav-list');
+const account = document.getElementById('account');
+const header = document.getElementById('site-header');
+const menuBtn = document.getElementById('menu-toggle');
+const elderBtn = document.getElementById('elder-toggle');
+const main = document.getElementById('main');
+
+function renderHeader() {
+  const u = session.user();
+  const path = location.pathname;
+  replace(
+    navList,
+    navItems(u).map((it) =>
+      it.note
+        ? h('li', { class: 'nav-note' }, it.note)
+        : h(
+            'li',
+            null,
+            h(
+              'a',
+              {
+                href: it.href,
+                class: 'nav-link',
+                'aria-current': isCurrent(it.href, path) ? 'page' : null,
+              },
+              it.label,
+            ),
+          ),
+    ),
+  );
+  if (u) {
+    replace(
+      account,
+      h(
+        'span',
+        { class: 'who' },
+        h('span', { class: 'who-name', id: 'who-name' }, u.display_name || u.login),
+        h('span', { class: 'role-badge', dataset: { role: u.role } }, u.role_name || u.role),
+      ),
+      h('button', { type: 'button', class: 'btn btn-ghost btn-logout', on: { click: onLogout } }, '退出'),
+    );
+  } else {
+    replace(
+      account,
+      h('a', { href: loginHref(), class: 'btn btn-ghost btn-login' }, '登录'),
+      h('a', { href: '/register', class: 'btn btn-primary btn-register' }, '注册'),
+    );
+  }
+}
+
+function isCurrent(href, path) {
+  if (href === '/') return path === '/';
+  return path === href || path.startsWith(`${href}/`);
+}
+
+function loginHref() {
+  const p = location.pathname;
+  if (p === '/login' || p === '/register' || p === '/') return '/login';
+  return `/login?next=${encodeURIComponent(p + location.search)}`;
+}
+
+async function onLogout() {
+  try {
+    await session.logout();
+  } catch {
+    /* the local session is dropped either way */
+  }
+  navigate('/', { replace: true });
+}
+
+/* ---------- 长者模式 (elder mode) ---------- */
+function setElder(on) {
+  document.documentElement.classList.toggle('elder', on);
+  elderBtn.setAttribute('aria-pressed', on ? 'true' : 'false');
+  elderBtn.title = on ? '关闭长者模式（恢复标准字号）' : '开启长者模式（大字号、高对比度）';
+  try {
+    if (on) localStorage.setItem('isle.elder', '1');
+    else localStorage.removeItem('isle.elder');
+  } catch {
+    /* storage disabled: the mode still applies for this page view */
+  }
+}
+setElder(document.documentElement.classList.contains('elder'));
+elderBtn.addEventListener('click', () => setElder(!document.documentElement.classList.contains('elder')));
+
+/* ---------- phone menu ---------- */
+function setMenu(open) {
+  header.classList.toggle('menu-open', open);
+  menuBtn.setAttribute('aria-expanded', open ? 'true' : 'false');
+}
+menuBtn.addEventListener('click', () => setMenu(menuBtn.getAttribute('aria-expanded') !== 'true'));
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && header.classList.contains('menu-open')) {
+    setMenu(false);
+    menuBtn.focus();
+  }
+});
+
+/* ---------- router ---------- */
+let pageCtl = null; // AbortController of the mounted page
+let firstRender = true;
+
+/** Go to an in-app path ("/me", "/search?q=…"). */
+export function navigate(to, { replace: rep = false } = {}) {
+  const url = new URL(to, location.origin);
+  if (url.origin !== location.origin) {
+    location.assign(to);
+    return;
+  }
+  const target = url.pathname + url.search + url.hash;
+  if (rep) history.replaceState(null, '', target);
+  else if (target !== location.pathname + location.search + location.hash) history.pushState(null, '', target);
+  render();
+}
+
+function setTitle(t) {
+  document.title = t ? `${t} · ${SITE}` : SITE;
+}
+
+async function render() {
+  if (pageCtl) pageCtl.abort();
+  const ctl = new AbortController();
+  pageCtl = ctl;
+  setMenu(false);
+  renderHeader();
+
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  const route = ROUTES[path];
+  const u = session.user();
+  const ctx = {
+    params: new URLSearchParams(location.search),
+    signal: ctl.signal,
+    navigate,
+    setTitle,
+    user: u,
+  };
+
+  let view;
+  if (!route) {
+    view = notFound;
+  } else if ((route.auth || route.roles) && !u) {
+    navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    return;
+  } else if (route.roles && !route.roles.includes(u.role)) {
+    view = forbidden;
+  } else if (route.guest && u) {
+    navigate(session.safeNext(ctx.params.get('next')) || session.homeFor(u), { replace: true });
+    return;
+  } else {
+    try {
+      view = (await route.load()).render;
+    } catch (e) {
+      view = failed(e);
+    }
+    if (ctl.signal.aborted) return;
+  }
+
+  setTitle('');
+  main.replaceChildren();
+  main.setAttribute('aria-busy', 'true');
+  try {
+    await view(main, ctx);
+  } catch (e) {
+    if (e && e.name === 'AbortError') return;
+    if (ctl.signal.aborted) return;
+    replace(main, pageTitle('页面出错了'), notice('error', e && e.message ? e.message : String(e)));
+  } finally {
+    if (!ctl.signal.aborted) main.removeAttribute('aria-busy');
+  }
+  if (ctl.signal.aborted) return;
+  if (!firstRender) {
+    window.scrollTo(0, 0);
+    if (!main.contains(document.activeElement)) {
+      const h1 = main.querySelector('h1');
+      (h1 || main).focus({ preventScroll: true });
+    }
+  }
+  firstRender = false;
+}
+
+function notFound(el, ctx) {
+  ctx.setTitle('页面不存在');
+  replace(
+    el,
+    pageTitle('页面不存在', '您访问的页面不存在或已移动。'),
+    h('p', null, h('a', { href: '/', class: 'btn btn-primary' }, '返回首页')),
+  );
+}
+
+function forbidden(el, ctx) {
+  ctx.setTitle('无权访问');
+  replace(
+    el,
+    pageTitle('无权访问', '当前账号没有访问此页面的权限。'),
+    h('p', null, h('a', { href: '/', class: 'btn btn-primary' }, '返回首页')),
+  );
+}
+
+function failed(e) {
+  return (el, ctx) => {
+    ctx.setTitle('加载失败');
+    replace(el, pageTitle('页面加载失败'), notice('error', '页面资源加载失败，请刷新重试。', String(e && e.message)));
+  };
+}
+
+/* Intercept in-app links: same origin, no target, no modifier keys, not /api/,
+ * not a file (has an extension). */
+document.addEventListener('click', (e) => {
+  if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const a = e.target.closest('a[href]');
+  if (!a || a.target || a.hasAttribute('download') || a.dataset.native !== undefined) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin) return;
+  if (url.pathname.startsWith('/api/') || /\.[a-z0-9]+$/i.test(url.pathname)) return;
+  if (url.pathname === location.pathname && url.search === location.search && url.hash) return; // in-page anchor
+  e.preventDefault();
+  navigate(url.pathname + url.search + url.hash);
+});
+
+window.addEventListener('popstate', () => render());
+
+window.addEventListener('isle:unauthenticated', () => {
+  session.drop();
+  const route = ROUTES[location.pathname];
+  if (route && (route.auth || route.roles)) {
+    navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+  }
+});
+
+session.onChange(() => renderHeader());
+
+async function footerVersion() {
+  try {
+    const hz = await get('/healthz');
+    const meta = document.getElementById('footer-meta');
+    if (meta && hz && hz.version) meta.textContent = `isle ${hz.version}`;
+  } catch {
+    /* footer stays generic */
+  }
+}
+
+async function start() {
+  let warn = null;
+  try {
+    await session.load();
+  } catch (e) {
+    warn = e; // server trouble: continue anonymously but say so
+  }
+  await render();
+  if (warn) main.prepend(notice('warn', `无法获取登录状态：${warn.message}`));
+  document.documentElement.classList.add('ready');
+  footerVersion();
+}
+
+start();
