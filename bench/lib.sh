@@ -56,7 +56,9 @@ isle_start() {
         { echo "bench: isle init failed:" >&2; cat "$dir/isle-init.log" >&2; return 1; }
     ISLE_ARGON2_FAST=1 "$ISLE_BIN" --db "$dir/isle.db" demo >"$dir/isle-demo.log" 2>&1 ||
         { echo "bench: isle demo failed:" >&2; tail -20 "$dir/isle-demo.log" >&2; return 1; }
-    "$ISLE_BIN" --db "$dir/isle.db" serve --listen "127.0.0.1:$port" --threads "$threads" \
+    # The per-request access log line is off by default, like nginx's access_log off.
+    ISLE_LOG_LEVEL=${BENCH_ISLE_LOG_LEVEL:-warn} \
+        "$ISLE_BIN" --db "$dir/isle.db" serve --listen "127.0.0.1:$port" --threads "$threads" \
         >"$dir/isle.log" 2>&1 &
     ISLE_PID=$!
     if ! wait_http "http://127.0.0.1:$port/healthz" 150; then
@@ -112,7 +114,7 @@ cpu_busy_pct() {
         split(a, x); split(b, y); tot = 0; idle = 0
         for (i = 2; i <= 11; i++) tot += y[i] - x[i]
         idle = (y[5] - x[5]) + (y[6] - x[6])
-        printf "%d", tot > 0 ? 100 * (tot - idle) / tot : 0 }'
+        printf "%d", (tot > 0) ? 100 * (tot - idle) / tot : 0 }'
 }
 
 # machine_note: print the load and warn when other work already keeps the CPUs

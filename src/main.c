@@ -60,8 +60,10 @@ static int usage(FILE *f) {
 }
 
 static int fail(const char *what, const err *e) {
-    if (e->field[0]) fprintf(stderr, "isle: %s: %s (field: %s)\n", what, e->message, e->field);
-    else fprintf(stderr, "isle: %s: %s\n", what, e->message);
+    if (e->field[0])
+        fprintf(stderr, "isle: %s: %s (field: %s)\n", what, e->message, e->field);
+    else
+        fprintf(stderr, "isle: %s: %s\n", what, e->message);
     return 1;
 }
 
@@ -266,8 +268,8 @@ static int cmd_user(int argc, char **argv) {
     db *d;
     err e = {0};
     if (strcmp(sub, "add") == 0) {
-        static const char *const known[] = {"--role", "--login", "--name", "--id-number",
-                                            "--phone", "--town", NULL};
+        static const char *const known[] = {"--role",  "--login", "--name", "--id-number",
+                                            "--phone", "--town",  NULL};
         if (check_opts(argc, argv, known) != 0) return 2;
         const char *role = opt(argc, argv, "--role"), *login = opt(argc, argv, "--login");
         if (!role || !login) {
@@ -429,9 +431,12 @@ int main(int argc, char **argv) {
     int n = 0;
     for (int i = 1; i < argc; i++) {
         const char **target = NULL;
-        if (strcmp(argv[i], "--db") == 0) target = &db_path;
-        else if (strcmp(argv[i], "--data-dir") == 0) target = &data_dir;
-        else if (strcmp(argv[i], "--web-root") == 0) target = &web_root;
+        if (strcmp(argv[i], "--db") == 0)
+            target = &db_path;
+        else if (strcmp(argv[i], "--data-dir") == 0)
+            target = &data_dir;
+        else if (strcmp(argv[i], "--web-root") == 0)
+            target = &web_root;
         if (target) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "isle: option %s needs a value\n", argv[i]);
@@ -444,18 +449,25 @@ int main(int argc, char **argv) {
         args[n++] = argv[i];
     }
     int rc;
-    if (n == 0) rc = usage(stderr);
+    if (n == 0)
+        rc = usage(stderr);
     else if (!strcmp(args[0], "help") || !strcmp(args[0], "--help") || !strcmp(args[0], "-h"))
         rc = usage(stdout);
     else if (!strcmp(args[0], "version") || !strcmp(args[0], "--version")) {
         printf("isle %s\n", ISLE_VERSION);
         rc = 0;
-    } else if (!strcmp(args[0], "init")) rc = cmd_init();
-    else if (!strcmp(args[0], "demo")) rc = cmd_demo();
-    else if (!strcmp(args[0], "serve")) rc = cmd_serve(n - 1, args + 1);
-    else if (!strcmp(args[0], "user")) rc = cmd_user(n - 1, args + 1);
-    else if (!strcmp(args[0], "backup")) rc = cmd_backup(n - 1, args + 1);
-    else if (!strcmp(args[0], "audit")) rc = cmd_audit(n - 1, args + 1);
+    } else if (!strcmp(args[0], "init"))
+        rc = cmd_init();
+    else if (!strcmp(args[0], "demo"))
+        rc = cmd_demo();
+    else if (!strcmp(args[0], "serve"))
+        rc = cmd_serve(n - 1, args + 1);
+    else if (!strcmp(args[0], "user"))
+        rc = cmd_user(n - 1, args + 1);
+    else if (!strcmp(args[0], "backup"))
+        rc = cmd_backup(n - 1, args + 1);
+    else if (!strcmp(args[0], "audit"))
+        rc = cmd_audit(n - 1, args + 1);
     else {
         fprintf(stderr, "isle: unknown command \"%s\"; see `isle help`\n", args[0]);
         rc = 2;

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GATHER(name) {name##_routes, &name##_route_count}
+#define GATHER(name)                                                                               \
+    { name##_routes, &name##_route_count }
 
 const http_route *api_all_routes(size_t *count) {
     static http_route *all;
@@ -15,14 +16,15 @@ const http_route *api_all_routes(size_t *count) {
         const struct {
             const http_route *routes;
             const size_t *count;
-        } tables[] = {GATHER(api_system), GATHER(api_session), GATHER(api_users),
-                      GATHER(api_audit),  GATHER(api_events),  GATHER(api_uploads),
-                      GATHER(api_places)};
+        } tables[] = {GATHER(api_system), GATHER(api_session), GATHER(api_users), GATHER(api_audit),
+                      GATHER(api_events), GATHER(api_uploads), GATHER(api_places)};
         size_t total = 0;
-        for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) total += *tables[i].count;
+        for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+            total += *tables[i].count;
         all = xcalloc(total, sizeof(*all));
         for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-            for (size_t j = 0; j < *tables[i].count; j++) all[n++] = tables[i].routes[j];
+            for (size_t j = 0; j < *tables[i].count; j++)
+                all[n++] = tables[i].routes[j];
     }
     *count = n;
     return all;

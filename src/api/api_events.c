@@ -23,8 +23,7 @@ static void subscribe(http_req *r) {
 }
 
 static void publish(http_req *r) {
-    static const jsonx_field spec[] = {
-        {"event", JX_STRING, 1, 64}, {"data", JX_ANY, 0, 0}, {NULL}};
+    static const jsonx_field spec[] = {{"event", JX_STRING, 1, 64}, {"data", JX_ANY, 0, 0}, {NULL}};
     const char *topic = http_param(r, "topic");
     if (!sse_topic_valid(topic)) {
         http_reply_error(r, 400, "invalid_argument", "topic",
@@ -54,8 +53,9 @@ static void publish(http_req *r) {
     long subs = sse_publish(topic, event, text ? text : "null", &id);
     free(text);
     json_decref(body);
-    http_reply_json(r, 202, json_pack("{s:I, s:I}", "id", (json_int_t)id, "subscribers",
-                                      (json_int_t)(subs < 0 ? 0 : subs)));
+    http_reply_json(r, 202,
+                    json_pack("{s:I, s:I}", "id", (json_int_t)id, "subscribers",
+                              (json_int_t)(subs < 0 ? 0 : subs)));
 }
 
 const http_route api_events_routes[] = {

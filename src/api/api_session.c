@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define LOGIN_FAILURES 5
+#define LOGIN_FAILURES       5
 #define LOGIN_FAILURE_WINDOW (15 * 60)
-#define ADDRESS_ATTEMPTS 30
-#define ADDRESS_WINDOW 60
+#define ADDRESS_ATTEMPTS     30
+#define ADDRESS_WINDOW       60
 
 static ratelimit *by_login, *by_address;
 static pthread_once_t limits_once = PTHREAD_ONCE_INIT;
@@ -112,12 +112,10 @@ static void logout(http_req *r) {
 }
 
 static void register_citizen(http_req *r) {
-    static const jsonx_field spec[] = {{"login", JX_STRING, 1, 64},
-                                       {"password", JX_STRING, 1, 256},
-                                       {"display_name", JX_STRING, 1, 128},
-                                       {"id_number", JX_STRING, 0, 18},
-                                       {"phone", JX_STRING, 0, 20},
-                                       {NULL}};
+    static const jsonx_field spec[] = {
+        {"login", JX_STRING, 1, 64},         {"password", JX_STRING, 1, 256},
+        {"display_name", JX_STRING, 1, 128}, {"id_number", JX_STRING, 0, 18},
+        {"phone", JX_STRING, 0, 20},         {NULL}};
     json_t *body = http_json_body(r, NULL);
     if (!body) return;
     err e = {0};
@@ -176,7 +174,8 @@ static void me_password(http_req *r) {
     }
     if (!auth_password_ok(r->db, r->user.id, jsonx_str(body, "old_password"))) {
         json_decref(body);
-        http_reply_error(r, 400, "invalid_argument", "old_password", "the current password is wrong");
+        http_reply_error(r, 400, "invalid_argument", "old_password",
+                         "the current password is wrong");
         return;
     }
     audit_actor a = api_actor(r);

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define UPLOAD_MAX (20u * 1024 * 1024)
+#define UPLOAD_MAX       (20u * 1024 * 1024)
 #define UPLOAD_MAX_PARTS 16
 
 typedef struct upload_ctx {
@@ -80,7 +80,8 @@ static void upload(http_req *r) {
     upload_ctx *u = arena_calloc(r->arena, sizeof(*u));
     u->r = r;
     u->current = -1;
-    for (int i = 0; i < UPLOAD_MAX_PARTS; i++) u->parts[i].fd = -1;
+    for (int i = 0; i < UPLOAD_MAX_PARTS; i++)
+        u->parts[i].fd = -1;
     multipart_callbacks cb = {part_begin, part_data, part_end};
     multipart_limits lim = {.max_parts = UPLOAD_MAX_PARTS * 2};
     err e = {0};
@@ -95,14 +96,17 @@ static void upload(http_req *r) {
             rc = files_commit(r->db, &a, &u->parts[i], &u->meta[i], &id, &e);
             if (rc == 0) {
                 json_t *f = files_get(r->db, id, &e);
-                if (f) json_array_append_new(files, f);
-                else rc = -1;
+                if (f)
+                    json_array_append_new(files, f);
+                else
+                    rc = -1;
             }
         }
         if (rc == 0) rc = db_commit(r->db, &e);
         if (rc != 0) db_rollback(r->db);
     }
-    for (int i = 0; i < u->nparts; i++) files_tmp_discard(&u->parts[i]);
+    for (int i = 0; i < u->nparts; i++)
+        files_tmp_discard(&u->parts[i]);
     if (rc != 0) {
         json_decref(files);
         http_reply_err(r, u->e.status ? &u->e : &e);

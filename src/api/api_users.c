@@ -33,7 +33,8 @@ static void list(http_req *r) {
         return;
     }
     err e = {0};
-    json_t *out = auth_user_list(r->db, role && *role ? role : NULL, q, (int)limit, (int)offset, &e);
+    json_t *out =
+        auth_user_list(r->db, role && *role ? role : NULL, q, (int)limit, (int)offset, &e);
     if (!out) {
         http_reply_err(r, &e);
         return;
@@ -42,14 +43,11 @@ static void list(http_req *r) {
 }
 
 static void create(http_req *r) {
-    static const jsonx_field spec[] = {{"login", JX_STRING, 1, 64},
-                                       {"password", JX_STRING, 1, 256},
-                                       {"role", JX_STRING, 1, 32},
-                                       {"display_name", JX_STRING, 1, 128},
-                                       {"id_number", JX_STRING, 0, 18},
-                                       {"phone", JX_STRING, 0, 20},
-                                       {"town_code", JX_STRING, 0, 9},
-                                       {NULL}};
+    static const jsonx_field spec[] = {
+        {"login", JX_STRING, 1, 64},     {"password", JX_STRING, 1, 256},
+        {"role", JX_STRING, 1, 32},      {"display_name", JX_STRING, 1, 128},
+        {"id_number", JX_STRING, 0, 18}, {"phone", JX_STRING, 0, 20},
+        {"town_code", JX_STRING, 0, 9},  {NULL}};
     json_t *body = http_json_body(r, NULL);
     if (!body) return;
     err e = {0};
@@ -105,8 +103,9 @@ static void patch(http_req *r) {
         http_reply_err(r, &e);
         return;
     }
-    if (id == r->user.id && (jsonx_bool(body, "disabled", 0) ||
-                             (jsonx_str(body, "role") && strcmp(jsonx_str(body, "role"), "admin")))) {
+    if (id == r->user.id &&
+        (jsonx_bool(body, "disabled", 0) ||
+         (jsonx_str(body, "role") && strcmp(jsonx_str(body, "role"), "admin")))) {
         json_decref(body);
         http_reply_error(r, 409, "conflict", "disabled",
                          "an administrator cannot disable or demote their own account");

@@ -38,7 +38,8 @@ static json_t *scrub(json_t *v) {
                 continue;
             if ((!strcmp(k, "id_number") || !strcmp(k, "phone")) && json_is_string(x)) {
                 char m[64];
-                json_object_set_new(o, k, json_string(audit_mask_id(json_string_value(x), m, sizeof(m))));
+                json_object_set_new(o, k,
+                                    json_string(audit_mask_id(json_string_value(x), m, sizeof(m))));
                 continue;
             }
             json_object_set_new(o, k, scrub(x));
@@ -125,8 +126,10 @@ int audit_record(db *d, const audit_actor *actor, const char *action, const char
     if (ins) {
         db_bind_int64(ins, 1, id);
         db_bind_text(ins, 2, at);
-        if (has_actor) db_bind_int64(ins, 3, actor->user_id);
-        else db_bind_null(ins, 3);
+        if (has_actor)
+            db_bind_int64(ins, 3, actor->user_id);
+        else
+            db_bind_null(ins, 3);
         db_bind_text(ins, 4, login);
         db_bind_text(ins, 5, action);
         db_bind_text(ins, 6, object_type);
@@ -164,12 +167,13 @@ int audit_verify(db *d, audit_verify_result *out, err *e) {
         const char *stored_prev = db_column_text(s, 10);
         const char *stored = db_column_text(s, 11);
         char h[65];
-        row_hash(prev, id, db_column_text(s, 1) ? db_column_text(s, 1) : "",
-                 db_column_int64(s, 2), db_column_type(s, 2) != DB_NULL, db_column_text(s, 3),
-                 db_column_text(s, 4), db_column_text(s, 5), db_column_text(s, 6),
-                 db_column_text(s, 7), db_column_text(s, 8), db_column_text(s, 9), h);
+        row_hash(prev, id, db_column_text(s, 1) ? db_column_text(s, 1) : "", db_column_int64(s, 2),
+                 db_column_type(s, 2) != DB_NULL, db_column_text(s, 3), db_column_text(s, 4),
+                 db_column_text(s, 5), db_column_text(s, 6), db_column_text(s, 7),
+                 db_column_text(s, 8), db_column_text(s, 9), h);
         const char *why = NULL;
-        if (id != expect_id) why = "a row is missing before this one";
+        if (id != expect_id)
+            why = "a row is missing before this one";
         else if (!stored_prev || strcmp(stored_prev, prev) != 0)
             why = "prev_hash does not match the previous row";
         else if (!stored || strcmp(stored, h) != 0)
@@ -222,16 +226,20 @@ json_t *audit_list(db *d, const audit_filter *f, err *e) {
         "ORDER BY id DESC LIMIT $9",
         e);
     if (!s) return NULL;
-    if (f->actor_id > 0) db_bind_int64(s, 1, f->actor_id);
-    else db_bind_null(s, 1);
+    if (f->actor_id > 0)
+        db_bind_int64(s, 1, f->actor_id);
+    else
+        db_bind_null(s, 1);
     db_bind_text(s, 2, f->actor_login);
     db_bind_text(s, 3, f->action);
     db_bind_text(s, 4, f->object_type);
     db_bind_text(s, 5, f->object_id);
     db_bind_text(s, 6, f->since);
     db_bind_text(s, 7, f->until);
-    if (f->before_id > 0) db_bind_int64(s, 8, f->before_id);
-    else db_bind_null(s, 8);
+    if (f->before_id > 0)
+        db_bind_int64(s, 8, f->before_id);
+    else
+        db_bind_null(s, 8);
     db_bind_int64(s, 9, limit);
     json_t *items = json_array();
     int rc, n = 0;
@@ -241,9 +249,9 @@ json_t *audit_list(db *d, const audit_filter *f, err *e) {
         last = db_column_int64(s, 0);
         json_object_set_new(row, "id", json_integer(last));
         json_object_set_new(row, "at", jsonx_str_or_null(db_column_text(s, 1)));
-        json_object_set_new(row, "actor_id", db_column_type(s, 2) == DB_NULL
-                                                 ? json_null()
-                                                 : json_integer(db_column_int64(s, 2)));
+        json_object_set_new(row, "actor_id",
+                            db_column_type(s, 2) == DB_NULL ? json_null()
+                                                            : json_integer(db_column_int64(s, 2)));
         json_object_set_new(row, "actor_login", jsonx_str_or_null(db_column_text(s, 3)));
         json_object_set_new(row, "action", jsonx_str_or_null(db_column_text(s, 4)));
         json_object_set_new(row, "object_type", jsonx_str_or_null(db_column_text(s, 5)));

@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USER_COLS                                                                                  \
-    "id, login, display_name, role, id_number, phone, town_code, disabled, created_at"
+#define USER_COLS "id, login, display_name, role, id_number, phone, town_code, disabled, created_at"
 
 int auth_login_valid(const char *login) {
     size_t n = login ? strlen(login) : 0;
@@ -33,8 +32,7 @@ static int password_valid(const char *p, err *e, const char *field) {
         return err_invalid(e, field, "password must have at least %d characters",
                            AUTH_PASSWORD_MIN);
     if (n > AUTH_PASSWORD_MAX)
-        return err_invalid(e, field, "password must have at most %d characters",
-                           AUTH_PASSWORD_MAX);
+        return err_invalid(e, field, "password must have at most %d characters", AUTH_PASSWORD_MAX);
     return 0;
 }
 
@@ -73,7 +71,8 @@ static json_t *user_row_json(db_stmt *s, int reveal) {
         const char *v = db_column_text(s, c);
         char m[64];
         json_object_set_new(o, c == 4 ? "id_number" : "phone",
-                            !v ? json_null() : json_string(reveal ? v : audit_mask_id(v, m, sizeof(m))));
+                            !v ? json_null()
+                               : json_string(reveal ? v : audit_mask_id(v, m, sizeof(m))));
     }
     json_object_set_new(o, "town_code", jsonx_str_or_null(db_column_text(s, 6)));
     json_object_set_new(o, "disabled", json_boolean(db_column_int64(s, 7) != 0));
@@ -86,9 +85,12 @@ json_t *auth_user_get(db *d, int64_t id, int reveal, err *e) {
     if (!s) return NULL;
     int rc = db_step(s);
     json_t *o = NULL;
-    if (rc == DB_ROW) o = user_row_json(s, reveal);
-    else if (rc == DB_DONE) err_notfound(e, "no user with id %lld", (long long)id);
-    else err_internal(e, "%s", db_errmsg(d));
+    if (rc == DB_ROW)
+        o = user_row_json(s, reveal);
+    else if (rc == DB_DONE)
+        err_notfound(e, "no user with id %lld", (long long)id);
+    else
+        err_internal(e, "%s", db_errmsg(d));
     db_reset(s);
     return o;
 }
@@ -131,7 +133,8 @@ json_t *auth_user_list(db *d, const char *role, const char *q, int limit, int of
     if (!s) return NULL;
     json_t *items = json_array();
     int rc;
-    while ((rc = db_step(s)) == DB_ROW) json_array_append_new(items, user_row_json(s, 0));
+    while ((rc = db_step(s)) == DB_ROW)
+        json_array_append_new(items, user_row_json(s, 0));
     db_reset(s);
     if (rc == DB_ERROR) {
         json_decref(items);
@@ -166,7 +169,8 @@ int auth_user_create(db *d, const audit_actor *actor, const auth_user_input *in,
     char idnorm[32];
     if (validate_input(in, idnorm, sizeof(idnorm), e) != 0) return -1;
     char hash[128];
-    if (crypto_password_hash(in->password, hash) != 0) return err_internal(e, "password hashing failed");
+    if (crypto_password_hash(in->password, hash) != 0)
+        return err_internal(e, "password hashing failed");
     char now[32];
     time_iso(now, sizeof(now), time_now());
     if (db_begin(d, e) != 0) return -1;
@@ -175,8 +179,8 @@ int auth_user_create(db *d, const audit_actor *actor, const auth_user_input *in,
         db_rollback(d);
         return err_conflict(e, "login", "login already taken");
     }
-    if (idnorm[0] &&
-        db_query_int(d, e, &exists, "SELECT id FROM users WHERE id_number = $1", "s", idnorm) == 0) {
+    if (idnorm[0] && db_query_int(d, e, &exists, "SELECT id FROM users WHERE id_number = $1", "s",
+                                  idnorm) == 0) {
         db_rollback(d);
         return err_conflict(e, "id_number", "a user with this ID number already exists");
     }
@@ -226,21 +230,23 @@ int auth_user_update(db *d, const audit_actor *actor, int64_t id, const auth_use
     }
     char now[32];
     time_iso(now, sizeof(now), time_now());
-    int rc = db_execf(d, e,
-                      "UPDATE users SET role = COALESCE($2, role), "
-                      "display_name = COALESCE($3, display_name), "
-                      "town_code = CASE WHEN $4 IS NULL THEN town_code WHEN $4 = '' THEN NULL "
-                      "ELSE $4 END, "
-                      "disabled = CASE WHEN $5 < 0 THEN disabled ELSE $5 END, updated_at = $6 "
-                      "WHERE id = $1",
-                      "isssis", id, p->role, p->display_name, p->town_code, (int64_t)p->disabled,
-                      now);
+    int rc =
+        db_execf(d, e,
+                 "UPDATE users SET role = COALESCE($2, role), "
+                 "display_name = COALESCE($3, display_name), "
+                 "town_code = CASE WHEN $4 IS NULL THEN town_code WHEN $4 = '' THEN NULL "
+                 "ELSE $4 END, "
+                 "disabled = CASE WHEN $5 < 0 THEN disabled ELSE $5 END, updated_at = $6 "
+                 "WHERE id = $1",
+                 "isssis", id, p->role, p->display_name, p->town_code, (int64_t)p->disabled, now);
     if (rc == 0 && p->disabled == 1) rc = end_sessions(d, id, 0, e);
     json_t *after = rc == 0 ? auth_user_get(d, id, 1, e) : NULL;
     char oid[24];
     snprintf(oid, sizeof(oid), "%lld", (long long)id);
-    if (after) rc = audit_record(d, actor, "user.update", "user", oid, before, after, e);
-    else rc = -1;
+    if (after)
+        rc = audit_record(d, actor, "user.update", "user", oid, before, after, e);
+    else
+        rc = -1;
     json_decref(before);
     json_decref(after);
     if (rc != 0 || db_commit(d, e) != 0) {
@@ -269,7 +275,8 @@ int auth_user_set_password(db *d, const audit_actor *actor, int64_t id, const ch
                            int64_t keep_session, err *e) {
     if (password_valid(password, e, "new_password") != 0) return -1;
     char hash[128];
-    if (crypto_password_hash(password, hash) != 0) return err_internal(e, "password hashing failed");
+    if (crypto_password_hash(password, hash) != 0)
+        return err_internal(e, "password hashing failed");
     char now[32];
     time_iso(now, sizeof(now), time_now());
     if (db_begin(d, e) != 0) return -1;
@@ -329,11 +336,13 @@ int auth_login(db *d, const char *login, const char *password, const char *kind,
              now + (is_token ? AUTH_TOKEN_TTL : AUTH_COOKIE_TTL));
     if (db_begin(d, e) != 0) return -1;
     int64_t sid = 0;
-    int rc = db_query_int(d, e, &sid,
-                          "INSERT INTO sessions (token_hash, user_id, kind, csrf_token, created_at, "
-                          "expires_at, last_seen_at) VALUES ($1,$2,$3,$4,$5,$6,$5) RETURNING id",
-                          "sisss" "s", token_hash, uid, is_token ? "token" : "cookie", out->csrf,
-                          now_s, out->expires_at);
+    int rc = db_query_int(
+        d, e, &sid,
+        "INSERT INTO sessions (token_hash, user_id, kind, csrf_token, created_at, "
+        "expires_at, last_seen_at) VALUES ($1,$2,$3,$4,$5,$6,$5) RETURNING id",
+        "sisss"
+        "s",
+        token_hash, uid, is_token ? "token" : "cookie", out->csrf, now_s, out->expires_at);
     char oid[24];
     snprintf(oid, sizeof(oid), "%lld", (long long)sid);
     json_t *after = json_pack("{s:I, s:s, s:s}", "user_id", (json_int_t)uid, "kind",

@@ -17,8 +17,8 @@
 #include "base/err.h"
 #include "db/db.h"
 
-#define AUTH_COOKIE_TTL (12 * 3600)      /* cookie sessions: 12 hours */
-#define AUTH_TOKEN_TTL (30 * 24 * 3600)  /* bearer tokens: 30 days */
+#define AUTH_COOKIE_TTL   (12 * 3600)      /* cookie sessions: 12 hours */
+#define AUTH_TOKEN_TTL    (30 * 24 * 3600) /* bearer tokens: 30 days */
 #define AUTH_PASSWORD_MIN 8
 #define AUTH_PASSWORD_MAX 128
 
@@ -58,8 +58,7 @@ typedef struct auth_user_patch {
 
 /** Apply patch to user id, audited as "user.update" with before/after. Disabling ends
  *  every session of the user. */
-int auth_user_update(db *d, const audit_actor *actor, int64_t id, const auth_user_patch *p,
-                     err *e);
+int auth_user_update(db *d, const audit_actor *actor, int64_t id, const auth_user_patch *p, err *e);
 
 /** Set a new password (validated), audited as "user.password". Ends every session of the
  *  user except keep_session (0 = end all). */

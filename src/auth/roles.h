@@ -15,7 +15,7 @@ enum role {
     ROLE_SUPERVISOR = 1 << 8,    /* 监管人员 */
     ROLE_ADMIN = 1 << 9,         /* 系统管理员 */
 };
-#define ROLE_ANY 0x3ff /* any logged-in user */
+#define ROLE_ANY   0x3ff /* any logged-in user */
 #define ROLE_COUNT 10
 
 /** "citizen" → ROLE_CITIZEN; 0 if unknown or NULL. */

@@ -57,8 +57,10 @@ void arena_reset(arena *a) {
     struct chunk *c = a->head, *keep = NULL;
     while (c) {
         struct chunk *next = c->next;
-        if (!next && c->size == ARENA_CHUNK) keep = c;
-        else free(c);
+        if (!next && c->size == ARENA_CHUNK)
+            keep = c;
+        else
+            free(c);
         c = next;
     }
     if (!keep) keep = chunk_new(ARENA_CHUNK);

@@ -16,7 +16,8 @@ typedef struct arena arena;
 arena *arena_new(void);
 /** Release the arena and every block allocated from it. NULL is accepted. */
 void arena_free(arena *a);
-/** Forget all allocations but keep the first chunk for reuse. Pointers handed out become invalid. */
+/** Forget all allocations but keep the first chunk for reuse. Pointers handed out become invalid.
+ */
 void arena_reset(arena *a);
 /** Allocate n bytes aligned for any type; valid until the arena is freed or reset. */
 void *arena_alloc(arena *a, size_t n);

@@ -9,9 +9,9 @@
 #define ISLE_ERR_H
 
 typedef struct err {
-    int status;      /* HTTP status that fits: 400, 401, 403, 404, 409, 413, 422, 429, 500 */
-    char code[40];   /* invalid_argument, unauthenticated, permission_denied, not_found, ... */
-    char field[64];  /* offending input field, "" when none */
+    int status;     /* HTTP status that fits: 400, 401, 403, 404, 409, 413, 422, 429, 500 */
+    char code[40];  /* invalid_argument, unauthenticated, permission_denied, not_found, ... */
+    char field[64]; /* offending input field, "" when none */
     char message[256];
 } err;
 
@@ -22,10 +22,10 @@ int err_set(err *e, int status, const char *code, const char *field, const char 
 void err_clear(err *e);
 
 /* Shorthands for the common cases; each returns -1. */
-#define err_invalid(e, field, ...) err_set((e), 400, "invalid_argument", (field), __VA_ARGS__)
-#define err_notfound(e, ...) err_set((e), 404, "not_found", "", __VA_ARGS__)
+#define err_invalid(e, field, ...)  err_set((e), 400, "invalid_argument", (field), __VA_ARGS__)
+#define err_notfound(e, ...)        err_set((e), 404, "not_found", "", __VA_ARGS__)
 #define err_conflict(e, field, ...) err_set((e), 409, "conflict", (field), __VA_ARGS__)
-#define err_forbidden(e, ...) err_set((e), 403, "permission_denied", "", __VA_ARGS__)
-#define err_internal(e, ...) err_set((e), 500, "internal", "", __VA_ARGS__)
+#define err_forbidden(e, ...)       err_set((e), 403, "permission_denied", "", __VA_ARGS__)
+#define err_internal(e, ...)        err_set((e), 500, "internal", "", __VA_ARGS__)
 
 #endif

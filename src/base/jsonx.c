@@ -13,14 +13,18 @@ static int depth_exceeds(const char *buf, size_t len, int max_depth) {
     for (size_t i = 0; i < len; i++) {
         char c = buf[i];
         if (in_string) {
-            if (c == '\\') i++;
-            else if (c == '"') in_string = 0;
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
             continue;
         }
-        if (c == '"') in_string = 1;
+        if (c == '"')
+            in_string = 1;
         else if (c == '[' || c == '{') {
             if (++depth > max_depth) return 1;
-        } else if (c == ']' || c == '}') depth--;
+        } else if (c == ']' || c == '}')
+            depth--;
     }
     return 0;
 }
@@ -49,25 +53,39 @@ json_t *jsonx_parse(const char *buf, size_t len, int max_depth, err *e) {
 
 static const char *type_name(enum jsonx_type t) {
     switch (t) {
-    case JX_STRING: return "a string";
-    case JX_INT: return "an integer";
-    case JX_BOOL: return "true or false";
-    case JX_NUMBER: return "a number";
-    case JX_OBJECT: return "an object";
-    case JX_ARRAY: return "an array";
-    default: return "a value";
+    case JX_STRING:
+        return "a string";
+    case JX_INT:
+        return "an integer";
+    case JX_BOOL:
+        return "true or false";
+    case JX_NUMBER:
+        return "a number";
+    case JX_OBJECT:
+        return "an object";
+    case JX_ARRAY:
+        return "an array";
+    default:
+        return "a value";
     }
 }
 
 static int type_matches(json_t *v, enum jsonx_type t) {
     switch (t) {
-    case JX_STRING: return json_is_string(v);
-    case JX_INT: return json_is_integer(v);
-    case JX_BOOL: return json_is_boolean(v);
-    case JX_NUMBER: return json_is_number(v);
-    case JX_OBJECT: return json_is_object(v);
-    case JX_ARRAY: return json_is_array(v);
-    default: return 1;
+    case JX_STRING:
+        return json_is_string(v);
+    case JX_INT:
+        return json_is_integer(v);
+    case JX_BOOL:
+        return json_is_boolean(v);
+    case JX_NUMBER:
+        return json_is_number(v);
+    case JX_OBJECT:
+        return json_is_object(v);
+    case JX_ARRAY:
+        return json_is_array(v);
+    default:
+        return 1;
     }
 }
 
@@ -77,7 +95,8 @@ int jsonx_check(json_t *obj, const jsonx_field *spec, err *e) {
     json_t *val;
     json_object_foreach(obj, key, val) {
         const jsonx_field *f = spec;
-        while (f->name && strcmp(f->name, key) != 0) f++;
+        while (f->name && strcmp(f->name, key) != 0)
+            f++;
         if (!f->name) return err_invalid(e, key, "unknown field \"%.40s\"", key);
         if (json_is_null(val)) continue;
         if (!type_matches(val, f->type))

@@ -52,15 +52,18 @@ char *log_sanitize(char *dst, size_t n, const char *src) {
     size_t o = 0;
     for (size_t i = 0; src[i] && o + 1 < n;) {
         size_t run = 0;
-        while (src[i + run] >= '0' && src[i + run] <= '9') run++;
+        while (src[i + run] >= '0' && src[i + run] <= '9')
+            run++;
         if (run > 0 && (src[i + run] == 'X' || src[i + run] == 'x')) run++;
         if (run >= 7) {
-            for (size_t k = 0; k < run && o + 1 < n; k++) dst[o++] = '#';
+            for (size_t k = 0; k < run && o + 1 < n; k++)
+                dst[o++] = '#';
             i += run;
             continue;
         }
         if (run > 0) {
-            for (size_t k = 0; k < run && o + 1 < n; k++) dst[o++] = src[i + k];
+            for (size_t k = 0; k < run && o + 1 < n; k++)
+                dst[o++] = src[i + k];
             i += run;
             continue;
         }

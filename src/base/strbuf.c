@@ -29,7 +29,8 @@ static int strbuf_reserve(strbuf *b, size_t extra) {
     size_t need = b->len + extra + 1;
     if (need <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     if (cap > b->max + 1) cap = b->max + 1;
     b->data = xrealloc(b->data, cap);
     b->cap = cap;

@@ -26,7 +26,8 @@ uint64_t db_time_total_ns(void) {
 
 static uint64_t fnv1a(const char *s) {
     uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
     return h;
 }
 
@@ -154,7 +155,8 @@ void db_rollback(db *d) {
     if (!d->in_tx) return;
     /* Reset cached statements first: an active read statement would keep the
      * transaction's locks. */
-    for (size_t i = 0; i < d->cache_len; i++) d->ops->reset(d->cache[i].stmt);
+    for (size_t i = 0; i < d->cache_len; i++)
+        d->ops->reset(d->cache[i].stmt);
     d->ops->exec(d, "ROLLBACK", NULL);
     d->in_tx = 0;
 }
@@ -173,7 +175,8 @@ char *db_rewrite_ddl(db *d, const char *sql) {
     static const char token[] = "@id_pk@";
     const char *rep = d->ops->id_pk_ddl();
     size_t tl = sizeof(token) - 1, rl = strlen(rep), n = 0;
-    for (const char *p = strstr(sql, token); p; p = strstr(p + tl, token)) n++;
+    for (const char *p = strstr(sql, token); p; p = strstr(p + tl, token))
+        n++;
     char *out = xmalloc(strlen(sql) + n * rl + 1);
     char *o = out;
     const char *p = sql, *q;
@@ -194,11 +197,20 @@ static int bind_va(db_stmt *s, const char *fmt, va_list ap) {
     for (const char *f = fmt ? fmt : ""; *f; f++, idx++) {
         int rc;
         switch (*f) {
-        case 'i': rc = db_bind_int64(s, idx, va_arg(ap, int64_t)); break;
-        case 'd': rc = db_bind_double(s, idx, va_arg(ap, double)); break;
-        case 's': rc = db_bind_text(s, idx, va_arg(ap, const char *)); break;
-        case 'n': rc = db_bind_null(s, idx); break;
-        default: abort(); /* a programming error, caught by any test */
+        case 'i':
+            rc = db_bind_int64(s, idx, va_arg(ap, int64_t));
+            break;
+        case 'd':
+            rc = db_bind_double(s, idx, va_arg(ap, double));
+            break;
+        case 's':
+            rc = db_bind_text(s, idx, va_arg(ap, const char *));
+            break;
+        case 'n':
+            rc = db_bind_null(s, idx);
+            break;
+        default:
+            abort(); /* a programming error, caught by any test */
         }
         if (rc != 0) return -1;
     }
@@ -269,10 +281,18 @@ json_t *db_row_json(db_stmt *s) {
     for (int i = 0; i < n; i++) {
         json_t *v;
         switch (db_column_type(s, i)) {
-        case DB_INT: v = json_integer(db_column_int64(s, i)); break;
-        case DB_FLOAT: v = json_real(db_column_double(s, i)); break;
-        case DB_TEXT: v = json_string(db_column_text(s, i)); break;
-        default: v = json_null(); break;
+        case DB_INT:
+            v = json_integer(db_column_int64(s, i));
+            break;
+        case DB_FLOAT:
+            v = json_real(db_column_double(s, i));
+            break;
+        case DB_TEXT:
+            v = json_string(db_column_text(s, i));
+            break;
+        default:
+            v = json_null();
+            break;
         }
         json_object_set_new(o, db_column_name(s, i), v ? v : json_null());
     }

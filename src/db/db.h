@@ -127,8 +127,6 @@ uint64_t db_time_total_ns(void);
 /* Registered backends. */
 extern const db_ops db_sqlite_ops;
 
-
-
 #include <jansson.h>
 /** The current row as a JSON object keyed by column name (INTEGER → integer,
  *  REAL → real, TEXT → string, NULL → null). Caller owns the result. */

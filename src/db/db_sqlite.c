@@ -22,7 +22,7 @@ typedef struct sqlite_stmt {
 } sqlite_stmt;
 
 #define CONN(d) (((sqlite_db *)(d))->conn)
-#define ST(s) (((sqlite_stmt *)(s))->st)
+#define ST(s)   (((sqlite_stmt *)(s))->st)
 
 static int s_open(const char *dsn, db **out, err *e) {
     sqlite3 *c = NULL;
@@ -56,9 +56,30 @@ static void s_close(db *d) {
     free(d);
 }
 
+/* SQLite reads "$1" as a *named* parameter whose index is its order of first
+ * appearance, so "... = $2 WHERE id = $1" would bind backwards. "?1" is the
+ * numbered form with PostgreSQL's meaning: rewrite $N to ?N outside quotes. */
+static char *numbered_params(const char *sql) {
+    char *out = xstrdup(sql);
+    char quote = 0;
+    for (char *p = out; *p; p++) {
+        if (quote) {
+            if (*p == quote) quote = 0;
+        } else if (*p == '\'' || *p == '"') {
+            quote = *p;
+        } else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+            *p = '?';
+        }
+    }
+    return out;
+}
+
 static db_stmt *s_prepare(db *d, const char *sql, err *e) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(CONN(d), sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    char *q = numbered_params(sql);
+    int rc = sqlite3_prepare_v3(CONN(d), q, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    free(q);
+    if (rc != SQLITE_OK) {
         err_internal(e, "SQL prepare failed: %s", sqlite3_errmsg(CONN(d)));
         return NULL;
     }
@@ -112,11 +133,16 @@ static const char *s_column_name(db_stmt *s, int c) {
 }
 static int s_column_type(db_stmt *s, int c) {
     switch (sqlite3_column_type(ST(s), c)) {
-    case SQLITE_INTEGER: return DB_INT;
-    case SQLITE_FLOAT: return DB_FLOAT;
-    case SQLITE_TEXT: return DB_TEXT;
-    case SQLITE_BLOB: return DB_BLOB;
-    default: return DB_NULL;
+    case SQLITE_INTEGER:
+        return DB_INT;
+    case SQLITE_FLOAT:
+        return DB_FLOAT;
+    case SQLITE_TEXT:
+        return DB_TEXT;
+    case SQLITE_BLOB:
+        return DB_BLOB;
+    default:
+        return DB_NULL;
     }
 }
 static int64_t s_column_int64(db_stmt *s, int c) {

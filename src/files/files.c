@@ -13,7 +13,8 @@
 static char dir[400] = "files";
 
 int files_set_dir(const char *d, err *e) {
-    if (strlen(d) >= sizeof(dir) - 80) return err_invalid(e, "files-dir", "files directory path too long");
+    if (strlen(d) >= sizeof(dir) - 80)
+        return err_invalid(e, "files-dir", "files directory path too long");
     snprintf(dir, sizeof(dir), "%s", d);
     if (mkdir(dir, 0750) != 0 && errno != EEXIST)
         return err_internal(e, "cannot create %s: %s", dir, strerror(errno));
@@ -113,9 +114,12 @@ json_t *files_get(db *d, int64_t id, err *e) {
     if (!s) return NULL;
     json_t *o = NULL;
     int rc = db_step(s);
-    if (rc == DB_ROW) o = db_row_json(s);
-    else if (rc == DB_DONE) err_notfound(e, "no file %lld", (long long)id);
-    else err_internal(e, "%s", db_errmsg(d));
+    if (rc == DB_ROW)
+        o = db_row_json(s);
+    else if (rc == DB_DONE)
+        err_notfound(e, "no file %lld", (long long)id);
+    else
+        err_internal(e, "%s", db_errmsg(d));
     db_reset(s);
     return o;
 }

@@ -32,9 +32,9 @@ enum http_method_bits {
 
 /* Route flags. */
 enum {
-    ROUTE_PUBLIC = 1 << 0,  /* no session needed; roles ignored */
-    ROUTE_UPLOAD = 1 << 1,  /* body streamed to a temp file, capped by body_max */
-    ROUTE_NO_CSRF = 1 << 2, /* unsafe method allowed without CSRF token (login) */
+    ROUTE_PUBLIC = 1 << 0,        /* no session needed; roles ignored */
+    ROUTE_UPLOAD = 1 << 1,        /* body streamed to a temp file, capped by body_max */
+    ROUTE_NO_CSRF = 1 << 2,       /* unsafe method allowed without CSRF token (login) */
     ROUTE_OPTIONAL_AUTH = 1 << 3, /* public, but the session is resolved if present */
 };
 
@@ -45,9 +45,9 @@ typedef struct http_route {
     int method;          /* one M_* bit; GET routes also answer HEAD */
     const char *pattern; /* "/api/v1/users/{id}"; a final "{*rest}" takes the remainder */
     http_handler handler;
-    int roles;      /* ROLE_* mask allowed, ignored with ROUTE_PUBLIC */
-    int flags;      /* ROUTE_* */
-    size_t body_max; /* 0 = default JSON cap (1 MiB) */
+    int roles;        /* ROLE_* mask allowed, ignored with ROUTE_PUBLIC */
+    int flags;        /* ROUTE_* */
+    size_t body_max;  /* 0 = default JSON cap (1 MiB) */
     const char *name; /* metrics label; defaults to the pattern */
 } http_route;
 
@@ -70,10 +70,10 @@ struct http_header_kv {
 
 struct http_req {
     arena *arena;
-    db *db;          /* this worker thread's connection */
-    int method;      /* M_* bit */
+    db *db;     /* this worker thread's connection */
+    int method; /* M_* bit */
     const char *method_name;
-    const char *path; /* percent-decoded path, no query */
+    const char *path;      /* percent-decoded path, no query */
     const char *raw_query; /* undecoded query string or NULL */
     struct http_header_kv *headers;
     size_t nheaders;
@@ -117,8 +117,8 @@ void http_set_header(http_req *r, const char *name, const char *value);
 /** Reply with JSON; steals the reference to body (may be NULL for an empty object). */
 void http_reply_json(http_req *r, int status, json_t *body);
 /** Reply with the standard error body. */
-void http_reply_error(http_req *r, int status, const char *code, const char *field,
-                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void http_reply_error(http_req *r, int status, const char *code, const char *field, const char *fmt,
+                      ...) __attribute__((format(printf, 5, 6)));
 /** Reply with the error held in e. */
 void http_reply_err(http_req *r, const err *e);
 /** Reply with a status and no body (204, 304…). */

@@ -14,7 +14,7 @@
 #include "http/http.h"
 #include "http/server.h"
 
-#define HTTP_MAX_HEADERS 100
+#define HTTP_MAX_HEADERS      100
 #define HTTP_MAX_RESP_HEADERS 32
 
 struct sse_msg;
@@ -34,7 +34,7 @@ typedef struct worker {
     size_t ntopics;
     int stopping;
     struct conn *conns; /* every open connection of this worker */
-    char date[40]; /* cached HTTP Date header */
+    char date[40];      /* cached HTTP Date header */
     int64_t date_sec;
 } worker;
 

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                 0.05,   0.1,   0.25,   0.5,   1.0,  2.5, 5.0};
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                 0.1,    0.25,  0.5,    1.0,   2.5,  5.0};
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
-#define NSTATUS 600
+#define NSTATUS  600
 
 typedef struct route_metrics {
     _Atomic uint64_t by_status[NSTATUS];
@@ -49,7 +49,8 @@ void metrics_observe(int route_index, int status, uint64_t ns) {
     atomic_fetch_add_explicit(&m->by_status[status], 1, memory_order_relaxed);
     double s = (double)ns / 1e9;
     size_t b = 0;
-    while (b < NBUCKETS && s > buckets[b]) b++;
+    while (b < NBUCKETS && s > buckets[b])
+        b++;
     atomic_fetch_add_explicit(&m->hist[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->sum_ns, ns, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);

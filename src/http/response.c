@@ -15,36 +15,60 @@
 #include <strings.h>
 
 #define CSP                                                                                        \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "             \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "                    \
     "form-action 'self'; frame-ancestors 'none'"
 
 const char *http_status_text(int s) {
     switch (s) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 507: return "Insufficient Storage";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return "Status";
     }
 }
 
@@ -166,9 +190,9 @@ void http_set_header(http_req *r, const char *name, const char *value) {
 }
 
 void http_set_session_cookie(http_req *r, const char *value, int max_age) {
-    char *c = arena_printf(r->arena, "isle_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s",
-                           value ? value : "", value ? max_age : 0,
-                           http_config()->secure_cookies ? "; Secure" : "");
+    char *c = arena_printf(
+        r->arena, "isle_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s",
+        value ? value : "", value ? max_age : 0, http_config()->secure_cookies ? "; Secure" : "");
     http_set_header(r, "Set-Cookie", c);
 }
 
@@ -222,8 +246,10 @@ void http_send(http_req *r, int status, const char *content_type, const void *bo
     conn_write_head(c, r, status, no_body ? NULL : content_type, no_body ? -1 : (long long)len);
     if (r->method == M_HEAD || no_body) return;
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (body_is_static_ref) evbuffer_add_reference(out, body, len, NULL, NULL);
-    else evbuffer_add(out, body, len);
+    if (body_is_static_ref)
+        evbuffer_add_reference(out, body, len, NULL, NULL);
+    else
+        evbuffer_add(out, body, len);
     st->resp_bytes = len;
 }
 
@@ -240,8 +266,8 @@ void http_reply_json(http_req *r, int status, json_t *body) {
     free(s);
 }
 
-void http_reply_error(http_req *r, int status, const char *code, const char *field,
-                      const char *fmt, ...) {
+void http_reply_error(http_req *r, int status, const char *code, const char *field, const char *fmt,
+                      ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);

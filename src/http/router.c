@@ -56,7 +56,8 @@ static int match(const struct compiled *c, const char *path, http_req *r) {
     const char *p = path;
     int np = 0;
     for (int i = 0; i < c->nseg; i++) {
-        while (*p == '/') p++;
+        while (*p == '/')
+            p++;
         if (c->is_param[i] == 2) {
             if (!*p) return 0;
             if (r && np < 8) {
@@ -79,7 +80,8 @@ static int match(const struct compiled *c, const char *path, http_req *r) {
         }
         p += len;
     }
-    while (*p == '/') p++;
+    while (*p == '/')
+        p++;
     if (*p) return 0;
     if (r) r->nparams = np;
     return 1;

@@ -90,8 +90,10 @@ static void conn_reset_request(conn *c) {
 
 static void conn_free(conn *c) {
     if (c->sse) sse_conn_closed(c);
-    if (c->all_prev) c->all_prev->all_next = c->all_next;
-    else c->w->conns = c->all_next;
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        c->w->conns = c->all_next;
     if (c->all_next) c->all_next->all_prev = c->all_prev;
     conn_reset_request(c);
     if (c->timer) event_free(c->timer);
@@ -199,14 +201,22 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
 
 static int method_bit(unsigned m) {
     switch (m) {
-    case HTTP_GET: return M_GET;
-    case HTTP_HEAD: return M_HEAD;
-    case HTTP_POST: return M_POST;
-    case HTTP_PUT: return M_PUT;
-    case HTTP_PATCH: return M_PATCH;
-    case HTTP_DELETE: return M_DELETE;
-    case HTTP_OPTIONS: return M_OPTIONS;
-    default: return 0;
+    case HTTP_GET:
+        return M_GET;
+    case HTTP_HEAD:
+        return M_HEAD;
+    case HTTP_POST:
+        return M_POST;
+    case HTTP_PUT:
+        return M_PUT;
+    case HTTP_PATCH:
+        return M_PATCH;
+    case HTTP_DELETE:
+        return M_DELETE;
+    case HTTP_OPTIONS:
+        return M_OPTIONS;
+    default:
+        return 0;
     }
 }
 
@@ -231,7 +241,8 @@ static int on_headers_complete(http_parser *p) {
     r->nheaders = c->nheaders;
     r->method = method_bit(p->method);
     r->method_name = http_method_str((enum http_method)p->method);
-    c->has_body = (p->flags & F_CHUNKED) || (p->content_length > 0 && p->content_length != ULLONG_MAX);
+    c->has_body =
+        (p->flags & F_CHUNKED) || (p->content_length > 0 && p->content_length != ULLONG_MAX);
 
     struct http_parser_url u;
     http_parser_url_init(&u);
@@ -283,7 +294,8 @@ static int on_headers_complete(http_parser *p) {
         int public = r->route->flags & ROUTE_PUBLIC;
         if (config.auth && (!public || (r->route->flags & ROUTE_OPTIONAL_AUTH))) config.auth(r);
         if (!public) {
-            if (!r->user.id) reject(c, 401, "unauthenticated", "", "login required");
+            if (!r->user.id)
+                reject(c, 401, "unauthenticated", "", "login required");
             else if (!(r->user.role & r->route->roles))
                 reject(c, 403, "permission_denied", "", "your role may not do this");
         }
@@ -595,7 +607,8 @@ static int listen_socket(const char *spec, err *e) {
     int sslen = sizeof(ss);
     memset(&ss, 0, sizeof(ss));
     if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) != 0)
-        return err_invalid(e, "listen", "cannot parse listen address \"%s\" (want HOST:PORT)", spec);
+        return err_invalid(e, "listen", "cannot parse listen address \"%s\" (want HOST:PORT)",
+                           spec);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return err_internal(e, "socket: %s", strerror(errno));
     int one = 1;
@@ -677,7 +690,8 @@ int http_serve(const http_server_config *cfg, err *e) {
     }
     log_info("isle serving http://%s with %d thread%s, db %s", config.listen, nworkers,
              nworkers == 1 ? "" : "s", config.db_path);
-    for (int i = 0; i < nworkers; i++) pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+    for (int i = 0; i < nworkers; i++)
+        pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
 
     main_base = event_base_new();
     struct event *sigint = evsignal_new(main_base, SIGINT, signal_cb, NULL);
@@ -692,10 +706,12 @@ int http_serve(const http_server_config *cfg, err *e) {
         pthread_mutex_unlock(&workers[i].mu);
         event_active(workers[i].notify_ev, EV_READ, 0);
     }
-    for (int i = 0; i < nworkers; i++) pthread_join(workers[i].thread, NULL);
+    for (int i = 0; i < nworkers; i++)
+        pthread_join(workers[i].thread, NULL);
     for (int i = 0; i < nworkers; i++) {
         worker *w = &workers[i];
-        while (w->conns) conn_free(w->conns);
+        while (w->conns)
+            conn_free(w->conns);
         sse_worker_stop(w);
         evconnlistener_free(w->listener);
         event_free(w->notify_ev);

@@ -27,14 +27,14 @@ typedef struct http_server_config {
     const char *db_path;  /* each worker opens its own connection */
     const char *web_root; /* static files */
     const char *upload_dir;
-    size_t max_connections;   /* default 20000 */
-    int request_timeout;      /* seconds to receive a whole request; default 30 */
-    int idle_timeout;         /* keep-alive idle seconds; default 15 */
-    size_t max_header_bytes;  /* default 16 KiB */
-    size_t max_url_bytes;     /* default 8 KiB */
-    size_t json_body_max;     /* default 1 MiB */
-    int sse_heartbeat;        /* seconds; default 15 */
-    int secure_cookies;       /* add Secure to cookies (behind TLS) */
+    size_t max_connections;  /* default 20000 */
+    int request_timeout;     /* seconds to receive a whole request; default 30 */
+    int idle_timeout;        /* keep-alive idle seconds; default 15 */
+    size_t max_header_bytes; /* default 16 KiB */
+    size_t max_url_bytes;    /* default 8 KiB */
+    size_t json_body_max;    /* default 1 MiB */
+    int sse_heartbeat;       /* seconds; default 15 */
+    int secure_cookies;      /* add Secure to cookies (behind TLS) */
     http_auth_fn auth;
     const http_route *routes;
     size_t nroutes;

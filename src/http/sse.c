@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SSE_HISTORY 256
+#define SSE_HISTORY     256
 #define SSE_MAX_BACKLOG (1024 * 1024)
-#define SSE_MAX_TOPICS 4096
+#define SSE_MAX_TOPICS  4096
 
 typedef struct sse_msg {
     _Atomic int refs;
@@ -106,7 +106,8 @@ void sse_worker_stop(worker *w) {
     if (w->heartbeat_ev) event_free(w->heartbeat_ev);
     w->heartbeat_ev = NULL;
     pthread_mutex_lock(&w->mu);
-    for (size_t i = 0; i < w->queue_len; i++) msg_unref(w->queue[i]);
+    for (size_t i = 0; i < w->queue_len; i++)
+        msg_unref(w->queue[i]);
     free(w->queue);
     w->queue = NULL;
     w->queue_len = w->queue_cap = 0;
@@ -165,7 +166,8 @@ void sse_worker_drain(worker *w) {
     for (size_t i = 0; i < n; i++) {
         sse_topic *t = worker_topic(w, q[i]->topic, 0);
         if (t)
-            for (conn *c = t->head; c; c = c->sse_next) deliver(c, q[i]);
+            for (conn *c = t->head; c; c = c->sse_next)
+                deliver(c, q[i]);
         msg_unref(q[i]);
     }
     free(q);
@@ -184,11 +186,11 @@ long sse_publish(const char *topic, const char *event, const char *data_json, in
         return -1;
     }
     m->id = next_id++;
-    int len = snprintf(NULL, 0, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)m->id, event,
-                       data_json);
+    int len =
+        snprintf(NULL, 0, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)m->id, event, data_json);
     m->text = xmalloc((size_t)len + 1);
-    snprintf(m->text, (size_t)len + 1, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)m->id,
-             event, data_json);
+    snprintf(m->text, (size_t)len + 1, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)m->id, event,
+             data_json);
     m->len = (size_t)len;
     atomic_store(&m->refs, 1 + nw); /* history + one per worker */
     int slot = (int)(m->id % SSE_HISTORY);
@@ -259,7 +261,8 @@ int http_sse_start(http_req *r, const char *topic) {
             if (from < next_id - SSE_HISTORY) from = next_id - SSE_HISTORY;
             for (int64_t id = from + 1; id < next_id; id++) {
                 sse_msg *m = history[id % SSE_HISTORY];
-                if (m && m->id == id && strcmp(m->topic, topic) == 0) evbuffer_add(out, m->text, m->len);
+                if (m && m->id == id && strcmp(m->topic, topic) == 0)
+                    evbuffer_add(out, m->text, m->len);
             }
             pthread_mutex_unlock(&hub_mu);
         }
@@ -270,8 +273,10 @@ int http_sse_start(http_req *r, const char *topic) {
 void sse_conn_closed(conn *c) {
     sse_topic *t = c->topic;
     if (!t) return;
-    if (c->sse_prev) c->sse_prev->sse_next = c->sse_next;
-    else t->head = c->sse_next;
+    if (c->sse_prev)
+        c->sse_prev->sse_next = c->sse_next;
+    else
+        t->head = c->sse_next;
     if (c->sse_next) c->sse_next->sse_prev = c->sse_prev;
     t->count--;
     c->topic = NULL;

@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define STATIC_MAX_FILE (32u * 1024 * 1024)
+#define STATIC_MAX_FILE    (32u * 1024 * 1024)
 #define STATIC_CACHE_SLOTS 1024
 
 typedef struct static_file {
@@ -95,7 +95,8 @@ static int safe_path(const char *p) {
 
 static uint32_t path_hash(const char *s) {
     uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
     return h;
 }
 
