@@ -15,6 +15,13 @@ BUILD   := build
 OPT     := -O2 -g
 endif
 
+# V=1 shows full compiler command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
            -Isrc -DISLE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -45,27 +52,31 @@ help:
 build: $(BUILD)/isle
 
 $(BUILD)/isle: $(LIB_OBJ) $(MAIN_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -MMD -MP -c -o $@ $<
 
 # Migrations are compiled into the binary so that `isle` is one file.
 $(BUILD)/gen/schema.c: $(SCHEMA) scripts/embed_schema.sh
 	@mkdir -p $(dir $@)
-	sh scripts/embed_schema.sh $(SCHEMA) > $@
+	$(Q)sh scripts/embed_schema.sh $(SCHEMA) > $@
 
 $(BUILD)/obj/gen/schema.o: $(BUILD)/gen/schema.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/unit_tests: $(LIB_OBJ) $(UNIT_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
 	@sh scripts/deps.sh

@@ -98,7 +98,8 @@ printf '%-38s %s\n' "subscribers connected" "$(get connected) of $SUBS in $(get 
     "last subscriber reached, p50 / max" "$(get fanout_complete_p50_ms) / $(get fanout_complete_max_ms) ms after publish" \
     "server RSS idle / connected / peak" "$((RSS_IDLE_KB / 1024)) / $((RSS_CONNECTED_KB / 1024)) / $((HWM_KB / 1024)) MiB" \
     "server CPU during the run" "$(awk -v d=$((CPU1 - CPU0)) -v hz="$HZ" 'BEGIN {printf "%.2f s", d / hz}')" \
-    "client wall time" "$(get elapsed_seconds) s"
+    "publish POST answered, p50 / max" "$(get publish_answer_p50_ms) / $(get publish_answer_max_ms) ms" \
+    "client wall time / CPU" "$(get elapsed_seconds) s / $(get client_cpu_seconds) s"
 echo
 
 FAIL=0

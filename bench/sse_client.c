@@ -799,6 +799,10 @@ static void report(double elapsed_s) {
     printf("server_rss_connected_kb=%" PRId64 "\n", pub.rss_connected_kb);
     printf("server_rss_after_kb=%" PRId64 "\n", pub.rss_after_kb);
     printf("server_hwm_kb=%" PRId64 "\n", pub.hwm_kb);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("client_cpu_seconds=%.2f\n", ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                                            ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
     printf("elapsed_seconds=%.2f\n", elapsed_s);
     free(all);
     free(fanout);
