@@ -31,6 +31,7 @@ typedef struct static_file {
     char *gz; /* NULL when not worth compressing */
     size_t gzlen;
     char etag[24];
+    char gz_etag[28]; /* a distinct tag for the gzip representation (RFC 9110 8.8.3) */
     const char *mime;
     struct timespec mtime;
     off_t size;
@@ -135,6 +136,7 @@ static static_file *load(const char *rel, const char *full, const struct stat *s
     char hex[65];
     crypto_sha256_hex(f->data, f->len, hex);
     snprintf(f->etag, sizeof(f->etag), "\"%.20s\"", hex);
+    snprintf(f->gz_etag, sizeof(f->gz_etag), "\"%.20s-gz\"", hex);
     if (compress && f->len >= 512) {
         uLongf bound = compressBound((uLong)f->len) + 32;
         unsigned char *gz = xmalloc(bound);
@@ -198,15 +200,17 @@ static void serve_file(http_req *r, const char *rel) {
     pthread_rwlock_rdlock(&cache_lock);
     f = cache[slot];
     const char *inm = http_header(r, "If-None-Match");
-    http_set_header(r, "ETag", f->etag);
+    int gzip = f->gz && accepts_gzip(r);
+    const char *etag = gzip ? f->gz_etag : f->etag;
+    http_set_header(r, "ETag", etag);
     http_set_header(r, "Cache-Control", "no-cache");
-    if (f->gz || strstr(f->mime, "text/")) http_set_header(r, "Vary", "Accept-Encoding");
-    if (etag_matches(inm, f->etag)) {
+    if (f->gz) http_set_header(r, "Vary", "Accept-Encoding");
+    if (etag_matches(inm, etag)) {
         pthread_rwlock_unlock(&cache_lock);
         http_reply_status(r, 304);
         return;
     }
-    if (f->gz && accepts_gzip(r)) {
+    if (gzip) {
         http_set_header(r, "Content-Encoding", "gzip");
         http_send(r, 200, f->mime, f->gz, f->gzlen, 0);
     } else {

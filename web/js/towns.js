@@ -19,6 +19,22 @@ export function towns() {
   return townsPromise;
 }
 
+let islandsPromise = null;
+
+/** Island id → island object (cached; a failure is not cached). */
+export function islands() {
+  if (!islandsPromise) {
+    islandsPromise = get('/api/v1/places/islands').then(
+      (r) => new Map(((r && r.items) || []).map((i) => [i.id, i])),
+      (e) => {
+        islandsPromise = null;
+        throw e;
+      },
+    );
+  }
+  return islandsPromise;
+}
+
 /** Town code → name map. */
 export async function townNames() {
   const m = new Map();
@@ -52,10 +68,10 @@ export const STATION_KINDS = ['服务中心', '便民服务站', '代办点'];
 
 /** One station as a list item. Fields beyond name/kind are shown when present. */
 export function stationItem(s) {
-  const where = [s.town_name, s.island_name && s.island_name !== s.town_name ? s.island_name : null]
+  const where = [s.town_name, s.village_name && s.village_name !== s.town_name ? s.village_name : null]
     .filter(Boolean)
     .join(' · ');
-  const hours = s.hours || s.opening_hours || s.open_hours;
+  const hours = s.hours || s.opening_hours;
   return h(
     'li',
     { class: 'station' },
@@ -69,9 +85,11 @@ export function stationItem(s) {
       'dl',
       { class: 'station-meta' },
       where ? [h('dt', null, '所在'), h('dd', null, where)] : null,
+      s.island_name ? [h('dt', null, '海岛'), h('dd', null, s.island_name)] : null,
       s.address ? [h('dt', null, '地址'), h('dd', null, s.address)] : null,
       s.phone ? [h('dt', null, '电话'), h('dd', null, h('a', { href: `tel:${s.phone}` }, s.phone))] : null,
       hours ? [h('dt', null, '时间'), h('dd', null, hours)] : null,
+      Number.isFinite(s.staff) && s.staff > 0 ? [h('dt', null, '人员'), h('dd', null, `${s.staff} 名工作人员`)] : null,
     ),
   );
 }

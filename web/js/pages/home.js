@@ -1,7 +1,7 @@
 /* Home: search box, quick tiles, and the 办事不出岛 panel (towns → 便民服务站),
  * plus role-specific entry points for staff and administrators. */
 import { h, notice, replace } from '../dom.js';
-import { byCounty, stationItem, stations, towns } from '../towns.js';
+import { byCounty, islands, stationItem, stations, towns } from '../towns.js';
 
 const TILES = [
   { q: '老年人优待证', label: '老年人优待证', glyph: '老', hint: '老人证办理' },
@@ -207,8 +207,12 @@ async function loadTowns(ctx, box, result) {
 async function showStations(ctx, town, result, stillSelected) {
   replace(result, h('p', { class: 'loading' }, `正在加载${town.name}的服务站点…`));
   let r;
+  let isl = new Map();
   try {
-    r = await stations({ town: town.code, limit: 200 }, { signal: ctx.signal });
+    [r, isl] = await Promise.all([
+      stations({ town: town.code, limit: 200 }, { signal: ctx.signal }),
+      islands().catch(() => new Map()),
+    ]);
   } catch (e) {
     if (ctx.signal.aborted || !stillSelected()) return;
     replace(result, notice('error', `站点加载失败：${e.message}`));
@@ -219,7 +223,7 @@ async function showStations(ctx, town, result, stillSelected) {
   const facts = [
     town.county,
     town.kind,
-    town.main_island ? `主岛：${town.main_island}` : null,
+    town.main_island ? `主岛：${(isl.get(town.main_island) || {}).name || town.main_island}` : null,
     Number.isFinite(town.villages) ? `${town.villages} 个村（社区）` : null,
   ].filter(Boolean);
   replace(
