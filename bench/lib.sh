@@ -119,9 +119,14 @@ cpu_busy_pct() {
 
 # machine_note: print the load and warn when other work already keeps the CPUs
 # busy, since both benchmarks share the machine's cores with the load generator.
+# BENCH_WAIT_IDLE=N waits up to N seconds for the machine to fall below 15% busy.
 machine_note() {
-    local busy
+    local busy i
     busy=$(cpu_busy_pct)
+    for i in $(seq 1 "${BENCH_WAIT_IDLE:-0}"); do
+        [ "$busy" -le 15 ] && break
+        busy=$(cpu_busy_pct)
+    done
     echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), ${busy}% CPU busy before the run"
     if [ "$busy" -gt 15 ]; then
         echo "bench: WARNING: the machine is already ${busy}% busy with other work;" \

@@ -147,7 +147,8 @@ json_t *http_json_body(http_req *r, const char *const *allowed) {
             /* `curl -d '{…}'` labels JSON as a form; accept a body that is evidently
              * JSON under the two "simple" types, refuse real forms and anything else. */
             const char *b = r->body;
-            while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n') b++;
+            while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+                b++;
             ok = (strcmp(media, "application/x-www-form-urlencoded") == 0 ||
                   strcmp(media, "text/plain") == 0) &&
                  (*b == '{' || *b == '[');

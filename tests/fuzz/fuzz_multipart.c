@@ -5,7 +5,7 @@
  * to a few hundred), and the two runs must report exactly the same parts, data
  * and error: any difference is a chunk-border bug, turned into a crash. The
  * callbacks also abort() on an illegal order (data outside a part, empty data,
- * a NULL or empty name). */
+ * a NULL or empty name). Byte 0 bit 3 makes the second on_part_begin fail. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +28,8 @@ typedef struct transcript {
     size_t len, cap;
     int in_part;
     int last_was_data;
+    int parts;
+    int fail_second_begin; /* exercise the callback-abort path (chunking-independent) */
 } transcript;
 
 static void put(transcript *t, const void *p, size_t n) {
@@ -54,6 +56,7 @@ static void put_str(transcript *t, const char *s) {
 static int on_begin(void *ctx, const multipart_part_info *info) {
     transcript *t = ctx;
     if (t->in_part || !info->name || !info->name[0]) abort();
+    if (++t->parts == 2 && t->fail_second_begin) return -1;
     t->in_part = 1;
     t->last_was_data = 0;
     put(t, "B", 1);
@@ -121,6 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t len = size - 1;
 
     transcript whole = {0}, chunked = {0};
+    whole.fail_second_begin = chunked.fail_second_begin = (ctl & 8) != 0;
     err e1 = {0}, e2 = {0};
     int rc1 = run(boundary, &lim, body, len, 0, &whole, &e1);
     int rc2 = run(boundary, &lim, body, len,
@@ -133,8 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             strcmp(e1.message, e2.message) != 0 || strcmp(e1.field, "body") != 0)
             abort();
         if (e1.status != 400 && e1.status != 413) abort();
-    } else if (whole.in_part) {
-        abort(); /* success with a part left open */
+    } else if (whole.in_part || (whole.fail_second_begin && whole.parts >= 2)) {
+        abort(); /* success with a part left open, or despite a failed callback */
     }
     free(whole.buf);
     free(chunked.buf);

@@ -9,11 +9,12 @@
 # build/fuzz/artifacts/<target>/. Exit status is non-zero if any target failed to
 # build or found a crash, leak, timeout or sanitizer report.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 
 SECONDS_EACH="${FUZZ_SECONDS:-30}"
 OUT=build/fuzz
 CC="${FUZZ_CC:-clang}"
+# shellcheck disable=SC2054  # the commas belong to -fsanitize=
 CFLAGS=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
         -std=c17 -D_GNU_SOURCE -Wall -Wextra -Isrc)
 JANSSON_CFLAGS=$(pkg-config --cflags jansson 2>/dev/null || true)
@@ -53,7 +54,7 @@ for t in "${targets[@]}"; do
     continue
   fi
   echo "== $t: build"
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086,SC2046  # word splitting of the source and flag lists is wanted
   if ! "$CC" "${CFLAGS[@]}" $JANSSON_CFLAGS -o "$OUT/$t" "tests/fuzz/$t.c" $src $(libs "$t"); then
     result[$t]="build failed"
     failed=1
@@ -70,7 +71,7 @@ for t in "${targets[@]}"; do
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   if [ $rc -eq 0 ]; then
-    result[$t]="ok (${runs:-?} runs, corpus $(ls "$corpus" | wc -l) files)"
+    result[$t]="ok (${runs:-?} runs, corpus $(find "$corpus" -type f | wc -l) files)"
   else
     result[$t]="FAILED rc=$rc, see $log and $artifacts/"
     failed=1

@@ -51,11 +51,11 @@ TEST(strbuf_enforces_its_maximum) {
 
 TEST(idcard_validates_check_digit_and_date) {
     CHECK(idcard_valid("330902195203140021"));
-    CHECK(!idcard_valid("330902195203140022"));  /* wrong check digit */
-    CHECK(!idcard_valid("33090219520314002"));   /* too short */
-    CHECK(!idcard_valid("330902195202300020"));  /* Feb 30 */
+    CHECK(!idcard_valid("330902195203140022")); /* wrong check digit */
+    CHECK(!idcard_valid("33090219520314002"));  /* too short */
+    CHECK(!idcard_valid("330902195202300020")); /* Feb 30 */
     CHECK(!idcard_valid("33090219520314002A"));
-    CHECK(!idcard_valid("990902195203140021"));  /* no such province */
+    CHECK(!idcard_valid("990902195203140021")); /* no such province */
     CHECK(idcard_check_char("11010519491231002") == 'X');
     CHECK(idcard_valid("11010519491231002X"));
     CHECK(idcard_valid("11010519491231002x"));
@@ -93,8 +93,10 @@ TEST(jsonx_parse_limits) {
     CHECK_INT(e.status, 400);
     CHECK(jsonx_parse("", 0, 32, &e) == NULL);
     char deep[200];
-    for (int i = 0; i < 100; i++) deep[i] = '[';
-    for (int i = 0; i < 100; i++) deep[100 + i] = ']';
+    for (int i = 0; i < 100; i++)
+        deep[i] = '[';
+    for (int i = 0; i < 100; i++)
+        deep[100 + i] = ']';
     CHECK(jsonx_parse(deep, 200, 32, &e) == NULL);
     CHECK(strstr(e.message, "deeper") != NULL);
     /* brackets inside strings do not count toward depth */
@@ -102,16 +104,14 @@ TEST(jsonx_parse_limits) {
     v = jsonx_parse(s, strlen(s), 3, &e);
     CHECK(v != NULL);
     json_decref(v);
-    CHECK(jsonx_parse("{\"a\":\"\xff\"}", 9, 32, &e) == NULL); /* invalid UTF-8 */
+    CHECK(jsonx_parse("{\"a\":\"\xff\"}", 9, 32, &e) == NULL);   /* invalid UTF-8 */
     CHECK(jsonx_parse("{\"a\":1,\"a\":2}", 13, 32, &e) == NULL); /* duplicate key */
-    CHECK(jsonx_parse("{} x", 4, 32, &e) == NULL);              /* trailing garbage */
+    CHECK(jsonx_parse("{} x", 4, 32, &e) == NULL);               /* trailing garbage */
 }
 
 TEST(jsonx_check_names_the_field) {
-    static const jsonx_field spec[] = {{"login", JX_STRING, 1, 8},
-                                       {"age", JX_INT, 0, 0},
-                                       {"ok", JX_BOOL, 0, 0},
-                                       {NULL}};
+    static const jsonx_field spec[] = {
+        {"login", JX_STRING, 1, 8}, {"age", JX_INT, 0, 0}, {"ok", JX_BOOL, 0, 0}, {NULL}};
     err e = {0};
     json_t *o = json_pack("{s:s, s:i}", "login", "abc", "age", 3);
     CHECK_INT(jsonx_check(o, spec, &e), 0);
@@ -136,11 +136,13 @@ TEST(jsonx_check_names_the_field) {
 TEST(ratelimit_blocks_after_limit_and_window_resets) {
     ratelimit *rl = ratelimit_new(3, 60);
     CHECK_INT(ratelimit_blocked(rl, "k", 1000), 0);
-    for (int i = 0; i < 3; i++) ratelimit_hit(rl, "k", 1000);
+    for (int i = 0; i < 3; i++)
+        ratelimit_hit(rl, "k", 1000);
     CHECK_INT(ratelimit_blocked(rl, "k", 1010), 50);
     CHECK_INT(ratelimit_blocked(rl, "other", 1010), 0);
     CHECK_INT(ratelimit_blocked(rl, "k", 1060), 0); /* window over */
-    for (int i = 0; i < 3; i++) ratelimit_hit(rl, "k", 1070);
+    for (int i = 0; i < 3; i++)
+        ratelimit_hit(rl, "k", 1070);
     CHECK(ratelimit_blocked(rl, "k", 1071) > 0);
     ratelimit_clear(rl, "k");
     CHECK_INT(ratelimit_blocked(rl, "k", 1071), 0);

@@ -111,7 +111,9 @@ TEST(audit_chain_verifies_and_detects_tampering) {
     audit_filter f = {.limit = 2};
     json_t *page = audit_list(d, &f, &e);
     CHECK_INT(json_array_size(json_object_get(page, "items")), 2);
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(json_object_get(page, "items"), 0), "id")), 5);
+    CHECK_INT(json_integer_value(
+                  json_object_get(json_array_get(json_object_get(page, "items"), 0), "id")),
+              5);
     CHECK_INT(json_integer_value(json_object_get(page, "next_before")), 4);
     json_decref(page);
     /* an audit row outside a transaction is refused */
@@ -246,7 +248,8 @@ TEST(db_parameters_bind_by_number_not_by_appearance) {
     if (!d) return;
     err e = {0};
     CHECK_INT(db_exec(d, "CREATE TABLE p (a INTEGER, b TEXT)", &e), 0);
-    CHECK_INT(db_execf(d, &e, "INSERT INTO p (b, a) VALUES ($2, $1)", "is", (int64_t)7, "seven"), 0);
+    CHECK_INT(db_execf(d, &e, "INSERT INTO p (b, a) VALUES ($2, $1)", "is", (int64_t)7, "seven"),
+              0);
     int64_t a = 0;
     CHECK_INT(db_query_int(d, &e, &a, "SELECT a FROM p WHERE b = $1 AND '$2' = '$2'", "s", "seven"),
               0);

@@ -296,6 +296,38 @@ test('admin opens 审计日志, sees rows and verifies the hash chain', async (t
   }, action);
   const actions = await page.locator('#audit-table tbody code.action').allTextContents();
   assert.ok(actions.length > 0 && actions.every((a) => a === action), `only ${action} rows`);
+
+  // Paging with next_before: 10 rows a page, 下一页 shows older rows, 上一页 comes back.
+  const ids = () =>
+    page.locator('#audit-table tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.id)));
+  await page.goto(`${srv.url}/admin/audit?limit=10`);
+  await page.locator('#audit-table tbody tr').first().waitFor();
+  const p1 = await ids();
+  assert.equal(p1.length, 10, 'a page of 10');
+  const api1 = await (await page.request.get(`${srv.url}/api/v1/audit?limit=10`)).json();
+  assert.ok(api1.next_before, 'the API gives a cursor for the next page');
+  await page.locator('#audit-next').click();
+  await page.waitForFunction((max) => {
+    const trs = [...document.querySelectorAll('#audit-table tbody tr')];
+    return trs.length > 0 && trs.every((tr) => Number(tr.dataset.id) < max);
+  }, Math.min(...p1));
+  const api2 = await (await page.request.get(`${srv.url}/api/v1/audit?limit=10&before=${api1.next_before}`)).json();
+  assert.deepEqual(await ids(), api2.items.map((x) => x.id), 'page 2 is the API\'s next_before page');
+  await page.locator('#audit-prev').click();
+  await page.waitForFunction((first) => document.querySelector('#audit-table tbody tr')?.dataset.id === String(first), p1[0]);
+  assert.deepEqual(await ids(), p1, '上一页 returns to page 1');
+
+  // Date range (Asia/Shanghai days): today has rows, a day in 2000 has none.
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+  await page.goto(`${srv.url}/admin/audit?from=${today}&to=${today}`);
+  await page.locator('#audit-table tbody tr').first().waitFor();
+  await page.goto(`${srv.url}/admin/audit`);
+  await page.locator('#audit-table').waitFor();
+  await page.locator('.filters input[name=from]').fill('2000-01-01');
+  await page.locator('.filters input[name=to]').fill('2000-01-02');
+  await page.locator('.filters button[type=submit]').click();
+  await page.waitForURL(/from=2000-01-01/);
+  await page.locator('.table-box .notice', { hasText: '没有符合条件' }).waitFor();
   assertClean();
 });
 

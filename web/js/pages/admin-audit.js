@@ -5,7 +5,7 @@
 import { get, withQuery } from '../api.js';
 import { field, fmtDateTime, h, notice, replace, shanghaiDayToUtc } from '../dom.js';
 
-const PAGE = 50;
+const PAGE = 50; // default page size; ?limit= (10–200) overrides it
 
 export async function render(main, ctx) {
   ctx.setTitle('审计日志');
@@ -20,6 +20,9 @@ export async function render(main, ctx) {
   // Cursor stack: "before" values of the pages already passed, so 上一页 works.
   const trail = (p.get('trail') || '').split(',').filter(Boolean);
   const before = p.get('before') || '';
+  const lim = parseInt(p.get('limit') || '', 10);
+  const limit = Number.isFinite(lim) ? Math.min(200, Math.max(10, lim)) : PAGE;
+  if (limit !== PAGE) filt.limit = String(limit); // keep a chosen page size while paging
 
   const url = (extra) => withQuery('/admin/audit', { ...filt, ...extra });
 
@@ -27,14 +30,14 @@ export async function render(main, ctx) {
   const f = {
     action: field({ label: '动作', name: 'action', value: filt.action, placeholder: '如 user.create' }),
     object_type: field({ label: '对象类型', name: 'object_type', value: filt.object_type, placeholder: '如 user' }),
-    actor: field({ label: '操作人', name: 'actor', value: filt.actor, placeholder: '账号或用户 ID' }),
+    actor: field({ label: '操作人', name: 'actor', value: filt.actor, placeholder: '操作人账号，如 admin' }),
     from: field({ label: '开始日期', name: 'from', type: 'date', value: filt.from }),
     to: field({ label: '结束日期', name: 'to', type: 'date', value: filt.to }),
   };
   for (const x of Object.values(f)) x.querySelector('.opt')?.remove();
   const actionList = h('datalist', { id: 'audit-actions' });
   f.action.control.setAttribute('list', 'audit-actions');
-  const hasFilter = Object.values(filt).some(Boolean);
+  const hasFilter = ['action', 'object_type', 'actor', 'from', 'to'].some((k) => filt[k]);
   const filters = h(
     'form',
     { class: 'filters filters-audit', role: 'search', 'aria-label': '筛选审计记录' },
@@ -49,7 +52,7 @@ export async function render(main, ctx) {
   );
   filters.addEventListener('submit', (e) => {
     e.preventDefault();
-    const v = {};
+    const v = filt.limit ? { limit: filt.limit } : {};
     for (const [k, x] of Object.entries(f)) v[k] = x.control.value.trim();
     const err = filters.querySelector('.form-alert');
     if (err) err.remove();
@@ -123,7 +126,7 @@ export async function render(main, ctx) {
         actor: filt.actor,
         since: filt.from ? shanghaiDayToUtc(filt.from) : '',
         until: filt.to ? shanghaiDayToUtc(filt.to, true) : '',
-        limit: PAGE,
+        limit,
         before,
       }),
       { signal: ctx.signal },
@@ -138,13 +141,25 @@ export async function render(main, ctx) {
   const actions = [...new Set(items.map((it) => it.action).filter(Boolean))].sort();
   replace(actionList, actions.map((a) => h('option', { value: a })));
 
-  replace(tableBox, items.length ? table(items) : notice('info', hasFilter ? '没有符合条件的审计记录。' : '暂无审计记录。'));
+  const empty = trail.length ? '没有更早的审计记录了。' : hasFilter ? '没有符合条件的审计记录。' : '暂无审计记录。';
+  replace(tableBox, items.length ? table(items) : notice('info', empty));
 
   const prev = trail.length
-    ? h('a', { class: 'btn btn-ghost', href: url({ before: trail[trail.length - 1] === '-' ? '' : trail[trail.length - 1], trail: trail.slice(0, -1).join(',') }) }, '上一页')
+    ? h(
+        'a',
+        {
+          class: 'btn btn-ghost',
+          id: 'audit-prev',
+          href: url({
+            before: trail[trail.length - 1] === '-' ? '' : trail[trail.length - 1],
+            trail: trail.slice(0, -1).join(','),
+          }),
+        },
+        '上一页',
+      )
     : h('span', { class: 'btn btn-ghost', 'aria-disabled': 'true' }, '上一页');
   const next =
-    r && r.next_before
+    r && r.next_before && items.length
       ? h('a', { class: 'btn btn-ghost', id: 'audit-next', href: url({ before: r.next_before, trail: [...trail, before || '-'].join(',') }) }, '下一页')
       : h('span', { class: 'btn btn-ghost', 'aria-disabled': 'true' }, '下一页');
   replace(pager, prev, h('span', { class: 'pager-info' }, `第 ${trail.length + 1} 页 · 本页 ${items.length} 条`), next);

@@ -176,6 +176,10 @@ export async function render(main, ctx) {
 
   function renderPager(total) {
     const pages = Math.max(1, Math.ceil(total / PAGE));
+    if (pages <= 1) {
+      pager.replaceChildren();
+      return;
+    }
     const link = (p, label) =>
       p < 1 || p > pages
         ? h('span', { class: 'btn btn-ghost', 'aria-disabled': 'true' }, label)
