@@ -222,12 +222,12 @@ export function httpRaw(base, method, p, { headers = {}, body } = {}) {
 /**
  * Raw TCP exchange. Writes `head` (string/Buffer), then optionally streams
  * `bodySize` bytes of filler in chunks, stopping as soon as a response starts
- * to arrive. Reads until the server closes, the response is complete
+ * to arrive (with chunked: as Transfer-Encoding chunks). Reads until the server closes, the response is complete
  * (Content-Length; unless untilClose), or `timeout` ms pass.
  * Returns {raw: Buffer, text, status, headers (lower-case), body: Buffer,
  *          bodySent: bytes of filler written, writeError}.
  */
-export function rawExchange(port, head, { bodySize = 0, chunk = 64 * 1024, timeout = 10000, fill = 'a', untilClose = false } = {}) {
+export function rawExchange(port, head, { bodySize = 0, chunk = 64 * 1024, timeout = 10000, fill = 'a', untilClose = false, chunked = false } = {}) {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     const chunks = [];
@@ -257,7 +257,12 @@ export function rawExchange(port, head, { bodySize = 0, chunk = 64 * 1024, timeo
       while (!done && !gotData && bodySent < bodySize) {
         const n = Math.min(chunk, bodySize - bodySent);
         bodySent += n;
-        if (!sock.write(n === chunk ? filler : filler.subarray(0, n))) {
+        let piece = n === chunk ? filler : filler.subarray(0, n);
+        if (chunked) {
+          piece = Buffer.concat([Buffer.from(`${n.toString(16)}\r\n`), piece, Buffer.from('\r\n'),
+            Buffer.from(bodySent >= bodySize ? '0\r\n\r\n' : '')]);
+        }
+        if (!sock.write(piece)) {
           sock.once('drain', pump);
           return;
         }

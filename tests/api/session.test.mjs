@@ -43,6 +43,14 @@ test('2 MiB body via fetch → 413 JSON error', async () => {
   assertError(r, 413, 'payload_too_large');
 });
 
+test('2 MiB chunked JSON body (no Content-Length) → 413 JSON error', async () => {
+  const r = await rawExchange(srv.port,
+    'POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+    'Transfer-Encoding: chunked\r\n\r\n', { bodySize: 2 * 1024 * 1024, chunked: true, timeout: 10000 });
+  assert.equal(r.status, 413, r.text.slice(0, 300));
+  assert.equal(r.json?.error?.code, 'payload_too_large');
+});
+
 test('Expect: 100-continue with a 2 MiB Content-Length → 413 before the body is sent', async () => {
   const r = await rawExchange(srv.port,
     'POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +

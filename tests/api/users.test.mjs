@@ -65,6 +65,16 @@ test('admin creates a user → 201 with the user object', async () => {
   alice = u;
 });
 
+test('admin with a cookie session needs the CSRF token to create a user', async () => {
+  const a = await srv.login('admin');
+  const body = { login: `csrf_${U}`, password: 'Csrf@Pass2026', role: 'citizen', display_name: 'C' };
+  assertError(await srv.req('POST', '/api/v1/users', { cookie: a.cookie, json: body }), 403, 'permission_denied');
+  const l = await srv.req('GET', `/api/v1/users?q=csrf_${U}`, { token: admin.token });
+  assert.equal(l.json.total, 0, 'nothing was created without the token');
+  const ok = await srv.req('POST', '/api/v1/users', { auth: a, json: body });
+  assert.equal(ok.status, 201, ok.text);
+});
+
 test('duplicate login → 409', async () => {
   const r = await createUser({ login: alice.login, password: 'Another@2026', role: 'citizen', display_name: 'Dup' });
   assertError(r, 409, 'conflict');
