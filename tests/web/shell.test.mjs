@@ -88,7 +88,12 @@ test('home page renders the 36 towns from the API and a town\'s stations', async
   const towns = (await apiJson('/api/v1/places/towns')).items;
   assert.equal(towns.length, 36, 'the API lists 36 towns');
 
-  await page.goto(`${srv.url}/`);
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const res = await page.goto(`${srv.url}/`);
+  assert.match(res.headers()['content-security-policy'] || '', /default-src 'self'/, 'served with the strict CSP');
   assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
   for (const sel of ['header', 'nav', 'main#main', 'footer']) {
     assert.equal(await page.locator(sel).count(), 1, `landmark ${sel}`);
@@ -116,6 +121,9 @@ test('home page renders the 36 towns from the API and a town\'s stations', async
   assert.ok(st.items.length > 0, `the API has stations for ${town.name}`);
   const names = await page.locator('#stations-panel .station-name').allTextContents();
   assert.deepEqual(names, st.items.map((s) => s.name), 'stations shown are the API\'s');
+  // (checked before any screenshot: Playwright itself sets style="" on the focused input to hide the caret)
+  assert.equal(await page.locator('[style]').count(), 0, 'no inline style attributes');
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no CSP violations');
   await page.screenshot({ path: path.join(OUT, 'home.png'), fullPage: true });
 
   // Search goes to the honest "coming soon" page, not fake results.

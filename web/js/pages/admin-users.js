@@ -10,7 +10,6 @@ import {
   formAlert,
   h,
   notice,
-  pageTitle,
   replace,
   showFormError,
 } from '../dom.js';

@@ -1,6 +1,6 @@
 /* /login — account + password. Errors come from the API and are shown next to
  * the field it names (or above the form when no single field is at fault). */
-import { busy, clearFormErrors, field, formAlert, h, pageTitle, replace, showFormError } from '../dom.js';
+import { busy, clearFormErrors, field, formAlert, h, replace, showFormError } from '../dom.js';
 import * as session from '../session.js';
 
 export async function render(main, ctx) {
