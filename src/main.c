@@ -31,8 +31,8 @@
 #define DEMO_PASSWORD "Zhoushan@2026"
 
 static const char *db_path = "isle.db";
-static const char *data_dir = "data";
-static const char *web_root = "web";
+static const char *data_dir = NULL; /* resolved in main() */
+static const char *web_root = NULL;
 static const char *files_dir_opt = NULL;
 
 static int usage(FILE *f) {
@@ -145,9 +145,9 @@ static int cmd_init(void) {
 static const struct {
     const char *login, *role, *name, *id_number, *phone, *town;
 } demo_users[] = {
-    {"citizen", "citizen", "张阿婆", "330902195203140021", "13905801234", "330902101"},
+    {"citizen", "citizen", "张阿婆", "330902195203140021", "13905801234", "330902100"},
     {"company", "company", "舟渔水产有限公司", NULL, "0580-2021234", "330902006"},
-    {"agent", "agent", "李代办", NULL, "13905805678", "330903106"},
+    {"agent", "agent", "李代办", NULL, "13905805678", "330903100"},
     {"staff", "staff", "王窗口", NULL, NULL, "330902006"},
     {"approver", "approver", "陈审批", NULL, NULL, NULL},
     {"trading_staff", "trading_staff", "周交易", NULL, NULL, NULL},
@@ -161,6 +161,14 @@ static int cmd_demo(void) {
     db *d;
     if (open_db(&d, 1) != 0) return 1;
     err e = {0};
+    /* Places first: users refer to their town. */
+    char dir[1100];
+    snprintf(dir, sizeof(dir), "%s/zhoushan", data_dir);
+    places_counts pc;
+    if (places_import_dir(d, dir, &cli_actor, &pc, &e) != 0) {
+        db_close(d);
+        return fail("demo places", &e);
+    }
     int created = 0;
     for (size_t i = 0; i < sizeof(demo_users) / sizeof(demo_users[0]); i++) {
         int64_t id = 0;
@@ -182,13 +190,6 @@ static int cmd_demo(void) {
         }
         created++;
     }
-    char dir[1024];
-    snprintf(dir, sizeof(dir), "%s/zhoushan", data_dir);
-    places_counts pc;
-    if (places_import_dir(d, dir, &cli_actor, &pc, &e) != 0) {
-        db_close(d);
-        return fail("demo places", &e);
-    }
     db_close(d);
     printf("places: %lld towns, %lld islands, %lld ferry and bridge links, %lld villages, "
            "%lld stations\n",
@@ -202,6 +203,34 @@ static int cmd_demo(void) {
         printf("demo users already present\n");
     }
     return 0;
+}
+
+/* Find a shipped directory (data/ or web/) when not given: the current directory,
+ * then next to the binary (build/isle, build/san/isle), then the installed place. */
+static const char *resolve_dir(const char *given, const char *name, const char *probe) {
+    static char found[2][1024];
+    char path[1200];
+    struct stat st;
+    if (given) return given;
+    snprintf(path, sizeof(path), "%s/%s", name, probe);
+    if (stat(path, &st) == 0) return name;
+    char exe[800];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slot = found[strcmp(name, "web") == 0];
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        static const char *ups[] = {"/..", "/../..", "/../share/isle"};
+        for (size_t i = 0; i < sizeof(ups) / sizeof(ups[0]); i++) {
+            snprintf(path, sizeof(path), "%s%s/%s/%s", exe, ups[i], name, probe);
+            if (stat(path, &st) == 0) {
+                snprintf(slot, sizeof(found[0]), "%s%s/%s", exe, ups[i], name);
+                return slot;
+            }
+        }
+    }
+    return name; /* not found: errors will name it */
 }
 
 static int ensure_files_dir(void) {
@@ -448,6 +477,8 @@ int main(int argc, char **argv) {
         }
         args[n++] = argv[i];
     }
+    data_dir = resolve_dir(data_dir, "data", "zhoushan/towns.csv");
+    web_root = resolve_dir(web_root, "web", "index.html");
     int rc;
     if (n == 0)
         rc = usage(stderr);

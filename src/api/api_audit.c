@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int valid_time(http_req *r, const char *name, const char **out) {
@@ -39,7 +40,15 @@ static void list(http_req *r) {
     f.before_id = before;
     f.actor_id = actor;
     const char *s;
-    if ((s = http_query(r, "actor")) && *s) f.actor_login = s;
+    /* actor: a login, or a user id when it is all digits */
+    if ((s = http_query(r, "actor")) && *s) {
+        char *end;
+        long long id = strtoll(s, &end, 10);
+        if (*end == '\0' && id > 0)
+            f.actor_id = id;
+        else
+            f.actor_login = s;
+    }
     if ((s = http_query(r, "action")) && *s) f.action = s;
     if ((s = http_query(r, "object_type")) && *s) f.object_type = s;
     if ((s = http_query(r, "object_id")) && *s) f.object_id = s;

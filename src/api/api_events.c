@@ -11,12 +11,11 @@
 static void subscribe(http_req *r) {
     const char *topic = http_param(r, "topic");
     if (!sse_topic_valid(topic)) {
-        http_reply_error(r, 400, "invalid_argument", "topic",
-                         "topic must be 1-64 characters of a-z 0-9 . _ -");
+        http_reply_error(r, 400, "invalid_argument", "topic", "频道名须为 1–64 位 a-z 0-9 . _ -");
         return;
     }
     if (strncmp(topic, "public.", 7) != 0 && !r->user.id) {
-        http_reply_error(r, 401, "unauthenticated", "", "login required for this topic");
+        http_reply_error(r, 401, "unauthenticated", "", "订阅该频道需要登录");
         return;
     }
     http_sse_start(r, topic);
@@ -26,8 +25,7 @@ static void publish(http_req *r) {
     static const jsonx_field spec[] = {{"event", JX_STRING, 1, 64}, {"data", JX_ANY, 0, 0}, {NULL}};
     const char *topic = http_param(r, "topic");
     if (!sse_topic_valid(topic)) {
-        http_reply_error(r, 400, "invalid_argument", "topic",
-                         "topic must be 1-64 characters of a-z 0-9 . _ -");
+        http_reply_error(r, 400, "invalid_argument", "topic", "频道名须为 1–64 位 a-z 0-9 . _ -");
         return;
     }
     json_t *body = http_json_body(r, NULL);
@@ -42,8 +40,7 @@ static void publish(http_req *r) {
     for (const char *p = event; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == ':') {
             json_decref(body);
-            http_reply_error(r, 400, "invalid_argument", "event",
-                             "event must not contain newlines or colons");
+            http_reply_error(r, 400, "invalid_argument", "event", "事件名不能包含换行或冒号");
             return;
         }
     json_t *data = json_object_get(body, "data");

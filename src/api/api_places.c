@@ -20,7 +20,7 @@ static void reply(http_req *r, json_t *body, const err *e) {
 static int town_param(http_req *r, const char **out) {
     const char *town = http_query(r, "town");
     if (town && !places_town_code_valid(town)) {
-        http_reply_error(r, 400, "invalid_argument", "town", "town must be a 9-digit town code");
+        http_reply_error(r, 400, "invalid_argument", "town", "乡镇代码须为 9 位数字");
         return -1;
     }
     *out = town;
@@ -52,13 +52,12 @@ static void places_stations_get(http_req *r) {
     if (town_param(r, &f.town_code) != 0) return;
     f.island_id = http_query(r, "island");
     if (f.island_id && !places_island_id_valid(f.island_id)) {
-        http_reply_error(r, 400, "invalid_argument", "island",
-                         "island must be 1-64 characters of [a-z0-9_]");
+        http_reply_error(r, 400, "invalid_argument", "island", "海岛编号须为 1–64 位 a-z 0-9 _");
         return;
     }
     f.kind = http_query(r, "kind");
     if (f.kind && !places_kind_valid(f.kind)) {
-        http_reply_error(r, 400, "invalid_argument", "kind", "kind must be one of %s, %s, %s",
+        http_reply_error(r, 400, "invalid_argument", "kind", "网点类型须为 %s、%s 或 %s",
                          PLACES_KIND_CENTRE, PLACES_KIND_STATION, PLACES_KIND_AGENT);
         return;
     }

@@ -36,8 +36,7 @@ static void too_many(http_req *r, int wait) {
     char s[16];
     snprintf(s, sizeof(s), "%d", wait > 0 ? wait : 1);
     http_set_header(r, "Retry-After", s);
-    http_reply_error(r, 429, "rate_limited", "", "too many login attempts; try again in %d seconds",
-                     wait);
+    http_reply_error(r, 429, "rate_limited", "", "登录尝试过多，请 %d 秒后再试", wait);
 }
 
 static void login(http_req *r) {
@@ -94,7 +93,7 @@ static void session_get(http_req *r) {
     json_t *out =
         session_json(r, r->user.id, r->user.via_cookie ? r->user.csrf : "", r->user.expires_at);
     if (!out) {
-        http_reply_error(r, 500, "internal", "", "cannot read the user");
+        http_reply_error(r, 500, "internal", "", "无法读取用户信息");
         return;
     }
     http_reply_json(r, 200, out);
@@ -174,8 +173,7 @@ static void me_password(http_req *r) {
     }
     if (!auth_password_ok(r->db, r->user.id, jsonx_str(body, "old_password"))) {
         json_decref(body);
-        http_reply_error(r, 400, "invalid_argument", "old_password",
-                         "the current password is wrong");
+        http_reply_error(r, 400, "invalid_argument", "old_password", "当前密码不正确");
         return;
     }
     audit_actor a = api_actor(r);

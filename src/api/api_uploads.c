@@ -27,11 +27,12 @@ static int part_begin(void *arg, const multipart_part_info *info) {
     u->current = -1;
     if (!info->filename) return 0; /* a plain form field: ignored */
     if (u->nparts == UPLOAD_MAX_PARTS) {
-        err_set(&u->e, 413, "payload_too_large", "file", "more than %d files", UPLOAD_MAX_PARTS);
+        err_set(&u->e, 413, "payload_too_large", "file", "一次最多上传 %d 个文件",
+                UPLOAD_MAX_PARTS);
         return -1;
     }
     if (strlen(info->filename) > 255 || strlen(info->name) > 64) {
-        err_invalid(&u->e, "filename", "file or field name too long");
+        err_invalid(&u->e, "filename", "文件名或字段名过长");
         return -1;
     }
     int i = u->nparts;
@@ -70,11 +71,11 @@ static void upload(http_req *r) {
     if (!ct || http_parse_content_type(r->arena, ct, "boundary", &media, &boundary) != 0 ||
         strcmp(media, "multipart/form-data") != 0 || !boundary) {
         http_reply_error(r, 415, "unsupported_media_type", "Content-Type",
-                         "expected multipart/form-data with a boundary");
+                         "请使用带 boundary 的 multipart/form-data 上传");
         return;
     }
     if (!r->upload_path) {
-        http_reply_error(r, 400, "invalid_argument", "body", "empty upload");
+        http_reply_error(r, 400, "invalid_argument", "body", "上传内容为空");
         return;
     }
     upload_ctx *u = arena_calloc(r->arena, sizeof(*u));
@@ -86,7 +87,7 @@ static void upload(http_req *r) {
     multipart_limits lim = {.max_parts = UPLOAD_MAX_PARTS * 2};
     err e = {0};
     int rc = multipart_parse_file(r->upload_path, boundary, &lim, &cb, u, &e);
-    if (rc == 0 && u->nparts == 0) rc = err_invalid(&e, "file", "no file in the upload");
+    if (rc == 0 && u->nparts == 0) rc = err_invalid(&e, "file", "上传内容中没有文件");
     json_t *files = json_array();
     if (rc == 0) {
         audit_actor a = api_actor(r);

@@ -11,7 +11,7 @@ static int path_id(http_req *r, int64_t *id) {
     char *end;
     long long v = s ? strtoll(s, &end, 10) : 0;
     if (!s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "no such user");
+        http_reply_error(r, 404, "not_found", "id", "没有这个用户");
         return -1;
     }
     *id = v;
@@ -24,12 +24,12 @@ static void list(http_req *r) {
     if (http_query_int(r, "offset", 0, 0, 1000000000, &offset) != 0) return;
     const char *role = http_query(r, "role");
     if (role && *role && !role_from_name(role)) {
-        http_reply_error(r, 400, "invalid_argument", "role", "unknown role");
+        http_reply_error(r, 400, "invalid_argument", "role", "未知的角色");
         return;
     }
     const char *q = http_query(r, "q");
     if (q && strlen(q) > 64) {
-        http_reply_error(r, 400, "invalid_argument", "q", "search text longer than 64 bytes");
+        http_reply_error(r, 400, "invalid_argument", "q", "搜索文字不能超过 64 字节");
         return;
     }
     err e = {0};
@@ -107,8 +107,7 @@ static void patch(http_req *r) {
         (jsonx_bool(body, "disabled", 0) ||
          (jsonx_str(body, "role") && strcmp(jsonx_str(body, "role"), "admin")))) {
         json_decref(body);
-        http_reply_error(r, 409, "conflict", "disabled",
-                         "an administrator cannot disable or demote their own account");
+        http_reply_error(r, 409, "conflict", "disabled", "管理员不能停用或降级自己的账号");
         return;
     }
     auth_user_patch p = {.role = jsonx_str(body, "role"),

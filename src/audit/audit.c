@@ -240,11 +240,15 @@ json_t *audit_list(db *d, const audit_filter *f, err *e) {
         db_bind_int64(s, 8, f->before_id);
     else
         db_bind_null(s, 8);
-    db_bind_int64(s, 9, limit);
+    db_bind_int64(s, 9, limit + 1); /* one more row tells whether another page exists */
     json_t *items = json_array();
-    int rc, n = 0;
+    int rc, n = 0, more = 0;
     int64_t last = 0;
     while ((rc = db_step(s)) == DB_ROW) {
+        if (n == limit) {
+            more = 1;
+            break;
+        }
         json_t *row = json_object();
         last = db_column_int64(s, 0);
         json_object_set_new(row, "id", json_integer(last));
@@ -267,11 +271,11 @@ json_t *audit_list(db *d, const audit_filter *f, err *e) {
         n++;
     }
     db_reset(s);
-    if (rc == DB_ERROR) {
+    if (!more && rc == DB_ERROR) {
         json_decref(items);
         err_internal(e, "%s", db_errmsg(d));
         return NULL;
     }
     return json_pack("{s:o, s:o}", "items", items, "next_before",
-                     n == limit ? json_integer(last) : json_null());
+                     more ? json_integer(last) : json_null());
 }

@@ -8,6 +8,7 @@
 #include "base/jsonx.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "island/places.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -29,10 +30,9 @@ int auth_login_valid(const char *login) {
 static int password_valid(const char *p, err *e, const char *field) {
     size_t n = p ? strlen(p) : 0;
     if (n < AUTH_PASSWORD_MIN)
-        return err_invalid(e, field, "password must have at least %d characters",
-                           AUTH_PASSWORD_MIN);
+        return err_invalid(e, field, "密码至少需要 %d 个字符", AUTH_PASSWORD_MIN);
     if (n > AUTH_PASSWORD_MAX)
-        return err_invalid(e, field, "password must have at most %d characters", AUTH_PASSWORD_MAX);
+        return err_invalid(e, field, "密码不能超过 %d 个字符", AUTH_PASSWORD_MAX);
     return 0;
 }
 
@@ -88,7 +88,7 @@ json_t *auth_user_get(db *d, int64_t id, int reveal, err *e) {
     if (rc == DB_ROW)
         o = user_row_json(s, reveal);
     else if (rc == DB_DONE)
-        err_notfound(e, "no user with id %lld", (long long)id);
+        err_notfound(e, "没有编号为 %lld 的用户", (long long)id);
     else
         err_internal(e, "%s", db_errmsg(d));
     db_reset(s);
@@ -144,30 +144,39 @@ json_t *auth_user_list(db *d, const char *role, const char *q, int limit, int of
     return json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total);
 }
 
-static int validate_input(const auth_user_input *in, char *idnorm, size_t idn, err *e) {
+static int check_town(db *d, const char *code, err *e) {
+    int rc = places_town_exists(d, code, e);
+    if (rc < 0) return -1;
+    if (rc == 0) return err_invalid(e, "town_code", "没有代码为 %.12s 的乡镇（街道）", code);
+    return 0;
+}
+
+static int validate_input(db *d, const auth_user_input *in, char *idnorm, size_t idn, err *e) {
     if (!auth_login_valid(in->login))
-        return err_invalid(e, "login", "login must be 3-64 characters of letters, digits, _ . @ -");
+        return err_invalid(e, "login", "账号须为 3–64 位字母、数字或 _ . @ -");
     if (password_valid(in->password, e, "password") != 0) return -1;
-    if (!role_from_name(in->role)) return err_invalid(e, "role", "unknown role");
+    if (!role_from_name(in->role)) return err_invalid(e, "role", "未知的角色");
     if (!display_name_valid(in->display_name))
-        return err_invalid(e, "display_name", "display_name must be 1-128 bytes of text");
+        return err_invalid(e, "display_name", "姓名/名称须为 1–128 字节的文字");
     idnorm[0] = '\0';
     if (in->id_number && *in->id_number) {
         if (!idcard_valid(in->id_number))
-            return err_invalid(e, "id_number", "not a valid resident ID number");
+            return err_invalid(e, "id_number", "身份证号码无效（位数、出生日期或校验位不正确）");
         idcard_normalize(in->id_number, idnorm, idn);
     }
     if (in->phone && *in->phone && !phone_valid(in->phone))
-        return err_invalid(e, "phone", "not a valid phone number");
-    if (in->town_code && *in->town_code && !town_valid(in->town_code))
-        return err_invalid(e, "town_code", "town_code must be 9 digits");
+        return err_invalid(e, "phone", "手机号码格式不正确");
+    if (in->town_code && *in->town_code) {
+        if (!town_valid(in->town_code)) return err_invalid(e, "town_code", "乡镇代码须为 9 位数字");
+        if (check_town(d, in->town_code, e) != 0) return -1;
+    }
     return 0;
 }
 
 int auth_user_create(db *d, const audit_actor *actor, const auth_user_input *in, int64_t *id_out,
                      err *e) {
     char idnorm[32];
-    if (validate_input(in, idnorm, sizeof(idnorm), e) != 0) return -1;
+    if (validate_input(d, in, idnorm, sizeof(idnorm), e) != 0) return -1;
     char hash[128];
     if (crypto_password_hash(in->password, hash) != 0)
         return err_internal(e, "password hashing failed");
@@ -177,12 +186,12 @@ int auth_user_create(db *d, const audit_actor *actor, const auth_user_input *in,
     int64_t exists = 0;
     if (db_query_int(d, e, &exists, "SELECT id FROM users WHERE login = $1", "s", in->login) == 0) {
         db_rollback(d);
-        return err_conflict(e, "login", "login already taken");
+        return err_conflict(e, "login", "该账号已被使用");
     }
     if (idnorm[0] && db_query_int(d, e, &exists, "SELECT id FROM users WHERE id_number = $1", "s",
                                   idnorm) == 0) {
         db_rollback(d);
-        return err_conflict(e, "id_number", "a user with this ID number already exists");
+        return err_conflict(e, "id_number", "该身份证号已注册");
     }
     int64_t id = 0;
     int rc = db_query_int(
@@ -217,11 +226,13 @@ static int end_sessions(db *d, int64_t user_id, int64_t keep, err *e) {
 
 int auth_user_update(db *d, const audit_actor *actor, int64_t id, const auth_user_patch *p,
                      err *e) {
-    if (p->role && !role_from_name(p->role)) return err_invalid(e, "role", "unknown role");
+    if (p->role && !role_from_name(p->role)) return err_invalid(e, "role", "未知的角色");
     if (p->display_name && !display_name_valid(p->display_name))
-        return err_invalid(e, "display_name", "display_name must be 1-128 bytes of text");
-    if (p->town_code && *p->town_code && !town_valid(p->town_code))
-        return err_invalid(e, "town_code", "town_code must be 9 digits");
+        return err_invalid(e, "display_name", "姓名/名称须为 1–128 字节的文字");
+    if (p->town_code && *p->town_code) {
+        if (!town_valid(p->town_code)) return err_invalid(e, "town_code", "乡镇代码须为 9 位数字");
+        if (check_town(d, p->town_code, e) != 0) return -1;
+    }
     if (db_begin(d, e) != 0) return -1;
     json_t *before = auth_user_get(d, id, 1, e);
     if (!before) {
@@ -284,7 +295,8 @@ int auth_user_set_password(db *d, const audit_actor *actor, int64_t id, const ch
                       "UPDATE users SET password_hash = $2, password_changed_at = $3, "
                       "updated_at = $3 WHERE id = $1",
                       "iss", id, hash, now);
-    if (rc == 0 && db_changes(d) == 0) rc = err_notfound(e, "no user with id %lld", (long long)id);
+    if (rc == 0 && db_changes(d) == 0)
+        rc = err_notfound(e, "没有编号为 %lld 的用户", (long long)id);
     if (rc == 0) rc = end_sessions(d, id, keep_session, e);
     char oid[24];
     snprintf(oid, sizeof(oid), "%lld", (long long)id);
@@ -301,7 +313,7 @@ int auth_user_set_password(db *d, const audit_actor *actor, int64_t id, const ch
 int auth_login(db *d, const char *login, const char *password, const char *kind,
                const char *request_id, auth_session *out, err *e) {
     memset(out, 0, sizeof(*out));
-    static const char *bad = "wrong login or password";
+    static const char *bad = "账号或密码错误";
     db_stmt *s = db_query(d, e, "SELECT id, password_hash, disabled FROM users WHERE login = $1",
                           "s", login);
     if (!s) return -1;

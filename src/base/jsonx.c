@@ -31,20 +31,20 @@ static int depth_exceeds(const char *buf, size_t len, int max_depth) {
 
 json_t *jsonx_parse(const char *buf, size_t len, int max_depth, err *e) {
     if (len == 0) {
-        err_invalid(e, "", "request body is empty; a JSON object is expected");
+        err_invalid(e, "", "请求体为空，需要 JSON 对象");
         return NULL;
     }
     if (depth_exceeds(buf, len, max_depth)) {
-        err_invalid(e, "", "JSON nested deeper than %d levels", max_depth);
+        err_invalid(e, "", "JSON 嵌套超过 %d 层", max_depth);
         return NULL;
     }
     json_error_t je;
     json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!v) {
         if (je.position >= 0 && memchr(buf, 0, len))
-            err_invalid(e, "", "malformed JSON: embedded NUL byte");
+            err_invalid(e, "", "JSON 格式错误：包含 NUL 字节");
         else
-            err_invalid(e, "", "malformed JSON at line %d column %d: %s", je.line, je.column,
+            err_invalid(e, "", "JSON 格式错误（第 %d 行第 %d 列）：%s", je.line, je.column,
                         je.text);
         return NULL;
     }
@@ -54,19 +54,19 @@ json_t *jsonx_parse(const char *buf, size_t len, int max_depth, err *e) {
 static const char *type_name(enum jsonx_type t) {
     switch (t) {
     case JX_STRING:
-        return "a string";
+        return "字符串";
     case JX_INT:
-        return "an integer";
+        return "整数";
     case JX_BOOL:
-        return "true or false";
+        return "true 或 false";
     case JX_NUMBER:
-        return "a number";
+        return "数字";
     case JX_OBJECT:
-        return "an object";
+        return "对象";
     case JX_ARRAY:
-        return "an array";
+        return "数组";
     default:
-        return "a value";
+        return "值";
     }
 }
 
@@ -90,34 +90,31 @@ static int type_matches(json_t *v, enum jsonx_type t) {
 }
 
 int jsonx_check(json_t *obj, const jsonx_field *spec, err *e) {
-    if (!json_is_object(obj)) return err_invalid(e, "", "a JSON object is expected");
+    if (!json_is_object(obj)) return err_invalid(e, "", "需要 JSON 对象");
     const char *key;
     json_t *val;
     json_object_foreach(obj, key, val) {
         const jsonx_field *f = spec;
         while (f->name && strcmp(f->name, key) != 0)
             f++;
-        if (!f->name) return err_invalid(e, key, "unknown field \"%.40s\"", key);
+        if (!f->name) return err_invalid(e, key, "未知字段“%.40s”", key);
         if (json_is_null(val)) continue;
         if (!type_matches(val, f->type))
-            return err_invalid(e, f->name, "field \"%s\" must be %s", f->name, type_name(f->type));
+            return err_invalid(e, f->name, "字段“%s”必须是%s", f->name, type_name(f->type));
         if (f->type == JX_STRING) {
             size_t max = f->max_len ? f->max_len : 4096;
             if (json_string_length(val) > max)
-                return err_invalid(e, f->name, "field \"%s\" is longer than %zu bytes", f->name,
-                                   max);
+                return err_invalid(e, f->name, "字段“%s”超过 %zu 字节", f->name, max);
             if (memchr(json_string_value(val), 0, json_string_length(val)))
-                return err_invalid(e, f->name, "field \"%s\" contains a NUL character", f->name);
+                return err_invalid(e, f->name, "字段“%s”包含 NUL 字符", f->name);
         }
         if (f->type == JX_ARRAY && f->max_len && json_array_size(val) > f->max_len)
-            return err_invalid(e, f->name, "field \"%s\" has more than %zu items", f->name,
-                               f->max_len);
+            return err_invalid(e, f->name, "字段“%s”超过 %zu 项", f->name, f->max_len);
     }
     for (const jsonx_field *f = spec; f->name; f++) {
         if (!f->required) continue;
         json_t *v = json_object_get(obj, f->name);
-        if (!v || json_is_null(v))
-            return err_invalid(e, f->name, "field \"%s\" is required", f->name);
+        if (!v || json_is_null(v)) return err_invalid(e, f->name, "缺少必填字段“%s”", f->name);
     }
     return 0;
 }

@@ -40,7 +40,7 @@ int files_tmp_open(files_tmp *t, uint64_t max, err *e) {
 
 int files_tmp_write(files_tmp *t, const void *data, size_t len, err *e) {
     if (t->size + len > t->max)
-        return err_set(e, 413, "payload_too_large", "file", "file larger than %llu bytes",
+        return err_set(e, 413, "payload_too_large", "file", "文件超过 %llu 字节上限",
                        (unsigned long long)t->max);
     crypto_hash_sha256_update(&t->sha, data, len);
     const char *p = data;

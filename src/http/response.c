@@ -109,8 +109,7 @@ int http_query_int(http_req *r, const char *name, int64_t def, int64_t min, int6
     char *end;
     long long x = strtoll(v, &end, 10);
     if (*end || end == v) {
-        http_reply_error(r, 400, "invalid_argument", name, "query parameter %s must be an integer",
-                         name);
+        http_reply_error(r, 400, "invalid_argument", name, "查询参数 %s 必须是整数", name);
         return -1;
     }
     if (x < min) x = min;
@@ -155,7 +154,7 @@ json_t *http_json_body(http_req *r, const char *const *allowed) {
         }
         if (!ok) {
             http_reply_error(r, 415, "unsupported_media_type", "Content-Type",
-                             "the body must be JSON (application/json)");
+                             "请求体必须是 JSON（application/json）");
             return NULL;
         }
     }
@@ -167,7 +166,7 @@ json_t *http_json_body(http_req *r, const char *const *allowed) {
     }
     if (!json_is_object(v)) {
         json_decref(v);
-        http_reply_error(r, 400, "invalid_argument", "", "the body must be a JSON object");
+        http_reply_error(r, 400, "invalid_argument", "", "请求体必须是 JSON 对象");
         return NULL;
     }
     if (allowed) {
@@ -178,7 +177,7 @@ json_t *http_json_body(http_req *r, const char *const *allowed) {
             for (const char *const *a = allowed; *a; a++)
                 if (strcmp(*a, key) == 0) ok = 1;
             if (!ok) {
-                http_reply_error(r, 400, "invalid_argument", key, "unknown field \"%.40s\"", key);
+                http_reply_error(r, 400, "invalid_argument", key, "未知字段“%.40s”", key);
                 json_decref(v);
                 return NULL;
             }
@@ -303,7 +302,7 @@ void http_reply_error(http_req *r, int status, const char *code, const char *fie
 
 void http_reply_err(http_req *r, const err *e) {
     http_reply_error(r, e->status ? e->status : 500, e->code[0] ? e->code : "internal", e->field,
-                     "%s", e->message[0] ? e->message : "internal error");
+                     "%s", e->message[0] ? e->message : "系统内部错误");
 }
 
 void http_reply_status(http_req *r, int status) {

@@ -145,7 +145,7 @@ static void reject(conn *c, int status, const char *code, const char *field, con
 static int commit_header(conn *c) {
     if (!c->hfield.len) return 0;
     if (c->nheaders == HTTP_MAX_HEADERS) {
-        reject(c, 431, "invalid_argument", "", "too many header fields");
+        reject(c, 431, "invalid_argument", "", "请求头字段过多");
         return -1;
     }
     c->headers[c->nheaders].name = arena_strndup(c->arena, strbuf_str(&c->hfield), c->hfield.len);
@@ -167,7 +167,7 @@ static int on_message_begin(http_parser *p) {
 static int on_url(http_parser *p, const char *at, size_t len) {
     conn *c = p->data;
     if (strbuf_append(&c->url, at, len) != 0) {
-        reject(c, 414, "invalid_argument", "", "URL too long");
+        reject(c, 414, "invalid_argument", "", "网址过长");
         return -1;
     }
     return 0;
@@ -176,7 +176,7 @@ static int on_url(http_parser *p, const char *at, size_t len) {
 static int count_header_bytes(conn *c, size_t len) {
     c->header_bytes += len;
     if (c->header_bytes > config.max_header_bytes) {
-        reject(c, 431, "invalid_argument", "", "request header fields too large");
+        reject(c, 431, "invalid_argument", "", "请求头过大");
         return -1;
     }
     return 0;
@@ -248,20 +248,20 @@ static int on_headers_complete(http_parser *p) {
     http_parser_url_init(&u);
     const char *url = strbuf_str(&c->url);
     if (http_parser_parse_url(url, c->url.len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH))) {
-        reject(c, 400, "invalid_argument", "", "malformed request target");
+        reject(c, 400, "invalid_argument", "", "请求地址格式错误");
         r->path = "/";
     } else {
         r->path = http_url_decode(c->arena, url + u.field_data[UF_PATH].off,
                                   u.field_data[UF_PATH].len, 0, NULL);
         if (!r->path) {
-            reject(c, 400, "invalid_argument", "", "malformed percent-encoding in path");
+            reject(c, 400, "invalid_argument", "", "请求地址中的百分号编码错误");
             r->path = "/";
         }
         if (u.field_set & (1 << UF_QUERY))
             r->raw_query = arena_strndup(c->arena, url + u.field_data[UF_QUERY].off,
                                          u.field_data[UF_QUERY].len);
     }
-    if (!r->method) reject(c, 405, "method_not_allowed", "", "method not supported");
+    if (!r->method) reject(c, 405, "method_not_allowed", "", "不支持的请求方法");
 
     req_state *st = r->internal;
     int other = 0;
@@ -277,7 +277,7 @@ static int on_headers_complete(http_parser *p) {
                 strncat(allow, names[i], sizeof(allow) - strlen(allow) - 1);
             }
         http_set_header(r, "Allow", allow);
-        reject(c, 405, "method_not_allowed", "", "method not allowed on this path");
+        reject(c, 405, "method_not_allowed", "", "该地址不支持此请求方法");
     }
 
     c->body_max = r->route ? (r->route->body_max ? r->route->body_max : config.json_body_max)
@@ -285,7 +285,7 @@ static int on_headers_complete(http_parser *p) {
     if (!c->reject_status && (p->flags & F_CHUNKED) == 0 && p->content_length != ULLONG_MAX &&
         p->content_length > c->body_max) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "request body larger than the limit of %zu bytes", c->body_max);
+        snprintf(msg, sizeof(msg), "请求体超过 %zu 字节上限", c->body_max);
         reject(c, 413, "payload_too_large", "", msg);
     }
 
@@ -295,9 +295,9 @@ static int on_headers_complete(http_parser *p) {
         if (config.auth && (!public || (r->route->flags & ROUTE_OPTIONAL_AUTH))) config.auth(r);
         if (!public) {
             if (!r->user.id)
-                reject(c, 401, "unauthenticated", "", "login required");
+                reject(c, 401, "unauthenticated", "", "请先登录");
             else if (!(r->user.role & r->route->roles))
-                reject(c, 403, "permission_denied", "", "your role may not do this");
+                reject(c, 403, "permission_denied", "", "您的角色无权进行此操作");
         }
     }
 
@@ -307,13 +307,13 @@ static int on_headers_complete(http_parser *p) {
         return c->has_body ? -1 : 0;
     }
     if (r->route && (r->route->flags & ROUTE_UPLOAD) && c->has_body && open_upload_file(c) != 0) {
-        reject(c, 500, "internal", "", "cannot store the upload");
+        reject(c, 500, "internal", "", "无法保存上传内容");
         return -1;
     }
     const char *expect = http_header(r, "Expect");
     if (expect && c->has_body) {
         if (strcasecmp(expect, "100-continue") != 0) {
-            reject(c, 417, "invalid_argument", "Expect", "unsupported Expect header");
+            reject(c, 417, "invalid_argument", "Expect", "不支持的 Expect 请求头");
             return -1;
         }
         bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -326,7 +326,7 @@ static int on_body(http_parser *p, const char *at, size_t len) {
     c->body_bytes += len;
     if (c->body_bytes > c->body_max) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "request body larger than the limit of %zu bytes", c->body_max);
+        snprintf(msg, sizeof(msg), "请求体超过 %zu 字节上限", c->body_max);
         reject(c, 413, "payload_too_large", "", msg);
         return -1;
     }
@@ -335,7 +335,7 @@ static int on_body(http_parser *p, const char *at, size_t len) {
             ssize_t w = write(c->upload_fd, at, len);
             if (w < 0 && errno == EINTR) continue;
             if (w <= 0) {
-                reject(c, 507, "internal", "", "cannot store the upload");
+                reject(c, 507, "internal", "", "无法保存上传内容");
                 return -1;
             }
             at += w;
@@ -392,28 +392,28 @@ static void dispatch(conn *c) {
         int unsafe = r->method & (M_POST | M_PUT | M_PATCH | M_DELETE);
         const char *origin = http_header(r, "Origin");
         if (unsafe && origin && !same_origin(r, origin)) {
-            http_reply_error(r, 403, "permission_denied", "", "cross-origin request refused");
+            http_reply_error(r, 403, "permission_denied", "", "拒绝跨站请求");
         } else if (r->route) {
             if (unsafe && r->user.via_cookie && !(r->route->flags & ROUTE_NO_CSRF)) {
                 const char *tok = http_header(r, "X-CSRF-Token");
                 if (!tok || strcmp(tok, r->user.csrf) != 0) {
                     http_reply_error(r, 403, "permission_denied", "X-CSRF-Token",
-                                     "missing or wrong CSRF token");
+                                     "缺少或错误的 CSRF 令牌，请刷新页面后重试");
                     goto done;
                 }
             }
             r->route->handler(r);
             if (!st->replied && !c->sse) {
                 log_error("handler for %s returned without a reply", r->route->pattern);
-                http_reply_error(r, 500, "internal", "", "internal error");
+                http_reply_error(r, 500, "internal", "", "系统内部错误");
             }
         } else if (strncmp(r->path, "/api/", 5) == 0 || !strcmp(r->path, "/api")) {
-            http_reply_error(r, 404, "not_found", "", "no such API endpoint");
+            http_reply_error(r, 404, "not_found", "", "没有这个接口");
         } else if (r->method & (M_GET | M_HEAD)) {
             static_serve(r);
         } else {
             http_set_header(r, "Allow", "GET, HEAD");
-            http_reply_error(r, 405, "method_not_allowed", "", "method not allowed on this path");
+            http_reply_error(r, 405, "method_not_allowed", "", "该地址不支持此请求方法");
         }
     }
 done:;
@@ -437,7 +437,7 @@ static void send_parse_error(conn *c) {
     if (!r->path) r->path = "/";
     if (!c->reject_status) {
         if (en == HPE_HEADER_OVERFLOW)
-            reject(c, 431, "invalid_argument", "", "request header fields too large");
+            reject(c, 431, "invalid_argument", "", "请求头过大");
         else {
             char msg[160];
             snprintf(msg, sizeof(msg), "malformed HTTP request: %s", http_errno_description(en));
@@ -525,7 +525,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     if (!r->path) r->path = "/";
     c->closing = 1;
     ((req_state *)r->internal)->route_index = -2;
-    http_reply_error(r, 408, "invalid_argument", "", "request not received in time");
+    http_reply_error(r, 408, "invalid_argument", "", "请求超时未收到");
     start_lingering(c);
 }
 

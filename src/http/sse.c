@@ -219,8 +219,7 @@ int http_sse_start(http_req *r, const char *topic) {
     req_state *st = r->internal;
     conn *c = st->c;
     if (!sse_topic_valid(topic)) {
-        http_reply_error(r, 400, "invalid_argument", "topic",
-                         "topic must be 1-64 characters of a-z 0-9 . _ -");
+        http_reply_error(r, 400, "invalid_argument", "topic", "频道名须为 1–64 位 a-z 0-9 . _ -");
         return -1;
     }
     sse_topic *t = worker_topic(c->w, topic, 1);
@@ -229,7 +228,7 @@ int http_sse_start(http_req *r, const char *topic) {
     if (cnt) (*cnt)++;
     pthread_mutex_unlock(&hub_mu);
     if (!t || !cnt) {
-        http_reply_error(r, 503, "unavailable", "", "too many live topics");
+        http_reply_error(r, 503, "unavailable", "", "实时频道过多");
         return -1;
     }
     /* The stream has no length: it ends when either side closes. */

@@ -175,7 +175,7 @@ static void serve_file(http_req *r, const char *rel) {
     snprintf(full, sizeof(full), "%s%s", web_root, rel);
     struct stat st;
     if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
-        http_reply_error(r, 404, "not_found", "", "no such file");
+        http_reply_error(r, 404, "not_found", "", "文件不存在");
         return;
     }
     uint32_t slot = path_hash(rel) % STATIC_CACHE_SLOTS;
@@ -223,7 +223,7 @@ void static_serve(http_req *r) {
     ((req_state *)r->internal)->route_index = -1;
     const char *p = r->path;
     if (!safe_path(p)) {
-        http_reply_error(r, 404, "not_found", "", "no such file");
+        http_reply_error(r, 404, "not_found", "", "文件不存在");
         return;
     }
     if (strcmp(p, "/") == 0) {

@@ -948,6 +948,13 @@ int places_town_code_valid(const char *s) {
     return s && is_digits(s, 9);
 }
 
+int places_town_exists(db *d, const char *code, err *e) {
+    if (!places_town_code_valid(code)) return 0;
+    int64_t one = 0;
+    int rc = db_query_int(d, e, &one, "SELECT 1 FROM towns WHERE code = $1", "s", code);
+    return rc < 0 ? -1 : rc == 0;
+}
+
 int places_island_id_valid(const char *s) {
     if (!s || !*s) return 0;
     size_t n = strlen(s);

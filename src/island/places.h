@@ -85,6 +85,8 @@ json_t *places_stations(db *d, const places_station_filter *f, err *e);
 int places_kind_valid(const char *s);
 /** 1 if s is a 9-digit town code. s may be NULL (gives 0). */
 int places_town_code_valid(const char *s);
+/** 1 if code names a town in the database, 0 if not (or malformed), -1 on a DB error. */
+int places_town_exists(db *d, const char *code, err *e);
 /** 1 if s is an island id: 1–64 characters of [a-z0-9_]. s may be NULL (gives 0). */
 int places_island_id_valid(const char *s);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "base/crypto.h"
+#include "base/log.h"
 
 #define MAX_TESTS 1024
 
@@ -28,6 +29,7 @@ void test_register(const char *name, test_fn fn) {
 int main(int argc, char **argv) {
     if (crypto_init() != 0) return 2;
     setenv("ISLE_ARGON2_FAST", "1", 1);
+    log_set_level(LOG_WARN);
     int passed = 0, failed = 0;
     for (int i = 0; i < ntests; i++) {
         if (argc > 1 && !strstr(tests[i].name, argv[1])) continue;

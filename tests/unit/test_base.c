@@ -98,7 +98,7 @@ TEST(jsonx_parse_limits) {
     for (int i = 0; i < 100; i++)
         deep[100 + i] = ']';
     CHECK(jsonx_parse(deep, 200, 32, &e) == NULL);
-    CHECK(strstr(e.message, "deeper") != NULL);
+    CHECK(strstr(e.message, "嵌套") != NULL);
     /* brackets inside strings do not count toward depth */
     const char *s = "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}";
     v = jsonx_parse(s, strlen(s), 3, &e);
@@ -129,7 +129,7 @@ TEST(jsonx_check_names_the_field) {
     json_object_del(o, "login");
     CHECK_INT(jsonx_check(o, spec, &e), -1);
     CHECK_STR(e.field, "login");
-    CHECK(strstr(e.message, "required") != NULL);
+    CHECK(strstr(e.message, "必填") != NULL);
     json_decref(o);
 }
 

@@ -116,6 +116,11 @@ TEST(audit_chain_verifies_and_detects_tampering) {
               5);
     CHECK_INT(json_integer_value(json_object_get(page, "next_before")), 4);
     json_decref(page);
+    audit_filter last = {.limit = 2, .before_id = 3}; /* rows 2 and 1: nothing after */
+    page = audit_list(d, &last, &e);
+    CHECK_INT(json_array_size(json_object_get(page, "items")), 2);
+    CHECK(json_is_null(json_object_get(page, "next_before")));
+    json_decref(page);
     /* an audit row outside a transaction is refused */
     CHECK_INT(audit_record(d, &actor, "x", "y", NULL, NULL, NULL, &e), -1);
     /* tamper with row 3 */
