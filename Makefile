@@ -24,19 +24,20 @@ endif
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
-           -Isrc -DISLE_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lcsv -lpthread -lm
 LDFLAGS := $(OPT)
 
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/schema.o
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/schema.o \
+            $(BUILD)/obj/gen/version.o
 MAIN_OBJ := $(BUILD)/obj/src/main.o
 SCHEMA   := $(sort $(wildcard src/db/schema/*.sql))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_SRC))
 
-.PHONY: all build run test unit lint bench fuzz clean deps vendor help
+.PHONY: FORCE all build run test unit lint bench fuzz clean deps vendor help
 all: build
 
 help:
@@ -69,6 +70,18 @@ $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
 $(BUILD)/gen/schema.c: $(SCHEMA) scripts/embed_schema.sh
 	@mkdir -p $(dir $@)
 	$(Q)sh scripts/embed_schema.sh $(SCHEMA) > $@
+
+# The version file is rewritten only when the version changes, so that a new
+# commit relinks without recompiling everything.
+$(BUILD)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@echo 'const char isle_version[] = "$(VERSION)";' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
+$(BUILD)/obj/gen/version.o: $(BUILD)/gen/version.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/gen/schema.o: $(BUILD)/gen/schema.c
 	@mkdir -p $(dir $@)

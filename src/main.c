@@ -24,9 +24,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#ifndef ISLE_VERSION
-#define ISLE_VERSION "dev"
-#endif
+/* build/gen/version.c, written by the Makefile from `git describe`. */
+extern const char isle_version[];
+#define ISLE_VERSION isle_version
 
 #define DEMO_PASSWORD "Zhoushan@2026"
 

@@ -5,9 +5,9 @@
 
 #include <stdlib.h>
 
-#ifndef ISLE_VERSION
-#define ISLE_VERSION "dev"
-#endif
+/* build/gen/version.c, written by the Makefile from `git describe`. */
+extern const char isle_version[];
+#define ISLE_VERSION isle_version
 
 static void healthz(http_req *r) {
     err e = {0};
