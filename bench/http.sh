@@ -109,16 +109,23 @@ nginx_pids() {
 # run_wrk NAME URL PIDS...: warm up, run wrk, and store RPS_<NAME>, P99_<NAME>,
 # P50_<NAME>, ERR_<NAME> and CPU_<NAME> (server CPU microseconds per request).
 run_wrk() {
-    local name=$1 url=$2 out rps p50 p99 errs non2xx t0 t1 reqs cpu_us hz
+    local name=$1 url=$2 out rps p50 p99 errs non2xx t0 t1 c0 c1 m0 m1 reqs cpu_us hz
     shift 2
     if [ "$WARMUP" -gt 0 ]; then
         wrk -t "$THREADS" -c "$CONNS" -d "${WARMUP}s" "$url" >/dev/null 2>&1 || true
     fi
     out="$T/wrk-$name.txt"
     t0=$(cpu_ticks "$@")
+    times >"$T/times0"
+    m0=$(cpu_snapshot)
     wrk -t "$THREADS" -c "$CONNS" -d "${SECONDS_PER_RUN}s" --latency "$url" >"$out" 2>&1 ||
         { echo "bench: wrk failed for $url:" >&2; cat "$out" >&2; return 1; }
+    m1=$(cpu_snapshot)
+    times >"$T/times1"
+    c0=$(times_ticks "$T/times0")
+    c1=$(times_ticks "$T/times1")
     t1=$(cpu_ticks "$@")
+    printf -v "OTHER_$name" '%s' "$(other_cpu_pct "$m0" "$m1" $((t1 - t0 + c1 - c0)))"
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
     p50=$(awk '/^ +50%/ {print $2}' "$out")
     p99=$(awk '/^ +99%/ {print $2}' "$out")
@@ -152,11 +159,18 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 echo
-printf '%-22s %12s %10s %10s %8s %14s\n' target requests/s p50_ms p99_ms errors server_cpu_us/req
+printf '%-14s %12s %9s %9s %7s %18s %11s\n' target requests/s p50_ms p99_ms errors \
+    server_cpu_us/req other_cpu_%
 for n in isle_healthz isle_roles nginx; do
-    r="RPS_$n" a="P50_$n" b="P99_$n" e="ERR_$n" c="CPU_$n"
-    printf '%-22s %12s %10s %10s %8s %14s\n' "$n" "${!r}" "${!a}" "${!b}" "${!e}" "${!c}"
+    r="RPS_$n" a="P50_$n" b="P99_$n" e="ERR_$n" c="CPU_$n" o="OTHER_$n"
+    printf '%-14s %12s %9s %9s %7s %18s %11s\n' "$n" "${!r}" "${!a}" "${!b}" "${!e}" "${!c}" "${!o}"
 done
+NOISY=0
+for n in isle_healthz isle_roles nginx; do o="OTHER_$n"; [ "${!o}" -gt 10 ] && NOISY=1; done
+if [ "$NOISY" = 1 ]; then
+    echo "bench: WARNING: other processes used > 10% of the CPU during a run (other_cpu_%);" \
+        "the figures are disturbed, run again on an idle machine" >&2
+fi
 echo
 R_HEALTHZ=$(ratio "$RPS_isle_healthz" "$RPS_nginx")
 R_ROLES=$(ratio "$RPS_isle_roles" "$RPS_nginx")

@@ -133,3 +133,28 @@ machine_note() {
             "these figures understate isle (run on an idle machine)" >&2
     fi
 }
+
+# cpu_snapshot: "busy_ticks total_ticks" of the whole machine from /proc/stat. Busy
+# leaves out irq and softirq time, which no process is charged with (our own
+# loopback traffic is mostly softirq), but keeps steal (another VM's disturbance).
+cpu_snapshot() {
+    head -1 /proc/stat | awk '{ t = 0; for (i = 2; i <= 9; i++) t += $i; print $2 + $3 + $4 + $9, t }'
+}
+
+# times_ticks FILE: CPU ticks of this shell's finished children from the output of
+# bash's `times` saved in FILE (`times` must run in the shell itself, not in $(...)).
+times_ticks() {
+    awk -v hz="$(getconf CLK_TCK)" 'NR == 2 {
+        s = 0
+        for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
+        printf "%d", s * hz }' "$1"
+}
+
+# other_cpu_pct BEFORE AFTER OURS: percent of the machine's CPU used during a run by
+# processes other than ours (OURS = our ticks), from two cpu_snapshot lines.
+other_cpu_pct() {
+    awk -v a="$1" -v b="$2" -v ours="$3" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; tot = y[2] - x[2]
+        o = busy - ours; if (o < 0) o = 0
+        printf "%d", (tot > 0) ? 100 * o / tot : 0 }'
+}

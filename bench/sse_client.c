@@ -44,9 +44,9 @@
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
 
-#define HEADER_MAX 16384 /* response header block cap */
-#define LINE_MAX_BYTES 8192 /* longer SSE lines are counted and skipped */
-#define MAX_THREADS 16
+#define HEADER_MAX     16384 /* response header block cap */
+#define LINE_MAX_BYTES 8192  /* longer SSE lines are counted and skipped */
+#define MAX_THREADS    16
 
 /* ---- options --------------------------------------------------------------------- */
 
@@ -250,7 +250,8 @@ static int header_value(const char *head, const char *name, char *out, size_t ou
         if (!end) break;
         if ((size_t)(end - line) > name_len && strncasecmp(line, name, name_len) == 0) {
             const char *v = line + name_len;
-            while (v < end && (*v == ' ' || *v == '\t')) v++;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
             size_t n = (size_t)(end - v);
             if (n >= out_size) n = out_size - 1;
             memcpy(out, v, n);
@@ -277,7 +278,8 @@ static int conn_parse_head(conn *c, struct evbuffer *in) {
     char *head = xcalloc(1, head_len + 1);
     evbuffer_remove(in, head, head_len);
     int status = 0;
-    if (strncmp(head, "HTTP/1.", 7) == 0 && strlen(head) > 12) status = (int)strtol(head + 9, NULL, 10);
+    if (strncmp(head, "HTTP/1.", 7) == 0 && strlen(head) > 12)
+        status = (int)strtol(head + 9, NULL, 10);
     if (status != 200) {
         char why[256];
         char *crlf = strstr(head, "\r\n");
@@ -288,7 +290,8 @@ static int conn_parse_head(conn *c, struct evbuffer *in) {
         return -1;
     }
     char value[256];
-    if (header_value(head, "transfer-encoding:", value, sizeof value) && strcasestr(value, "chunked"))
+    if (header_value(head, "transfer-encoding:", value, sizeof value) &&
+        strcasestr(value, "chunked"))
         c->chunked = 1;
     if (!header_value(head, "content-type:", value, sizeof value) ||
         !strcasestr(value, "text/event-stream"))
@@ -352,7 +355,8 @@ static int json_int_field(const char *json, const char *quoted_key, int64_t *out
     const char *p = strstr(json, quoted_key);
     if (!p) return 0;
     p += strlen(quoted_key);
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     if (*p != ':') return 0;
     p++;
     char *endp = NULL;
@@ -607,7 +611,8 @@ static void pub_send(int seq) {
                         "Connection: close\r\n"
                         "\r\n%s",
                         opt.topic, opt.server_addr, opt.port, opt.token, body_len, body);
-    if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&opt.server, sizeof opt.server) != 0) {
+    if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&opt.server, sizeof opt.server) !=
+        0) {
         pub_finish(p);
         return;
     }
@@ -811,12 +816,13 @@ static void report(double elapsed_s) {
 /* ---- setup ----------------------------------------------------------------------- */
 
 static void usage(void) {
-    fprintf(stderr,
-            "usage: sse_client -p PORT [-a 127.0.0.1] [-n SUBSCRIBERS=10000] [-e EVENTS=100]\n"
-            "  [-i INTERVAL_MS=20] [-T TOKEN (publish; else only subscribe)] [-o TOPIC=public.bench]\n"
-            "  [-b BATCH=256 handshakes in flight] [-s SOURCES (127.0.0.2..; default auto)]\n"
-            "  [-j THREADS=1] [-w TIMEOUT_S=180] [-c CONNECT_TIMEOUT_S=90] [-d DRAIN_TIMEOUT_S=30]\n"
-            "  [-W SETTLE_MS=500] [-r SERVER_PID (sample its VmRSS/VmHWM)] [-v per-event lines]\n");
+    fprintf(
+        stderr,
+        "usage: sse_client -p PORT [-a 127.0.0.1] [-n SUBSCRIBERS=10000] [-e EVENTS=100]\n"
+        "  [-i INTERVAL_MS=20] [-T TOKEN (publish; else only subscribe)] [-o TOPIC=public.bench]\n"
+        "  [-b BATCH=256 handshakes in flight] [-s SOURCES (127.0.0.2..; default auto)]\n"
+        "  [-j THREADS=1] [-w TIMEOUT_S=180] [-c CONNECT_TIMEOUT_S=90] [-d DRAIN_TIMEOUT_S=30]\n"
+        "  [-W SETTLE_MS=500] [-r SERVER_PID (sample its VmRSS/VmHWM)] [-v per-event lines]\n");
     exit(2);
 }
 
@@ -859,23 +865,56 @@ int main(int argc, char **argv) {
     int ch;
     while ((ch = getopt(argc, argv, "p:a:n:e:i:T:o:b:s:j:w:c:d:W:r:vh")) != -1) {
         switch (ch) {
-        case 'p': opt.port = parse_int(optarg, 1, 65535); break;
-        case 'a': opt.server_addr = optarg; break;
-        case 'n': opt.subscribers = parse_int(optarg, 1, 1000000); break;
-        case 'e': opt.events = parse_int(optarg, 1, 100000); break;
-        case 'i': opt.interval_ms = parse_int(optarg, 0, 60000); break;
-        case 'T': opt.token = optarg; break;
-        case 'o': opt.topic = optarg; break;
-        case 'b': opt.batch = parse_int(optarg, 1, 100000); break;
-        case 's': opt.sources = parse_int(optarg, 0, 64); break;
-        case 'j': opt.threads = parse_int(optarg, 1, MAX_THREADS); break;
-        case 'w': opt.timeout_s = parse_int(optarg, 1, 3600); break;
-        case 'c': opt.connect_timeout_s = parse_int(optarg, 1, 3600); break;
-        case 'd': opt.drain_timeout_s = parse_int(optarg, 1, 3600); break;
-        case 'W': opt.settle_ms = parse_int(optarg, 0, 600000); break;
-        case 'r': opt.server_pid = parse_int(optarg, 1, 1 << 30); break;
-        case 'v': opt.verbose = 1; break;
-        default: usage();
+        case 'p':
+            opt.port = parse_int(optarg, 1, 65535);
+            break;
+        case 'a':
+            opt.server_addr = optarg;
+            break;
+        case 'n':
+            opt.subscribers = parse_int(optarg, 1, 1000000);
+            break;
+        case 'e':
+            opt.events = parse_int(optarg, 1, 100000);
+            break;
+        case 'i':
+            opt.interval_ms = parse_int(optarg, 0, 60000);
+            break;
+        case 'T':
+            opt.token = optarg;
+            break;
+        case 'o':
+            opt.topic = optarg;
+            break;
+        case 'b':
+            opt.batch = parse_int(optarg, 1, 100000);
+            break;
+        case 's':
+            opt.sources = parse_int(optarg, 0, 64);
+            break;
+        case 'j':
+            opt.threads = parse_int(optarg, 1, MAX_THREADS);
+            break;
+        case 'w':
+            opt.timeout_s = parse_int(optarg, 1, 3600);
+            break;
+        case 'c':
+            opt.connect_timeout_s = parse_int(optarg, 1, 3600);
+            break;
+        case 'd':
+            opt.drain_timeout_s = parse_int(optarg, 1, 3600);
+            break;
+        case 'W':
+            opt.settle_ms = parse_int(optarg, 0, 600000);
+            break;
+        case 'r':
+            opt.server_pid = parse_int(optarg, 1, 1 << 30);
+            break;
+        case 'v':
+            opt.verbose = 1;
+            break;
+        default:
+            usage();
         }
     }
     if (opt.port == 0) usage();
@@ -923,7 +962,8 @@ int main(int argc, char **argv) {
         struct timeval tv = {0, 5000};
         event_add(w->tick, &tv);
     }
-    /* Subscriber g goes to worker g % threads, slot g / threads (conn_dispatch_event relies on it). */
+    /* Subscriber g goes to worker g % threads, slot g / threads (conn_dispatch_event relies on it).
+     */
     for (int g = 0; g < opt.subscribers; g++) {
         conn *c = xcalloc(1, sizeof *c);
         c->index = g;
@@ -944,7 +984,8 @@ int main(int argc, char **argv) {
         }
     event_base_dispatch(pub.base);
     atomic_store(&g_stop, 1);
-    for (int i = 0; i < opt.threads; i++) pthread_join(g_workers[i].thread, NULL);
+    for (int i = 0; i < opt.threads; i++)
+        pthread_join(g_workers[i].thread, NULL);
     double elapsed = (mono_us() - pub.started_mono) / 1e6;
 
     report(elapsed);

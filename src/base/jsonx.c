@@ -5,6 +5,7 @@
  * bracket depth, it does not validate JSON (jansson does that next). */
 #include "base/jsonx.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,9 +44,14 @@ json_t *jsonx_parse(const char *buf, size_t len, int max_depth, err *e) {
     if (!v) {
         if (je.position >= 0 && memchr(buf, 0, len))
             err_invalid(e, "", "JSON 格式错误：包含 NUL 字节");
-        else
-            err_invalid(e, "", "JSON 格式错误（第 %d 行第 %d 列）：%s", je.line, je.column,
-                        je.text);
+        else {
+            /* jansson's text may quote the input ("near 'x'"); keep only the reason. */
+            char why[160];
+            snprintf(why, sizeof(why), "%s", je.text);
+            char *near = strstr(why, " near ");
+            if (near) *near = '\0';
+            err_invalid(e, "", "JSON 格式错误（第 %d 行第 %d 列）：%s", je.line, je.column, why);
+        }
         return NULL;
     }
     return v;

@@ -634,7 +634,8 @@ static void raise_fd_limit(void) {
     }
 }
 
-int http_serve(const http_server_config *cfg, err *e) {
+/* Fill unset configuration with the defaults documented in server.h. */
+static void config_apply_defaults(const http_server_config *cfg) {
     config = *cfg;
     if (config.threads <= 0) config.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (config.threads <= 0) config.threads = 1;
@@ -647,10 +648,9 @@ int http_serve(const http_server_config *cfg, err *e) {
     if (!config.json_body_max) config.json_body_max = 1024 * 1024;
     if (!config.sse_heartbeat) config.sse_heartbeat = 15;
     if (!config.upload_dir) config.upload_dir = "/tmp";
+}
 
-    signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit();
-    evthread_use_pthreads();
+static void parser_settings_init(void) {
     http_parser_set_max_header_size((uint32_t)config.max_header_bytes + 1024);
     memset(&settings, 0, sizeof(settings));
     settings.on_message_begin = on_message_begin;
@@ -660,6 +660,14 @@ int http_serve(const http_server_config *cfg, err *e) {
     settings.on_headers_complete = on_headers_complete;
     settings.on_body = on_body;
     settings.on_message_complete = on_message_complete;
+}
+
+int http_serve(const http_server_config *cfg, err *e) {
+    config_apply_defaults(cfg);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    evthread_use_pthreads();
+    parser_settings_init();
 
     router_init(config.routes, config.nroutes);
     metrics_init(config.nroutes);
