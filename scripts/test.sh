@@ -11,6 +11,11 @@ UNIT_BIN="${UNIT_BIN:-build/unit_tests}"
 export ISLE_ARGON2_FAST=1
 out_dir=build/test-logs
 mkdir -p "$out_dir"
+# Under SANITIZE=1 every isle process (servers included) writes sanitizer reports
+# here; any report fails the run, even if the tests themselves passed.
+rm -f "$out_dir"/asan.* "$out_dir"/ubsan.*
+export ASAN_OPTIONS="log_path=$PWD/$out_dir/asan:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="log_path=$PWD/$out_dir/ubsan:print_stacktrace=1"
 
 total_pass=0
 total_fail=0
@@ -32,7 +37,7 @@ run_suite() { # name, command...
   local pass=0 fail=0
   if [ "$name" = unit ]; then
     read -r pass fail < <(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -n1)
-    grep -E '^FAIL|CHECK|failed|ERROR|runtime error' "$log" | head -n 40
+    grep -E '^FAIL|CHECK|ERROR|runtime error' "$log" | head -n 40
   else
     read -r pass fail < <(count_node "$log")
     grep -E '^not ok|^# Subtest|error:|Error|expected|actual' "$log" | grep -v '^# Subtest' | head -n 60
@@ -51,6 +56,13 @@ run_suite() { # name, command...
 run_suite unit "$UNIT_BIN"
 run_suite api node --test --test-concurrency=1 tests/api/
 run_suite web node --test --test-concurrency=1 tests/web/
+
+reports=$(ls "$out_dir"/asan.* "$out_dir"/ubsan.* 2>/dev/null)
+if [ -n "$reports" ]; then
+  echo "sanitizer reports:"
+  for f in $reports; do echo "--- $f"; head -n 30 "$f"; done
+  broken="$broken sanitizers"
+fi
 
 if [ -n "$broken" ]; then
   echo "suites that did not run cleanly:$broken"
