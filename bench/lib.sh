@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh: helpers shared by bench/http.sh and bench/sse.sh (sourced, not run).
 #
 # Everything here talks only to 127.0.0.0/8 and every wait loop is bounded in
@@ -10,8 +11,8 @@ ISLE_BIN=${ISLE_BIN:-build/isle}
 # ephemeral range so client sockets cannot collide with it. There is a small
 # window between the check and the bind; the caller's startup check catches it.
 free_port() {
-    local i p
-    for i in $(seq 1 200); do
+    local _ p
+    for _ in $(seq 1 200); do
         p=$((20000 + (RANDOM % 12000)))
         if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
             echo "$p"
@@ -24,8 +25,8 @@ free_port() {
 
 # wait_http URL TRIES: poll URL every 0.1 s until it answers 200, at most TRIES times.
 wait_http() {
-    local url=$1 tries=${2:-150} i code
-    for i in $(seq 1 "$tries"); do
+    local url=$1 tries=${2:-150} _ code
+    for _ in $(seq 1 "$tries"); do
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null || true)
         [ "$code" = 200 ] && return 0
         sleep 0.1
@@ -74,11 +75,11 @@ isle_start() {
 
 # stop_pid PID: TERM, wait up to 5 s, then KILL. Only ever the pids we started.
 stop_pid() {
-    local pid=$1 i
+    local pid=$1 _
     [ -n "$pid" ] || return 0
     kill -0 "$pid" 2>/dev/null || return 0
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
         sleep 0.1
     done
@@ -121,9 +122,9 @@ cpu_busy_pct() {
 # busy, since both benchmarks share the machine's cores with the load generator.
 # BENCH_WAIT_IDLE=N waits up to N seconds for the machine to fall below 15% busy.
 machine_note() {
-    local busy i
+    local busy _
     busy=$(cpu_busy_pct)
-    for i in $(seq 1 "${BENCH_WAIT_IDLE:-0}"); do
+    for _ in $(seq 1 "${BENCH_WAIT_IDLE:-0}"); do
         [ "$busy" -le 15 ] && break
         busy=$(cpu_busy_pct)
     done

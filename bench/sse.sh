@@ -36,6 +36,7 @@ done
 
 T=$(mktemp -d /tmp/isle-bench-sse.XXXXXX)
 ISLE_PID=""
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
     stop_pid "$ISLE_PID"
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $T"; else rm -rf "$T"; fi
@@ -73,7 +74,9 @@ echo "bench/sse.sh: $(nproc) cores, isle --threads $THREADS, $SUBS subscribers, 
 CLIENT_ARGS=(-p "$PORT" -n "$SUBS" -e "$EVENTS" -i "$INTERVAL_MS" -T "$TOKEN" -r "$ISLE_PID"
     -j "$CLIENT_THREADS")
 [ -n "$SOURCES" ] && CLIENT_ARGS+=(-s "$SOURCES")
+M0=$(cpu_snapshot)
 "$T/sse_client" "${CLIENT_ARGS[@]}" >"$T/client.out" 2>"$T/client.err" || true
+M1=$(cpu_snapshot)
 CPU1=$(cpu_ticks "$ISLE_PID")
 sed 's/^/  client: /' "$T/client.err"
 
@@ -85,6 +88,8 @@ HWM_KB=$(get server_hwm_kb)
 [ "${HWM_KB:-0}" -gt 0 ] || HWM_KB=$(proc_status_kb "$ISLE_PID" VmHWM)
 RSS_CONNECTED_KB=$(get server_rss_connected_kb)
 HZ=$(getconf CLK_TCK)
+CLIENT_TICKS=$(awk -v s="$(get client_cpu_seconds)" -v hz="$HZ" 'BEGIN {printf "%d", s * hz}')
+OTHER=$(other_cpu_pct "$M0" "$M1" $((CPU1 - CPU0 + CLIENT_TICKS)))
 
 echo
 printf '%-38s %s\n' "subscribers connected" "$(get connected) of $SUBS in $(get connect_seconds) s" \
@@ -97,9 +102,14 @@ printf '%-38s %s\n' "subscribers connected" "$(get connected) of $SUBS in $(get 
     "delivery latency p50 / p99 / max" "$(get latency_p50_ms) / $(get latency_p99_ms) / $(get latency_max_ms) ms" \
     "last subscriber reached, p50 / max" "$(get fanout_complete_p50_ms) / $(get fanout_complete_max_ms) ms after publish" \
     "server RSS idle / connected / peak" "$((RSS_IDLE_KB / 1024)) / $((RSS_CONNECTED_KB / 1024)) / $((HWM_KB / 1024)) MiB" \
-    "server CPU during the run" "$(awk -v d=$((CPU1 - CPU0)) -v hz="$HZ" 'BEGIN {printf "%.2f s", d / hz}')" \
+    "server CPU: connecting / publishing" "$(get server_cpu_connect_seconds) s / $(get server_cpu_publish_seconds) s (whole run $(awk -v d=$((CPU1 - CPU0)) -v hz="$HZ" 'BEGIN {printf "%.2f s", d / hz}'))" \
     "publish POST answered, p50 / max" "$(get publish_answer_p50_ms) / $(get publish_answer_max_ms) ms" \
-    "client wall time / CPU" "$(get elapsed_seconds) s / $(get client_cpu_seconds) s"
+    "client wall time / CPU" "$(get elapsed_seconds) s / $(get client_cpu_seconds) s" \
+    "CPU used by other processes meanwhile" "${OTHER}%"
+if [ "$OTHER" -gt 10 ]; then
+    echo "bench: WARNING: other processes used ${OTHER}% of the CPU during the run;" \
+        "the figures are disturbed, run again on an idle machine" >&2
+fi
 echo
 
 FAIL=0

@@ -519,6 +519,7 @@ static struct {
     int64_t started_mono, last_sent_mono, all_connected_mono, drain_start_mono;
     int phase; /* 0 connecting, 1 settling, 2 publishing, 3 draining */
     int64_t rss_connected_kb, rss_after_kb, hwm_kb;
+    int64_t cpu_start_ticks, cpu_connected_ticks, cpu_end_ticks; /* the server's */
 } pub = {.subscribers_min = -1, .subscribers_max = -1};
 
 typedef struct pub_req {
@@ -636,6 +637,24 @@ static int64_t status_kb(int pid, const char *field) {
     return kb;
 }
 
+/* CPU ticks (user + system) used so far by process PID, or -1. */
+static int64_t proc_cpu_ticks(int pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (!p) return -1;
+    /* After ") " come state (field 3) ... utime (14) and stime (15). */
+    long long utime = 0, stime = 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime, &stime) != 2)
+        return -1;
+    return utime + stime;
+}
+
 static void main_tick(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -661,7 +680,10 @@ static void main_tick(evutil_socket_t fd, short what, void *arg) {
     }
     if (pub.phase == 1) {
         if (now - pub.all_connected_mono < (int64_t)opt.settle_ms * 1000) return;
-        if (opt.server_pid > 0) pub.rss_connected_kb = status_kb(opt.server_pid, "VmRSS");
+        if (opt.server_pid > 0) {
+            pub.rss_connected_kb = status_kb(opt.server_pid, "VmRSS");
+            pub.cpu_connected_ticks = proc_cpu_ticks(opt.server_pid);
+        }
         if (established == 0) goto stop;
         pub.phase = 2;
         if (!opt.token) {
@@ -702,6 +724,7 @@ stop:
     if (opt.server_pid > 0) {
         pub.rss_after_kb = status_kb(opt.server_pid, "VmRSS");
         pub.hwm_kb = status_kb(opt.server_pid, "VmHWM");
+        pub.cpu_end_ticks = proc_cpu_ticks(opt.server_pid);
     }
     atomic_store(&g_stop, 1);
     event_base_loopbreak(pub.base);
@@ -804,6 +827,10 @@ static void report(double elapsed_s) {
     printf("server_rss_connected_kb=%" PRId64 "\n", pub.rss_connected_kb);
     printf("server_rss_after_kb=%" PRId64 "\n", pub.rss_after_kb);
     printf("server_hwm_kb=%" PRId64 "\n", pub.hwm_kb);
+    double hz = (double)sysconf(_SC_CLK_TCK);
+    printf("server_cpu_connect_seconds=%.2f\n",
+           (pub.cpu_connected_ticks - pub.cpu_start_ticks) / hz);
+    printf("server_cpu_publish_seconds=%.2f\n", (pub.cpu_end_ticks - pub.cpu_connected_ticks) / hz);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("client_cpu_seconds=%.2f\n", ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
@@ -972,6 +999,7 @@ int main(int argc, char **argv) {
     }
 
     g_pub_answer_us = xcalloc((size_t)opt.events, sizeof *g_pub_answer_us);
+    if (opt.server_pid > 0) pub.cpu_start_ticks = proc_cpu_ticks(opt.server_pid);
     pub.base = event_base_new();
     pub.started_mono = mono_us();
     pub.timer = event_new(pub.base, -1, EV_PERSIST, main_tick, NULL);
