@@ -15,6 +15,9 @@
 #include "http/server.h"
 
 #define HTTP_MAX_HEADERS      100
+
+/* Event priorities per worker loop (lower runs first). */
+enum { PRIO_REQUEST = 0, PRIO_DEFAULT = 1, PRIO_STREAM = 2, PRIO_LEVELS = 3 };
 #define HTTP_MAX_RESP_HEADERS 32
 
 struct sse_msg;
@@ -45,6 +48,7 @@ typedef struct conn {
     char ip[64];
     int closing;   /* close once the output is flushed */
     int lingering; /* after flushing, shut down writes and drain input briefly */
+    int shut_wr;   /* lingering: writes already shut down */
     int sse;
     struct event *timer; /* request deadline, then lingering deadline */
 
@@ -76,6 +80,7 @@ typedef struct conn {
     /* SSE */
     struct sse_topic *topic;
     struct conn *sse_prev, *sse_next;
+    int sse_dropped;
 } conn;
 
 /* Server-private state of a request (http_req.internal). */
@@ -132,5 +137,11 @@ worker *http_current_worker(void);
 worker *http_workers(int *n);
 void conn_write_head(conn *c, http_req *r, int status, const char *content_type,
                      long long content_length);
+/** Write pending output straight to the socket; if some is left, let the bufferevent
+ *  finish it when the socket has room. Never frees c. Returns the bytes left. */
+size_t conn_try_write(conn *c);
+/** conn_try_write(), then close the connection if it is closing and all output left.
+ *  Returns 1 if c was freed (do not touch it any more). */
+int conn_flush(conn *c);
 
 #endif

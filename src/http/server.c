@@ -317,6 +317,7 @@ static int on_headers_complete(http_parser *p) {
             return -1;
         }
         bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        conn_try_write(c);
     }
     return 0;
 }
@@ -453,6 +454,38 @@ static void send_parse_error(conn *c) {
     start_lingering(c);
 }
 
+size_t conn_try_write(conn *c) {
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    while (evbuffer_get_length(out) > 0)
+        if (evbuffer_write(out, fd) <= 0) break; /* full, or an error the bufferevent will see */
+    size_t left = evbuffer_get_length(out);
+    if (left) bufferevent_enable(c->bev, EV_WRITE);
+    return left;
+}
+
+/* All output has left: close, or start the lingering close. Returns 1 if c was freed. */
+static int conn_output_done(conn *c) {
+    if (!c->closing) return 0;
+    if (c->lingering) {
+        if (!c->shut_wr) {
+            /* Keep reading (and discarding) for a moment so that the client receives the
+             * response instead of a reset caused by unread data. */
+            shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+            c->shut_wr = 1;
+            conn_arm_timer(c, 2);
+        }
+        return 0;
+    }
+    conn_free(c);
+    return 1;
+}
+
+int conn_flush(conn *c) {
+    if (conn_try_write(c) > 0) return 0;
+    return conn_output_done(c);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg) {
     conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
@@ -481,29 +514,15 @@ static void read_cb(struct bufferevent *bev, void *arg) {
         }
         if (n < v.iov_len) break; /* cannot happen without an error; be safe */
     }
-    if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        if (c->lingering) {
-            shutdown(bufferevent_getfd(bev), SHUT_WR);
-            conn_arm_timer(c, 2);
-        } else {
-            conn_free(c);
-        }
-    }
+    /* One write for everything this read produced (pipelined answers included). */
+    conn_flush(c);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg) {
     conn *c = arg;
-    (void)bev;
-    if (!c->closing) return;
-    if (c->lingering) {
-        /* Keep reading (and discarding) for a moment so that the client receives the
-         * response instead of a reset caused by unread data. */
-        shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-        bufferevent_enable(c->bev, EV_READ);
-        conn_arm_timer(c, 2);
-        return;
-    }
-    conn_free(c);
+    /* The backlog is gone: back to writing directly (see conn_try_write). */
+    bufferevent_disable(bev, EV_WRITE);
+    conn_output_done(c);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg) {
@@ -527,6 +546,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg) {
     ((req_state *)r->internal)->route_index = -2;
     http_reply_error(r, 408, "invalid_argument", "", "请求超时未收到");
     start_lingering(c);
+    conn_flush(c);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -569,7 +589,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     struct timeval idle = {config.idle_timeout, 0};
     bufferevent_set_timeouts(c->bev, &idle, NULL);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    /* Writes go straight to the socket (conn_try_write); EV_WRITE is enabled only
+     * while a backlog waits for room. Requests outrank SSE fan-out and timers. */
+    bufferevent_priority_set(c->bev, PRIO_REQUEST);
+    bufferevent_enable(c->bev, EV_READ);
     c->all_next = w->conns;
     if (w->conns) w->conns->all_prev = c;
     w->conns = c;
@@ -684,6 +707,7 @@ int http_serve(const http_server_config *cfg, err *e) {
         w->index = i;
         pthread_mutex_init(&w->mu, NULL);
         w->base = event_base_new();
+        if (w->base) event_base_priority_init(w->base, PRIO_LEVELS);
         if (!w->base || db_open(config.db_path, &w->db, e) != 0) {
             close(fd);
             return -1;

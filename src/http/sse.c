@@ -91,9 +91,13 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     worker *w = arg;
-    for (size_t t = 0; t < w->ntopics; t++)
-        for (conn *c = w->topics[t].head; c; c = c->sse_next)
-            bufferevent_write(c->bev, ": ping\n\n", 8);
+    for (size_t t = 0; t < w->ntopics; t++) {
+        for (conn *c = w->topics[t].head, *next; c; c = next) {
+            next = c->sse_next;
+            evbuffer_add(bufferevent_get_output(c->bev), ": ping\n\n", 8);
+            conn_flush(c);
+        }
+    }
 }
 
 void sse_worker_init(worker *w, int heartbeat_seconds) {
@@ -147,14 +151,20 @@ static sse_topic *worker_topic(worker *w, const char *name, int create) {
 }
 
 static void deliver(conn *c, sse_msg *m) {
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > SSE_MAX_BACKLOG) {
-        /* A subscriber that stopped reading: drop it rather than buffer without end. */
-        log_warn("dropping SSE subscriber on %s: client not reading", c->topic->name);
-        shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) > SSE_MAX_BACKLOG) {
+        if (!c->sse_dropped) {
+            /* A subscriber that stopped reading: drop it rather than buffer without end. */
+            log_warn("dropping SSE subscriber on %s: client not reading", c->topic->name);
+            shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+            c->sse_dropped = 1;
+        }
         return;
     }
-    bufferevent_write(c->bev, m->text, m->len);
+    evbuffer_add(out, m->text, m->len);
 }
+
+#define MAX_TOUCHED 64
 
 void sse_worker_drain(worker *w) {
     pthread_mutex_lock(&w->mu);
@@ -163,14 +173,39 @@ void sse_worker_drain(worker *w) {
     w->queue = NULL;
     w->queue_len = w->queue_cap = 0;
     pthread_mutex_unlock(&w->mu);
+    /* Append every queued event first, then write each subscriber once: events
+     * published close together leave in one system call per connection. */
+    sse_topic *touched[MAX_TOUCHED];
+    size_t ntouched = 0;
+    int overflow = 0;
     for (size_t i = 0; i < n; i++) {
         sse_topic *t = worker_topic(w, q[i]->topic, 0);
-        if (t)
-            for (conn *c = t->head; c; c = c->sse_next)
-                deliver(c, q[i]);
+        if (t && t->head) {
+            for (conn *c = t->head; c; c = c->sse_next) deliver(c, q[i]);
+            size_t k = 0;
+            while (k < ntouched && touched[k] != t) k++;
+            if (k == ntouched) {
+                if (ntouched < MAX_TOUCHED) touched[ntouched++] = t;
+                else overflow = 1;
+            }
+        }
         msg_unref(q[i]);
     }
     free(q);
+    if (overflow) {
+        /* More topics than the list holds: flush every topic of this worker. */
+        for (size_t t = 0; t < w->ntopics; t++)
+            for (conn *c = w->topics[t].head, *next; c; c = next) {
+                next = c->sse_next;
+                conn_flush(c);
+            }
+        return;
+    }
+    for (size_t k = 0; k < ntouched; k++)
+        for (conn *c = touched[k]->head, *next; c; c = next) {
+            next = c->sse_next;
+            conn_flush(c);
+        }
 }
 
 long sse_publish(const char *topic, const char *event, const char *data_json, int64_t *id_out) {
@@ -242,6 +277,7 @@ int http_sse_start(http_req *r, const char *topic) {
     /* Without a Content-Length the body runs until close; say so for HTTP/1.1 clients. */
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add_printf(out, "retry: 3000\n\n");
+    bufferevent_priority_set(c->bev, PRIO_STREAM);
     c->topic = t;
     c->sse_next = t->head;
     if (t->head) t->head->sse_prev = c;
@@ -266,6 +302,7 @@ int http_sse_start(http_req *r, const char *topic) {
             pthread_mutex_unlock(&hub_mu);
         }
     }
+    conn_try_write(c);
     return 0;
 }
 
