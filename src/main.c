@@ -285,6 +285,8 @@ static int cmd_serve(int argc, char **argv) {
                               .nroutes = nroutes};
     const char *hb = getenv("ISLE_SSE_HEARTBEAT");
     if (hb) cfg.sse_heartbeat = (int)strtol(hb, NULL, 10);
+    const char *batch = getenv("ISLE_SSE_BATCH_MS");
+    cfg.sse_batch_ms = batch ? (int)strtol(batch, NULL, 10) : 0;
     if (http_serve(&cfg, &e) != 0) return fail("serve", &e);
     return 0;
 }

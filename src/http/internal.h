@@ -30,6 +30,8 @@ typedef struct worker {
     db *db;
     struct event *notify_ev;    /* wakes the loop for queued SSE messages / stop */
     struct event *heartbeat_ev; /* SSE keep-alive comments */
+    struct event *flush_ev;     /* delayed SSE fan-out (see sse_worker_notify) */
+    uint64_t last_flush_ns;
     pthread_mutex_t mu;
     struct sse_msg **queue; /* pending messages, guarded by mu */
     size_t queue_len, queue_cap;
@@ -120,8 +122,10 @@ void static_serve(http_req *r);
 
 /* sse.c */
 void sse_init(void);
-void sse_worker_init(worker *w, int heartbeat_seconds);
+void sse_worker_init(worker *w, int heartbeat_seconds, int batch_ms);
 void sse_worker_drain(worker *w);
+/** Queued SSE messages wait: fan out now, or at most sse_batch_ms after the last fan-out. */
+void sse_worker_notify(worker *w);
 void sse_conn_closed(conn *c);
 void sse_worker_stop(worker *w);
 

@@ -606,7 +606,7 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     worker *w = arg;
-    sse_worker_drain(w);
+    sse_worker_notify(w);
     if (w->stopping) event_base_loopexit(w->base, NULL);
 }
 
@@ -670,6 +670,8 @@ static void config_apply_defaults(const http_server_config *cfg) {
     if (!config.max_url_bytes) config.max_url_bytes = 8 * 1024;
     if (!config.json_body_max) config.json_body_max = 1024 * 1024;
     if (!config.sse_heartbeat) config.sse_heartbeat = 15;
+    if (config.sse_batch_ms < 0) config.sse_batch_ms = 0;
+    if (config.sse_batch_ms > 1000) config.sse_batch_ms = 1000;
     if (!config.upload_dir) config.upload_dir = "/tmp";
 }
 
@@ -718,7 +720,7 @@ int http_serve(const http_server_config *cfg, err *e) {
             return err_internal(e, "cannot start listener");
         }
         w->notify_ev = event_new(w->base, -1, 0, notify_cb, w);
-        sse_worker_init(w, config.sse_heartbeat);
+        sse_worker_init(w, config.sse_heartbeat, config.sse_batch_ms);
     }
     log_info("isle serving http://%s with %d thread%s, db %s", config.listen, nworkers,
              nworkers == 1 ? "" : "s", config.db_path);

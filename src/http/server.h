@@ -34,6 +34,7 @@ typedef struct http_server_config {
     size_t max_url_bytes;    /* default 8 KiB */
     size_t json_body_max;    /* default 1 MiB */
     int sse_heartbeat;       /* seconds; default 15 */
+    int sse_batch_ms;        /* SSE fan-outs at most this often per worker; 0 = at once */
     int secure_cookies;      /* add Secure to cookies (behind TLS) */
     http_auth_fn auth;
     const http_route *routes;

@@ -1,6 +1,7 @@
 /* sse: Server-Sent Events hub (see sse.h). */
 #include "http/sse.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "base/xmalloc.h"
 #include "http/internal.h"
 
@@ -100,7 +101,33 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
-void sse_worker_init(worker *w, int heartbeat_seconds) {
+static int batch_ms;
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    sse_worker_drain(arg);
+}
+
+/* Under a burst of publishes, fanning out at most every batch_ms lets several
+ * events leave in one write per subscriber (each write to a socket costs about
+ * as much as the event it carries); a lone event still goes out at once. */
+void sse_worker_notify(worker *w) {
+    uint64_t now = time_mono_ns(), gap = (uint64_t)batch_ms * 1000000u;
+    if (!gap || now - w->last_flush_ns >= gap) {
+        if (event_pending(w->flush_ev, EV_TIMEOUT, NULL)) event_del(w->flush_ev);
+        sse_worker_drain(w);
+        return;
+    }
+    if (event_pending(w->flush_ev, EV_TIMEOUT, NULL)) return;
+    uint64_t wait = w->last_flush_ns + gap - now;
+    struct timeval tv = {(time_t)(wait / 1000000000u), (suseconds_t)(wait % 1000000000u / 1000)};
+    event_add(w->flush_ev, &tv);
+}
+
+void sse_worker_init(worker *w, int heartbeat_seconds, int batch) {
+    batch_ms = batch;
+    w->flush_ev = evtimer_new(w->base, flush_cb, w);
     w->heartbeat_ev = event_new(w->base, -1, EV_PERSIST, heartbeat_cb, w);
     struct timeval tv = {heartbeat_seconds, 0};
     event_add(w->heartbeat_ev, &tv);
@@ -109,6 +136,8 @@ void sse_worker_init(worker *w, int heartbeat_seconds) {
 void sse_worker_stop(worker *w) {
     if (w->heartbeat_ev) event_free(w->heartbeat_ev);
     w->heartbeat_ev = NULL;
+    if (w->flush_ev) event_free(w->flush_ev);
+    w->flush_ev = NULL;
     pthread_mutex_lock(&w->mu);
     for (size_t i = 0; i < w->queue_len; i++)
         msg_unref(w->queue[i]);
@@ -167,6 +196,7 @@ static void deliver(conn *c, sse_msg *m) {
 #define MAX_TOUCHED 64
 
 void sse_worker_drain(worker *w) {
+    w->last_flush_ns = time_mono_ns();
     pthread_mutex_lock(&w->mu);
     sse_msg **q = w->queue;
     size_t n = w->queue_len;

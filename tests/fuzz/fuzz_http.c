@@ -48,7 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         .login = "admin", .password = "Zhoushan@2026", .role = "admin", .display_name = "fuzz"};
     auth_user_create(fw.db, &a, &in, NULL, &e);
     fw.notify_ev = event_new(fw.base, -1, 0, notify_cb, &fw);
-    sse_worker_init(&fw, 15);
+    sse_worker_init(&fw, 15, 0);
     workers = &fw;
     nworkers = 1;
     current_worker = &fw;
