@@ -5,7 +5,7 @@
 
 CC      ?= gcc
 SANITIZE ?= 0
-PKGS    := libevent libevent_pthreads jansson sqlite3 libsodium zlib
+PKGS    := libevent libevent_pthreads jansson sqlite3 libsodium zlib opencc
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/san

@@ -6,15 +6,18 @@
  * print a clear message and exit non-zero on any error. Passwords are read
  * from standard input (one line), never from the command line. */
 #include "api/api.h"
+#include "assistant/assistant.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "catalog/catalog.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "files/files.h"
 #include "http/server.h"
 #include "island/places.h"
+#include "search/search.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -41,13 +44,21 @@ static int usage(FILE *f) {
             "usage: isle [--db PATH] [--data-dir DIR] [--web-root DIR] COMMAND [ARGS]\n\n"
             "commands:\n"
             "  init                         create or migrate the database\n"
-            "  demo                         load demo users and Zhoushan places (idempotent)\n"
+            "  demo                         demo users, Zhoushan places, catalog (idempotent)\n"
             "  serve [--listen HOST:PORT] [--threads N] [--files-dir DIR]\n"
             "                               run the web UI and API (default 127.0.0.1:8080)\n"
             "  user add --role ROLE --login NAME [--name DISPLAY] [--id-number N] [--phone P]\n"
             "                               create a user; the password is read from stdin\n"
             "  user list [--role ROLE]      list users\n"
             "  user passwd --login NAME     set a password read from stdin\n"
+            "  import catalog FILE.jsonl [--bundles FILE] [--licences FILE]\n"
+            "                               validate and upsert service items (all or nothing)\n"
+            "  export catalog [--out FILE] [--bundles-out FILE] [--licences-out FILE]\n"
+            "                               write the catalog back in the same formats\n"
+            "  search [--limit N] [--json] QUERY | search --batch [--limit N]\n"
+            "                               search the catalog (batch: one query per line)\n"
+            "  ask [--json] [--item CODE] QUESTION | ask --batch\n"
+            "                               ask the 智慧客服 about a service item\n"
             "  backup --out FILE            consistent online copy of the database\n"
             "  audit verify                 check the audit trail's hash chain\n"
             "  version                      print the version\n"
@@ -190,11 +201,24 @@ static int cmd_demo(void) {
         }
         created++;
     }
+    char items[1100], bundles[1100], licences[1100];
+    snprintf(items, sizeof(items), "%s/catalog/items.jsonl", data_dir);
+    snprintf(bundles, sizeof(bundles), "%s/catalog/bundles.json", data_dir);
+    snprintf(licences, sizeof(licences), "%s/catalog/licences.json", data_dir);
+    catalog_counts cc;
+    if (catalog_import_file(d, items, bundles, licences, &cli_actor, &cc, &e) != 0) {
+        db_close(d);
+        return fail("demo catalog", &e);
+    }
     db_close(d);
     printf("places: %lld towns, %lld islands, %lld ferry and bridge links, %lld villages, "
            "%lld stations\n",
            (long long)pc.towns, (long long)pc.islands, (long long)pc.ferry_links,
            (long long)pc.villages, (long long)pc.stations);
+    printf("catalog: %lld items (%lld inserted, %lld updated, %lld unchanged), %lld bundles, "
+           "%lld licence types\n",
+           (long long)cc.items, (long long)cc.inserted, (long long)cc.updated,
+           (long long)cc.unchanged, (long long)cc.bundles, (long long)cc.licences);
     if (created) {
         printf("demo users created (password for all: %s):\n", DEMO_PASSWORD);
         for (size_t i = 0; i < sizeof(demo_users) / sizeof(demo_users[0]); i++)
@@ -270,6 +294,14 @@ static int cmd_serve(int argc, char **argv) {
     err e = {0};
     int64_t purged = auth_sessions_purge(d, &e);
     if (purged > 0) log_info("removed %lld expired sessions", (long long)purged);
+    if (search_serve_start(d, data_dir, &e) != 0) {
+        db_close(d);
+        return fail("search index", &e);
+    }
+    if (assistant_serve_start(d, data_dir, &e) != 0) {
+        db_close(d);
+        return fail("assistant", &e);
+    }
     db_close(d);
     if (ensure_files_dir() != 0) return 1;
     size_t nroutes;
@@ -501,7 +533,16 @@ int main(int argc, char **argv) {
         rc = cmd_backup(n - 1, args + 1);
     else if (!strcmp(args[0], "audit"))
         rc = cmd_audit(n - 1, args + 1);
-    else {
+    else if (!strcmp(args[0], "search")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = search_cli(&env, n, args);
+    } else if (!strcmp(args[0], "ask")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = assistant_cli(&env, n, args);
+    } else if (!strcmp(args[0], "import") || !strcmp(args[0], "export")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = catalog_cli(&env, n, args);
+    } else {
         fprintf(stderr, "isle: unknown command \"%s\"; see `isle help`\n", args[0]);
         rc = 2;
     }

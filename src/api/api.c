@@ -16,8 +16,9 @@ const http_route *api_all_routes(size_t *count) {
         const struct {
             const http_route *routes;
             const size_t *count;
-        } tables[] = {GATHER(api_system), GATHER(api_session), GATHER(api_users), GATHER(api_audit),
-                      GATHER(api_events), GATHER(api_uploads), GATHER(api_places)};
+        } tables[] = {GATHER(api_system), GATHER(api_session), GATHER(api_users),
+                      GATHER(api_audit),  GATHER(api_events),  GATHER(api_uploads),
+                      GATHER(api_places), GATHER(api_catalog), GATHER(api_search)};
         size_t total = 0;
         for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
             total += *tables[i].count;

@@ -19,6 +19,8 @@ API_ROUTES(api_audit);
 API_ROUTES(api_events);
 API_ROUTES(api_uploads);
 API_ROUTES(api_places);
+API_ROUTES(api_search);
+API_ROUTES(api_catalog);
 
 /** Every route of the application, gathered once at start-up. *count gets the total.
  *  The array is static; never free it. */

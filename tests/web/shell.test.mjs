@@ -126,13 +126,14 @@ test('home page renders the 36 towns from the API and a town\'s stations', async
   assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no CSP violations');
   await page.screenshot({ path: path.join(OUT, 'home.png'), fullPage: true });
 
-  // Search goes to the honest "coming soon" page, not fake results.
+  // Submitting the search box goes to /search?q= with the query in the heading
+  // (the results themselves are covered by search.test.mjs).
   await page.locator('#home-q').fill('老人证');
   await page.locator('#home-q').press('Enter');
   await page.waitForURL(/\/search\?q=/);
   assert.equal(new URL(page.url()).searchParams.get('q'), '老人证');
-  assert.match(await page.locator('h1').textContent(), /服务事项搜索即将上线/);
-  assert.equal(await page.locator('.query').textContent(), '老人证');
+  assert.equal(await page.locator('h1 .query').textContent(), '老人证');
+  await page.locator('#results .result, #results .empty-state, #results .notice').first().waitFor();
   // Direct load of a deep link (server answers index.html for extension-less paths).
   await page.goto(`${srv.url}/places?town=${encodeURIComponent(town.code)}`);
   await page.locator('.places-list .station').first().waitFor();
@@ -273,7 +274,7 @@ test('phone viewport (375x812): menu button, no horizontal overflow', async (t) 
 test('admin opens 审计日志, sees rows and verifies the hash chain', async (t) => {
   const { page, assertClean } = await open(t);
   await login(page, 'admin');
-  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '用户管理', '审计日志']);
+  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '用户管理', '审计日志', '搜索管理']);
   await page.locator('#nav-list a', { hasText: '审计日志' }).click();
   await page.waitForURL(/\/admin\/audit$/);
   await page.locator('#audit-table tbody tr').first().waitFor();

@@ -6,6 +6,9 @@ import { h, notice, pageTitle, replace } from './dom.js';
 import * as session from './session.js';
 
 const SITE = '岛上办 · isle 舟山政务服务';
+// Who may edit catalog items, and who sees 搜索管理 (synonyms, zero-result queries).
+const ITEM_EDIT_ROLES = ['staff', 'approver', 'admin'];
+const SEARCH_ADMIN_ROLES = ['staff', 'approver', 'admin', 'supervisor'];
 
 /* ---------- routes ---------- */
 // auth: must be logged in; roles: one of these roles; guest: only for anonymous users.
@@ -18,7 +21,31 @@ const ROUTES = {
   '/search': { load: () => import('./pages/search.js') },
   '/admin/users': { load: () => import('./pages/admin-users.js'), roles: ['admin'] },
   '/admin/audit': { load: () => import('./pages/admin-audit.js'), roles: ['admin', 'supervisor'] },
+  '/admin/search': { load: () => import('./pages/admin-search.js'), roles: SEARCH_ADMIN_ROLES },
 };
+
+// Routes with path parameters, tried in order when no exact route matches;
+// the named groups become ctx.route ({code: '330900-MZ-300010'}).
+const PATTERN_ROUTES = [
+  { re: /^\/items\/(?<code>[^/]+)$/, load: () => import('./pages/item.js') },
+  { re: /^\/items\/(?<code>[^/]+)\/edit$/, load: () => import('./pages/item-edit.js'), roles: ITEM_EDIT_ROLES },
+];
+
+function matchRoute(path) {
+  if (ROUTES[path]) return { route: ROUTES[path], params: {} };
+  for (const r of PATTERN_ROUTES) {
+    const m = r.re.exec(path);
+    if (!m) continue;
+    const params = {};
+    try {
+      for (const [k, v] of Object.entries(m.groups || {})) params[k] = decodeURIComponent(v);
+    } catch {
+      return null; // malformed %-escape: not a page of ours
+    }
+    return { route: r, params };
+  }
+  return null;
+}
 
 /* ---------- navigation by role ---------- */
 const STAFF_ROLES = ['agent', 'staff', 'approver', 'trading_staff', 'bidder', 'expert'];
@@ -36,6 +63,7 @@ function navItems(u) {
   ];
   if (u.role === 'admin') items.push({ href: '/admin/users', label: '用户管理' });
   if (u.role === 'admin' || u.role === 'supervisor') items.push({ href: '/admin/audit', label: '审计日志' });
+  if (SEARCH_ADMIN_ROLES.includes(u.role)) items.push({ href: '/admin/search', label: '搜索管理' });
   if (STAFF_ROLES.includes(u.role)) items.push({ note: `${u.role_name || '工作人员'}工作台即将上线` });
   return items;
 }
@@ -167,10 +195,12 @@ async function render() {
   renderHeader();
 
   const path = location.pathname.replace(/\/+$/, '') || '/';
-  const route = ROUTES[path];
+  const hit = matchRoute(path);
+  const route = hit && hit.route;
   const u = session.user();
   const ctx = {
     params: new URLSearchParams(location.search),
+    route: hit ? hit.params : {},
     signal: ctl.signal,
     navigate,
     setTitle,
@@ -263,7 +293,8 @@ window.addEventListener('popstate', () => render());
 
 window.addEventListener('isle:unauthenticated', () => {
   session.drop();
-  const route = ROUTES[location.pathname];
+  const hit = matchRoute(location.pathname.replace(/\/+$/, '') || '/');
+  const route = hit && hit.route;
   if (route && (route.auth || route.roles)) {
     navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
   }

@@ -58,7 +58,7 @@ export function nextId(prefix) {
  * A labelled form field: label, control, optional hint, and an error slot that
  * showFormError() fills. Returns the wrapper; the control is wrapper.control.
  * opts: {label, name, type='text', autocomplete, required, hint, options:[{value,label}],
- *        value, placeholder, inputmode, maxlength, multiline}
+ *        value, placeholder, inputmode, maxlength, min, max, step, multiline, rows}
  */
 export function field(opts) {
   const id = nextId(`f-${opts.name}`);
@@ -72,6 +72,18 @@ export function field(opts) {
       { id, name: opts.name, 'aria-describedby': describedBy, required: opts.required || null },
       opts.options.map((o) => h('option', { value: o.value, selected: o.value === opts.value }, o.label)),
     );
+  } else if (opts.multiline) {
+    control = h('textarea', {
+      id,
+      name: opts.name,
+      rows: String(opts.rows || 3),
+      required: opts.required || null,
+      'aria-required': opts.required ? 'true' : null,
+      placeholder: opts.placeholder || null,
+      maxlength: opts.maxlength || null,
+      'aria-describedby': describedBy,
+    });
+    control.value = opts.value ?? '';
   } else {
     control = h('input', {
       id,
@@ -83,6 +95,9 @@ export function field(opts) {
       placeholder: opts.placeholder || null,
       inputmode: opts.inputmode || null,
       maxlength: opts.maxlength || null,
+      min: opts.min ?? null,
+      max: opts.max ?? null,
+      step: opts.step ?? null,
       spellcheck: opts.type === 'password' || opts.autocomplete ? 'false' : null,
       autocapitalize: opts.type === 'password' || opts.name === 'login' ? 'off' : null,
       'aria-describedby': describedBy,

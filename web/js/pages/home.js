@@ -1,6 +1,7 @@
 /* Home: search box, quick tiles, and the 办事不出岛 panel (towns → 便民服务站),
  * plus role-specific entry points for staff and administrators. */
 import { h, notice, replace } from '../dom.js';
+import { searchBox } from '../catalog.js';
 import { byCounty, islands, stationItem, stations, towns } from '../towns.js';
 
 const TILES = [
@@ -27,6 +28,9 @@ export async function render(main, ctx) {
         'info',
         h('strong', null, `${u.role_name || '工作人员'}工作台即将上线。`),
         ' 目前可在“我的”中查看账号信息、修改密码；下方为群众办事入口。',
+        ['staff', 'approver'].includes(u.role)
+          ? [' 事项维护：在办事指南页点“编辑”修改事项，在', h('a', { href: '/admin/search' }, '搜索管理'), '中维护同义词。']
+          : null,
       ),
     );
   }
@@ -37,39 +41,7 @@ export async function render(main, ctx) {
 }
 
 function hero(ctx, u) {
-  const input = h('input', {
-    type: 'search',
-    name: 'q',
-    id: 'home-q',
-    class: 'search-input',
-    placeholder: '搜索办事事项，如：老人证、社保卡、营业执照',
-    autocomplete: 'off',
-    enterkeyhint: 'search',
-    maxlength: '100',
-  });
-  const form = h(
-    'form',
-    {
-      class: 'search-form',
-      role: 'search',
-      action: '/search',
-      method: 'get',
-      on: {
-        submit: (e) => {
-          e.preventDefault();
-          const q = input.value.trim();
-          if (!q) {
-            input.focus();
-            return;
-          }
-          ctx.navigate(`/search?q=${encodeURIComponent(q)}`);
-        },
-      },
-    },
-    h('label', { for: 'home-q', class: 'visually-hidden' }, '搜索办事事项'),
-    input,
-    h('button', { type: 'submit', class: 'btn btn-primary search-btn' }, '搜索'),
-  );
+  const form = searchBox({ id: 'home-q', navigate: ctx.navigate });
   return h(
     'section',
     { class: 'hero', 'aria-labelledby': 'hero-title' },
@@ -121,6 +93,7 @@ function adminPanel(u) {
     links.push(['/admin/users', '用户管理', '创建账号、分配角色、启用或停用']);
   }
   links.push(['/admin/audit', '审计日志', '查询操作记录，校验哈希链']);
+  links.push(['/admin/search', '搜索管理', '同义词（俗称）和搜不到结果的查询']);
   return h(
     'section',
     { class: 'section', 'aria-labelledby': 'admin-title' },

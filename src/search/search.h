@@ -1,0 +1,216 @@
+/* search: the in-memory search engine over the service catalog (智能搜索).
+ *
+ * Items come in as JSON objects in the items.jsonl format (catalog_for_each
+ * yields them); the engine keeps no other copy of the catalog. Design:
+ *
+ *   normalise   full-width → ASCII, lower case, 繁→简 (OpenCC t2s), tone marks
+ *               off, punctuation → spaces.
+ *   analyse     Han runs are segmented with jieba's dictionary (DAG + maximum-
+ *               probability path, plus dictionary sub-words of long words), and
+ *               also cut into character bigrams so that part of a longer word
+ *               still matches. Every indexed name/keyword term also gets its
+ *               pinyin: syllable bigrams over all readings (Unihan) — which makes
+ *               homophones (营业只照, 身分证) match — and initials of every span of
+ *               up to four words ("sfz", "yyzz").
+ *   index       one inverted list per term, split into a "hi" part (the term
+ *               occurs in the item's name, keywords) and a "lo" part (only in
+ *               materials, FAQ, conditions, process, result). Each posting holds
+ *               the saturated BM25F term frequency (name ≫ keywords ≫ body) as
+ *               one byte, so scoring is a multiply-add per posting.
+ *   query       terms of the query (words, bigrams, pinyin bigrams, initials,
+ *               synonyms/俗称 expanded to their official wording) are looked up;
+ *               each term knows which query characters it covers, and an item's
+ *               score is its BM25F sum × how much of the query it covers. Long
+ *               body-only lists are probed for the best candidates only. The best
+ *               candidates are re-ranked with phrase matches against the name
+ *               (exact, or one character different: 扑捞许可证 → 捕捞许可证) and
+ *               multiplied by popularity, online depth and the user's-town boost.
+ *   suggest     prefix search over names, their pinyin and initials, and name
+ *               suffixes at word boundaries, then ordinary search to fill up.
+ *
+ * Concurrency: an engine has one rwlock; queries take it shared, changes
+ * exclusively. Per-thread scratch (accumulators) is kept in thread-local storage.
+ * Changes are incremental: a changed item is tombstoned and re-added; lists are
+ * compacted when a quarter of the documents are dead.
+ *
+ * The engine never writes SQL; global.c (the server's engine) reads the catalog
+ * through catalog.h and keeps the synonyms table and search log (005_search.sql). */
+#ifndef ISLE_SEARCH_H
+#define ISLE_SEARCH_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit/audit.h"
+#include "base/err.h"
+#include "cli.h"
+#include "db/db.h"
+
+#define SEARCH_QUERY_MAX_BYTES 256 /* longer queries are refused (400) */
+#define SEARCH_DEFAULT_LIMIT   10
+#define SEARCH_MAX_LIMIT       100
+#define SEARCH_MAX_OFFSET      1000
+#define SEARCH_SUGGEST_MAX     10
+#define SEARCH_SYNONYM_MAX     64 /* bytes of a synonym term or canonical wording */
+#define SEARCH_MAX_SYNONYMS    20000
+#define SEARCH_CODE_MAX        40
+#define SEARCH_NAME_MAX        512
+
+typedef struct search_engine search_engine;
+
+/** Load the shared resources from data_dir/search/ (dict.txt, pinyin.txt,
+ *  stopwords.txt, synonyms.tsv) and create an empty engine. *out is owned by the
+ *  caller (search_engine_free). Returns 0 or -1 (missing or malformed file). */
+int search_engine_open(const char *data_dir, search_engine **out, err *e);
+/** Free the engine and everything it owns. NULL is accepted. */
+void search_engine_free(search_engine *s);
+
+/** Add item (a catalog item object, borrowed) or replace the item with the same
+ *  code. Returns 0, or -1 with 400 when the object lacks a code or name. */
+int search_engine_put(search_engine *s, json_t *item, err *e);
+/** After adding many items: shrink the lists to their length and sort the
+ *  suggest entries. Optional (queries are correct without it). */
+void search_engine_trim(search_engine *s);
+/** Remove the item with this code; 0 when removed, 1 when there was none. */
+int search_engine_remove(search_engine *s, const char *code);
+/** Number of live items. */
+size_t search_engine_count(search_engine *s);
+
+/** A synonym (俗称): queries containing term also search canonical. */
+typedef struct search_synonym_in {
+    const char *term;
+    const char *canonical;
+    int64_t id; /* database id; 0 for the shipped file */
+} search_synonym_in;
+/** Replace the engine's synonyms by the shipped file's plus extra[0..n) (borrowed,
+ *  normalised on the way in). */
+void search_engine_set_synonyms(search_engine *s, const search_synonym_in *extra, size_t n);
+
+/* Filter flags for search_request. */
+enum {
+    SEARCH_SCOPE_CROSS_PROVINCE = 1, /* 跨省通办 */
+    SEARCH_SCOPE_PROVINCE = 2,       /* 全省通办 */
+    SEARCH_SCOPE_YONGZHOU = 4,       /* 甬舟通办 */
+};
+
+/** One query. Strings are borrowed. Zero-initialise, then set what is needed. */
+typedef struct search_request {
+    const char *q;          /* ≤ SEARCH_QUERY_MAX_BYTES */
+    int limit;              /* 0 = SEARCH_DEFAULT_LIMIT; ≤ SEARCH_MAX_LIMIT */
+    int offset;             /* ≤ SEARCH_MAX_OFFSET */
+    const char *department; /* exact department name or NULL */
+    const char *type;       /* exact type or NULL */
+    unsigned scope;         /* SEARCH_SCOPE_* bits the item must all have */
+    int commitment;         /* -1/0 any, 1 only 告知承诺 items */
+    int instant;            /* -1/0 any, 1 only 秒办 items */
+    int handle_at;          /* 0 any, else 1 + index in search_handle_places */
+    const char *town;       /* 9-digit town code of the user (boost), or NULL */
+    int facets;             /* 1 to count departments and types */
+    int highlight;          /* 1 to fill search_hit.highlight */
+} search_request;
+
+/** The places where an item can be handled, as in items.jsonl's handle_at. */
+extern const char *const search_handle_places[6];
+
+typedef struct search_hit {
+    char code[SEARCH_CODE_MAX];
+    char name[SEARCH_NAME_MAX];
+    char highlight[SEARCH_NAME_MAX * 2]; /* HTML-escaped name with <mark>…</mark> */
+    const char *department;              /* interned: valid while the engine lives */
+    const char *type;
+    double score;
+    double promise_days;
+    int online_depth, commitment, instant;
+} search_hit;
+
+typedef struct search_facet {
+    const char *value; /* interned */
+    int count;
+} search_facet;
+
+#define SEARCH_MAX_FACETS 64
+
+/** The answer to a query. Allocate with search_result_new(); reusable. */
+typedef struct search_result {
+    char normalized[SEARCH_QUERY_MAX_BYTES * 2];
+    int total;
+    int nhits;
+    search_hit hits[SEARCH_MAX_LIMIT];
+    int ndepartments, ntypes;
+    search_facet departments[SEARCH_MAX_FACETS];
+    search_facet types[SEARCH_MAX_FACETS];
+} search_result;
+
+/** A result buffer; the caller frees it with free(). Never NULL. */
+search_result *search_result_new(void);
+
+/** Run a query. Returns 0 with res filled (total 0 when nothing matches), or -1
+ *  with 400 for an over-long query or a bad limit/offset. */
+int search_run(search_engine *s, const search_request *rq, search_result *res, err *e);
+
+/** The API's JSON for a result: {"query","normalized","total","items":[{"code","name",
+ *  "department","type","score","highlight":{"name"},"online_depth","promise_days",
+ *  "commitment","instant"}],"facets":{"department":{…},"type":{…}},"took_ms"}.
+ *  query is echoed (borrowed). The caller owns the result. */
+json_t *search_result_json(const search_result *res, const char *query, double took_ms);
+
+/** Free the calling thread's query scratch (accumulators sized to the index).
+ *  Optional: for tests and threads that stop searching. */
+void search_thread_cleanup(void);
+
+/** Suggestions for a prefix q: up to max (≤ SEARCH_SUGGEST_MAX) items whose
+ *  name, name pinyin or initials start with q (or a word of the name does),
+ *  then the best search hits. Fills hits[].code/name; returns the count, or -1
+ *  for an over-long q. */
+int search_suggest(search_engine *s, const char *q, int max, search_hit *hits, err *e);
+
+/** The normalised form of q (full-width, 繁→简, case, punctuation) into out. */
+void search_normalize(search_engine *s, const char *q, char *out, size_t cap);
+
+/* ---- the server's engine (global.c) ---- */
+
+/** Load the resources from data_dir and build the index from the catalog through
+ *  catalog_for_each(d) (items with their popularity), then load the staff's
+ *  synonyms from the database. Called once by `isle serve` before it listens.
+ *  Returns 0 or -1. */
+int search_serve_start(db *d, const char *data_dir, err *e);
+/** The server's engine, or NULL before search_serve_start(). Lives until exit. */
+search_engine *search_global(void);
+/** Re-index one item after a catalog edit (the catalog's PUT handler calls it):
+ *  reads the item with catalog_item_get() and replaces it in the index, or removes
+ *  it when the code no longer exists. Does nothing (0) when the server's engine
+ *  is not running. Returns 0 or -1. */
+int search_item_changed(db *d, const char *code);
+
+/** Count one query in the search log (in memory; written to the search_log table
+ *  in batches by search_log_flush). The normalised query is logged with digit
+ *  runs of 7 or more removed (no ID or phone numbers). */
+void search_log_query(db *d, const char *normalized, int total);
+/** Write the pending search-log counts to the database now. Returns 0 or -1. */
+int search_log_flush(db *d, err *e);
+/** Queries whose latest search found nothing, most often empty first:
+ *  {"items":[{"query","zero_results","searches","last_at"}],"total","limit",
+ *  "offset"} (pending counts are written first). The caller owns the result. */
+json_t *search_zero_results(db *d, int limit, int offset, err *e);
+
+/** All synonyms: {"items":[{"id"|null,"term","canonical","source":"file"|"db",
+ *  "created_at","created_by"}]}. The caller owns the result. */
+json_t *search_synonyms_list(db *d, err *e);
+/** Add a staff synonym (audited as "search.synonym.create") and apply it to the
+ *  server's engine. *id gets the new row id. Errors: 400 (empty, too long, term
+ *  equals canonical), 409 (already present). Returns 0 or -1. */
+int search_synonym_add(db *d, const audit_actor *actor, const char *term, const char *canonical,
+                       int64_t *id, err *e);
+/** Delete a staff synonym by id (audited as "search.synonym.delete"); 404 when
+ *  unknown. Shipped synonyms cannot be deleted. Returns 0 or -1. */
+int search_synonym_delete(db *d, const audit_actor *actor, int64_t id, err *e);
+/** Load the staff synonyms from the database into engine s. Returns 0 or -1. */
+int search_synonyms_reload(db *d, search_engine *s, err *e);
+
+/** `isle search [--limit N] [--json] QUERY` and `isle search --batch [--limit N]`.
+ *  Builds the index from the catalog in the database (or, when the database has
+ *  no items, from data_dir/catalog/items.jsonl). Returns the exit status. */
+int search_cli(const cli_env *env, int argc, char **argv);
+
+#endif
