@@ -445,3 +445,14 @@ test('搜索管理: a zero-result query becomes a synonym in one click', async (
   await page.locator(`#synonyms-table tr[data-term="${word}"]`).waitFor({ state: 'detached' });
   await assertClean();
 });
+
+test('搜索管理 for a supervisor: zero-result report only, no synonym editing', async (t) => {
+  const { page, assertClean } = await open(t);
+  await login(page, 'supervisor');
+  assert.ok(await page.locator('#nav-list a', { hasText: '搜索管理' }).count(), 'nav item shown');
+  await page.goto(`${srv.url}/admin/search`);
+  await page.locator('#zero-box .notice, #zero-table').first().waitFor();
+  assert.equal(await page.locator('#synonym-form').count(), 0, 'no add form');
+  assert.equal(await page.locator('.add-syn').count(), 0, 'no add buttons');
+  await assertClean();
+});

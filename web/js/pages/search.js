@@ -53,6 +53,7 @@ export async function render(main, ctx) {
         type: filt.type,
         commitment: filt.commitment ? 'true' : '',
         instant: filt.instant ? 'true' : '',
+        town: ctx.user && ctx.user.town_code ? ctx.user.town_code : '', // boosts what the user can do on their own island
         limit: PAGE,
         offset: (page - 1) * PAGE,
       }),
