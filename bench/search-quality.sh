@@ -18,6 +18,12 @@
 # BENCH_STRICT=1 exits 1 when a target is missed, BENCH_KEEP=1 keeps the temp dir
 # (with every system's raw output), SQLITE3 (sqlite3).
 set -euo pipefail
+# QUERIES and ITEMS given by the caller are relative to the caller's directory; the
+# defaults are relative to the repository.
+CALLER_DIR=$PWD
+abs_from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$CALLER_DIR/$1" ;; esac; }
+[ -n "${QUERIES:-}" ] && QUERIES=$(abs_from_caller "$QUERIES")
+[ -n "${ITEMS:-}" ] && ITEMS=$(abs_from_caller "$ITEMS")
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 

@@ -26,9 +26,17 @@
 # BENCH_WARMUP (2), BENCH_RUNS (3), BENCH_THREADS (2), BENCH_CONNECTIONS (100),
 # BENCH_SEARCH_PASSES (200: dev-set passes, --repeat, for isle's latency and throughput), BENCH_PEER (1; 0 skips
 # the Node.js peer), BENCH_PEER_SECONDS (20: time budget of the peer's query loop),
-# BENCH_HTTP (1; 0 skips wrk/nginx), BENCH_STRICT=1 exits 1 when a target is missed,
+# BENCH_HTTP (1; 0 skips wrk/nginx), BENCH_SEARCH_DB (a large database kept from an
+# earlier run, BENCH_KEEP=1, instead of generating and importing), BENCH_STRICT=1 exits 1 when a target is missed,
 # BENCH_KEEP=1 keeps the temp dir, BENCH_WAIT_IDLE, BENCH_ISLE_LOG_LEVEL, ISLE_BIN.
 set -euo pipefail
+# QUERIES and ITEMS given by the caller are relative to the caller's directory; the
+# defaults are relative to the repository.
+CALLER_DIR=$PWD
+abs_from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$CALLER_DIR/$1" ;; esac; }
+[ -n "${QUERIES:-}" ] && QUERIES=$(abs_from_caller "$QUERIES")
+[ -n "${ITEMS:-}" ] && ITEMS=$(abs_from_caller "$ITEMS")
+[ -n "${BENCH_SEARCH_DB:-}" ] && BENCH_SEARCH_DB=$(abs_from_caller "$BENCH_SEARCH_DB")
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
@@ -94,13 +102,6 @@ machine_note
 echo "bench/search.sh: $NITEMS items generated from $ITEMS; queries $QUERIES"
 
 # --- 1. catalog and databases -------------------------------------------------------
-t0=$(now_ms)
-node bench/search/gen-catalog.mjs --items "$ITEMS" --count "$NITEMS" --out "$T/catalog"
-t1=$(now_ms)
-CHUNKS=$(ls "$T"/catalog/items-*.jsonl)
-CATALOG_MIB=$(du -cm "$T"/catalog/items-*.jsonl | tail -1 | cut -f1)
-echo "catalog: $(echo "$CHUNKS" | wc -l) files, $CATALOG_MIB MiB, generated in $((t1 - t0)) ms"
-
 mkdb() { # mkdb DB: isle init + demo
     "$ISLE_BIN" --db "$1" init >"$1.init.log" 2>&1 ||
         { echo "bench: isle init failed:" >&2; cat "$1.init.log" >&2; exit 2; }
@@ -108,15 +109,32 @@ mkdb() { # mkdb DB: isle init + demo
         { echo "bench: isle demo failed:" >&2; tail -20 "$1.demo.log" >&2; exit 2; }
 }
 mkdb "$T/demo.db"
-mkdb "$T/large.db"
-t0=$(now_ms)
-for f in $CHUNKS; do
-    "$ISLE_BIN" --db "$T/large.db" import catalog "$f" >>"$T/import.log" 2>&1 ||
-        { echo "bench: isle import catalog $f failed:" >&2; tail -5 "$T/import.log" >&2; exit 2; }
-done
-t1=$(now_ms)
-IMPORT_MS=$((t1 - t0))
-echo "import: $(echo "$CHUNKS" | wc -l) x isle import catalog in $IMPORT_MS ms; database $(du -m "$T/large.db" | cut -f1) MiB"
+if [ -n "${BENCH_SEARCH_DB:-}" ]; then
+    # A large database from an earlier run (BENCH_KEEP=1): its items for the peer.
+    LARGE_DB=$BENCH_SEARCH_DB
+    mkdir -p "$T/catalog"
+    "$ISLE_BIN" --db "$LARGE_DB" export catalog --out "$T/catalog/items-00.jsonl" ||
+        { echo "bench: isle export catalog from $LARGE_DB failed" >&2; exit 2; }
+    CHUNKS=$T/catalog/items-00.jsonl
+    NITEMS=$(grep -c . "$CHUNKS")
+    echo "catalog: $NITEMS items of $LARGE_DB (BENCH_SEARCH_DB)"
+else
+    t0=$(now_ms)
+    node bench/search/gen-catalog.mjs --items "$ITEMS" --count "$NITEMS" --out "$T/catalog"
+    t1=$(now_ms)
+    CHUNKS=$(ls "$T"/catalog/items-*.jsonl)
+    CATALOG_MIB=$(du -cm "$T"/catalog/items-*.jsonl | tail -1 | cut -f1)
+    echo "catalog: $(echo "$CHUNKS" | wc -l) files, $CATALOG_MIB MiB, generated in $((t1 - t0)) ms"
+    LARGE_DB=$T/large.db
+    mkdb "$LARGE_DB"
+    t0=$(now_ms)
+    for f in $CHUNKS; do
+        "$ISLE_BIN" --db "$LARGE_DB" import catalog "$f" >>"$T/import.log" 2>&1 ||
+            { echo "bench: isle import catalog $f failed:" >&2; tail -5 "$T/import.log" >&2; exit 2; }
+    done
+    t1=$(now_ms)
+    echo "import: $(echo "$CHUNKS" | wc -l) x isle import catalog in $((t1 - t0)) ms; database $(du -m "$LARGE_DB" | cut -f1) MiB"
+fi
 
 # --- 2. in-process engine -------------------------------------------------------------
 # `isle search --batch --stats --repeat R`, pinned to CPU 0 (the driver elsewhere when
@@ -131,7 +149,7 @@ probe() { # probe DB OUT REPEAT
 }
 ENGINE_OK=1
 probe "$T/demo.db" "$T/probe-demo.json" 10 || ENGINE_OK=0
-if [ "$ENGINE_OK" = 1 ]; then probe "$T/large.db" "$T/probe-large.json" "$PASSES" || ENGINE_OK=0; fi
+if [ "$ENGINE_OK" = 1 ]; then probe "$LARGE_DB" "$T/probe-large.json" "$PASSES" || ENGINE_OK=0; fi
 if [ "$ENGINE_OK" = 1 ]; then
     P=$T/probe-large.json
     NINDEXED=$(json "$P" items)
@@ -184,7 +202,7 @@ if [ "$HTTP" = 1 ] && [ "$ENGINE_OK" = 1 ]; then
     echo
     ISLE_PORT=$(free_port)
     ISLE_LOG_LEVEL=${BENCH_ISLE_LOG_LEVEL:-warn} \
-        "$ISLE_BIN" --db "$T/large.db" serve --listen "127.0.0.1:$ISLE_PORT" --threads "$THREADS" \
+        "$ISLE_BIN" --db "$LARGE_DB" serve --listen "127.0.0.1:$ISLE_PORT" --threads "$THREADS" \
         >"$T/isle.log" 2>&1 &
     ISLE_PID=$!
     ISLE_URL="http://127.0.0.1:$ISLE_PORT"
@@ -250,15 +268,18 @@ EOF
                 if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
                 printf "%.3f", n }'
         }
-        run_wrk() { # run_wrk NAME URL [SCRIPT ARGS…]: one line "rps p50 p99 errors" to $T/res-NAME
+        run_wrk() { # run_wrk NAME URL [PATHS_FILE]: one line "rps p50 p99 errors" to $T/res-NAME
             local name=$1 url=$2 out rps p50 p99 errs non2xx
-            shift 2
+            local script=()
+            [ $# -ge 3 ] && script=(-s "$ROOT/bench/search/wrk-search.lua" "$url" -- "$3")
+            [ $# -ge 3 ] || script=("$url")
             if [ "$WARMUP" -gt 0 ]; then
-                wrk -t "$THREADS" -c "$CONNS" -d "${WARMUP}s" "$@" "$url" >/dev/null 2>&1 || true
+                wrk -t "$THREADS" -c "$CONNS" -d "${WARMUP}s" "${script[@]}" >/dev/null 2>&1 || true
             fi
             out="$T/wrk-$name.txt"
-            wrk -t "$THREADS" -c "$CONNS" -d "${SECONDS_PER_RUN}s" --latency "$@" "$url" >"$out" 2>&1 ||
+            wrk -t "$THREADS" -c "$CONNS" -d "${SECONDS_PER_RUN}s" --latency "${script[@]}" >"$out" 2>&1 ||
                 { echo "bench: wrk failed for $url:" >&2; cat "$out" >&2; return 1; }
+            cp "$out" "$T/wrk-$name-$(date +%s%N).txt"
             rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
             p50=$(awk '/^ +50%/ {print $2}' "$out")
             p99=$(awk '/^ +99%/ {print $2}' "$out")
@@ -269,7 +290,7 @@ EOF
         median() { awk -v c="$2" '{print $c}' "$T/res-$1" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
         echo "wrk -t $THREADS -c $CONNS -d ${SECONDS_PER_RUN}s --latency (+${WARMUP}s warm-up), $RUNS rounds, servers with $THREADS threads/workers"
         for round in $(seq 1 "$RUNS"); do
-            run_wrk isle "$ISLE_URL/" -s "$ROOT/bench/search/wrk-search.lua" -- "$T/paths.txt"
+            run_wrk isle "$ISLE_URL/" "$T/paths.txt"
             kill -0 "$ISLE_PID" 2>/dev/null || { echo "bench: isle died during the search run" >&2; tail -20 "$T/isle.log" >&2; exit 1; }
             run_wrk nginx "$NGINX_URL"
             echo "  round $round: requests/s isle /api/v1/search $(tail -1 "$T/res-isle" | cut -d' ' -f1), nginx $(tail -1 "$T/res-nginx" | cut -d' ' -f1)"

@@ -313,6 +313,7 @@ static int cmd_serve(int argc, char **argv) {
                               .upload_dir = files_dir(),
                               .secure_cookies = getenv("ISLE_SECURE_COOKIES") != NULL,
                               .auth = api_authenticate,
+                              .thread_exit = search_thread_cleanup,
                               .routes = routes,
                               .nroutes = nroutes};
     const char *hb = getenv("ISLE_SSE_HEARTBEAT");

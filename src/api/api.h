@@ -21,6 +21,7 @@ API_ROUTES(api_uploads);
 API_ROUTES(api_places);
 API_ROUTES(api_search);
 API_ROUTES(api_catalog);
+API_ROUTES(api_assistant);
 
 /** Every route of the application, gathered once at start-up. *count gets the total.
  *  The array is static; never free it. */

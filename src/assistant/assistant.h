@@ -19,6 +19,10 @@
  * (materials, legal/promise days, fee, place, hours, conditions, process); the
  * assistant never makes one up.
  *
+ * Which item of a family (新办 / 补办 / 换领 …) a question means is read from
+ * data/assistant/actions.tsv when the best hits rank close together; an item's
+ * FAQ entry is the answer when it asks the same thing in nearly the same words.
+ *
  * No model, no network, no database access: items come through a callback, so
  * the same code serves `isle ask` (items from the catalog read at start) and
  * the API (catalog_item_get per request). An assistant is immutable after
@@ -76,17 +80,28 @@ void assistant_note_item(assistant *a, json_t *item);
  *  Valid while a lives. */
 const char *assistant_hall_phone(const assistant *a);
 
+#define ASSISTANT_MAX_READ_CUES 64 /* counted cue matches kept in a reading */
+
+/** One counted cue found in a question: bytes [start, start+len) of normalized. */
+typedef struct assistant_cue_match {
+    unsigned start, len;
+    int intent; /* assistant_intent, or -1 for filler */
+    int weight;
+} assistant_cue_match;
+
 /** The reading of one question. */
 typedef struct assistant_reading {
     assistant_intent intent;
     int scores[ASSISTANT_INTENT_COUNT];
     char normalized[ASSISTANT_QUESTION_MAX_BYTES * 2 + 8];
     char rest[ASSISTANT_QUESTION_MAX_BYTES * 2 + 8]; /* normalized minus stripped cues */
+    assistant_cue_match cues[ASSISTANT_MAX_READ_CUES];
+    int ncues;
 } assistant_reading;
 
-/** Read question (≤ ASSISTANT_QUESTION_MAX_BYTES, valid UTF-8 assumed; s gives the
- *  normalisation) into *out. Returns 0, or -1 with 400 when the question is empty
- *  or too long. */
+/** Read question (≤ ASSISTANT_QUESTION_MAX_BYTES of UTF-8; s gives the
+ *  normalisation) into *out. Returns 0, or -1 with 400 when the question is empty,
+ *  too long or not UTF-8. */
 int assistant_read(const assistant *a, search_engine *s, const char *question,
                    assistant_reading *out, err *e);
 
@@ -94,15 +109,25 @@ int assistant_read(const assistant *a, search_engine *s, const char *question,
  *  or NULL when there is no such item. */
 typedef json_t *(*assistant_item_fn)(void *ctx, const char *code);
 
+/** Take back the weight of every cue of rd whose text occurs in name (the item the
+ *  question turned out to be about: in "教师资格认定" the word 资格 names the item,
+ *  it does not ask about conditions) and decide the intent again. */
+void assistant_reading_discount(assistant_reading *rd, const char *name);
+
 /** Answer question. context_code (may be NULL) is the item the resident is looking
- *  at. Returns {"question","item": code|null,"item_name": name|null,"intent",
- *  "answer","alternatives":[{"code","name"}],"link": "/items/CODE"|null,
- *  "phone": the hall's number when the assistant does not know, else null}, owned
- *  by the caller; NULL with 400 (empty or over-long question, malformed
- *  context_code), 404 (unknown context item) or 500 (search failure) in e. */
+ *  at; it is answered unless the question clearly names another item (the best
+ *  hit scores well and the context item is not among the hits).
+ *  Returns, owned by the caller:
+ *    {"question", "item": code|null, "item_name": name|null, "intent", "answer",
+ *     "alternatives": [{"code","name"}] (at most ASSISTANT_ALTERNATIVES, never
+ *     the answered item), "link": "/items/CODE"|null, "phone": the hall's number
+ *     when the assistant does not know, else null, "score": the best search
+ *     hit's score, 0 when nothing was searched (for diagnosis)}
+ *  or NULL with 400 (empty, over-long or non-UTF-8 question, malformed
+ *  context_code), 404 (unknown context item) or 500 (search failure) in e.
+ *  get_item is called on this thread only. */
 json_t *assistant_answer(const assistant *a, search_engine *s, const char *question,
-                         const char *context_code, assistant_item_fn get_item, void *ctx,
-                         err *e);
+                         const char *context_code, assistant_item_fn get_item, void *ctx, err *e);
 
 /* ---- the server's assistant ---- */
 

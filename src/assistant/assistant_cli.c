@@ -8,8 +8,9 @@
  * data_dir/catalog/items.jsonl, exactly as `isle search` does; the items are
  * kept in memory for the answers. --json prints the API's object; plain output
  * is the answer, the link and the alternatives. --batch reads one question per
- * line and prints "question<TAB>intent<TAB>item<TAB>alternative,…" per line
- * (for measuring intent and item accuracy on a question set). */
+ * line and prints "question<TAB>intent<TAB>item<TAB>alternative,…<TAB>score"
+ * per line, score being the best search hit's (for measuring intent and item
+ * accuracy on a question set). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,9 +109,9 @@ static void print_plain(json_t *a) {
         printf("您可能还想找：\n");
         size_t i;
         json_t *v;
-        json_array_foreach(alts, i, v) printf("  %s  %s\n",
-                                               json_string_value(json_object_get(v, "code")),
-                                               json_string_value(json_object_get(v, "name")));
+        json_array_foreach(alts, i, v)
+            printf("  %s  %s\n", json_string_value(json_object_get(v, "code")),
+                   json_string_value(json_object_get(v, "name")));
     }
     printf("（意图：%s）\n", json_string_value(json_object_get(a, "intent")));
 }
@@ -138,7 +139,7 @@ static int batch(loaded *l) {
         json_t *v;
         json_array_foreach(json_object_get(a, "alternatives"), i, v)
             printf("%s%s", i ? "," : "", json_string_value(json_object_get(v, "code")));
-        printf("\n");
+        printf("\t%.3f\n", json_real_value(json_object_get(a, "score")));
         json_decref(a);
     }
     free(line);
@@ -182,7 +183,9 @@ int assistant_cli(const cli_env *env, int argc, char **argv) {
             rc = e.status == 400 ? 2 : 1;
         } else {
             if (json) {
-                char *txt = json_dumps(a, JSON_COMPACT);
+                /* The API's formatting (src/http/response.c), so both print the same. */
+                char *txt =
+                    json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
                 printf("%s\n", txt);
                 free(txt);
             } else {

@@ -14,7 +14,7 @@
 #include "http/http.h"
 #include "http/server.h"
 
-#define HTTP_MAX_HEADERS      100
+#define HTTP_MAX_HEADERS 100
 
 /* Event priorities per worker loop (lower runs first). */
 enum { PRIO_REQUEST = 0, PRIO_DEFAULT = 1, PRIO_STREAM = 2, PRIO_LEVELS = 3 };

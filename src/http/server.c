@@ -614,6 +614,8 @@ static void *worker_main(void *arg) {
     worker *w = arg;
     current_worker = w;
     event_base_dispatch(w->base);
+    /* Domains may keep per-thread state (the search engine's scratch). */
+    if (config.thread_exit) config.thread_exit();
     return NULL;
 }
 

@@ -37,6 +37,7 @@ typedef struct http_server_config {
     int sse_batch_ms;        /* SSE fan-outs at most this often per worker; 0 = at once */
     int secure_cookies;      /* add Secure to cookies (behind TLS) */
     http_auth_fn auth;
+    void (*thread_exit)(void); /* called on each worker thread before it ends, or NULL */
     const http_route *routes;
     size_t nroutes;
 } http_server_config;

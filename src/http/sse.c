@@ -211,12 +211,16 @@ void sse_worker_drain(worker *w) {
     for (size_t i = 0; i < n; i++) {
         sse_topic *t = worker_topic(w, q[i]->topic, 0);
         if (t && t->head) {
-            for (conn *c = t->head; c; c = c->sse_next) deliver(c, q[i]);
+            for (conn *c = t->head; c; c = c->sse_next)
+                deliver(c, q[i]);
             size_t k = 0;
-            while (k < ntouched && touched[k] != t) k++;
+            while (k < ntouched && touched[k] != t)
+                k++;
             if (k == ntouched) {
-                if (ntouched < MAX_TOUCHED) touched[ntouched++] = t;
-                else overflow = 1;
+                if (ntouched < MAX_TOUCHED)
+                    touched[ntouched++] = t;
+                else
+                    overflow = 1;
             }
         }
         msg_unref(q[i]);

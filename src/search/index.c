@@ -368,6 +368,67 @@ static void plist_push(plist *p, uint32_t doc, uint8_t imp) {
     p->n++;
 }
 
+#define PEND_FLUSH (1u << 21) /* pending postings of a bulk load (24 MiB) */
+
+void eng_flush_postings(search_engine *s) {
+    size_t n = s->npend;
+    if (!n) return;
+    size_t nk = s->nterms * 2;
+    /* Counting sort by list (stable: each list stays in document order). */
+    uint32_t *start = xcalloc(nk + 1, sizeof(*start));
+    for (size_t i = 0; i < n; i++)
+        start[s->pend[i].key + 1]++;
+    for (size_t k = 0; k < nk; k++)
+        start[k + 1] += start[k];
+    uint32_t *order = xmalloc(n * sizeof(*order));
+    for (size_t i = 0; i < n; i++)
+        order[start[s->pend[i].key]++] = (uint32_t)i;
+    /* start[k] is now the end of list k's run. */
+    size_t i = 0;
+    while (i < n) {
+        uint32_t key = s->pend[order[i]].key;
+        size_t end = start[key];
+        sterm *t = &s->term[key >> 1];
+        plist *p = key & 1 ? &t->lo : &t->hi;
+        uint32_t add = (uint32_t)(end - i);
+        if (p->n + add > p->cap) {
+            p->cap = p->n + add;
+            p->doc = xrealloc(p->doc, p->cap * sizeof(*p->doc));
+            p->imp = xrealloc(p->imp, p->cap);
+        }
+        for (; i < end; i++) {
+            const struct pending_posting *pp = &s->pend[order[i]];
+            p->doc[p->n] = pp->doc;
+            p->imp[p->n] = pp->imp;
+            p->n++;
+        }
+    }
+    free(order);
+    free(start);
+    s->npend = 0;
+}
+
+void eng_set_bulk(search_engine *s, int on) {
+    pthread_rwlock_wrlock(&s->lock);
+    if (!on) {
+        eng_flush_postings(s);
+        free(s->pend);
+        s->pend = NULL;
+        s->pend_cap = 0;
+    }
+    s->bulk = on;
+    pthread_rwlock_unlock(&s->lock);
+}
+
+static void pend_push(search_engine *s, uint32_t term, int lo, uint32_t doc, uint8_t imp) {
+    if (s->npend == s->pend_cap) {
+        s->pend_cap = s->pend_cap ? s->pend_cap * 2 : 65536;
+        s->pend = xrealloc(s->pend, s->pend_cap * sizeof(*s->pend));
+    }
+    s->pend[s->npend++] =
+        (struct pending_posting){.key = term * 2 + (uint32_t)lo, .doc = doc, .imp = imp};
+}
+
 static uint8_t impact(const uint16_t tf[F_COUNT], const uint32_t len[F_COUNT]) {
     float tfn = 0;
     for (int f = 0; f < F_COUNT; f++) {
@@ -559,13 +620,16 @@ int search_engine_put(search_engine *s, json_t *item, err *e) {
     dt_reset(dt);
     analyse_item(s, item, dt);
     for (size_t k = 0; k < dt->n; k++) {
-        sterm *t = &s->term[dt->ids[k]];
         uint8_t imp = impact(dt->tf[k], dt->len);
-        if (dt->tf[k][F_NAME] || dt->tf[k][F_KW])
-            plist_push(&t->hi, id, imp);
-        else
-            plist_push(&t->lo, id, imp);
+        int lo = !(dt->tf[k][F_NAME] || dt->tf[k][F_KW]);
+        if (s->bulk) {
+            pend_push(s, dt->ids[k], lo, id, imp);
+            continue;
+        }
+        sterm *t = &s->term[dt->ids[k]];
+        plist_push(lo ? &t->lo : &t->hi, id, imp);
     }
+    if (s->npend >= PEND_FLUSH) eng_flush_postings(s);
     sugg_add_doc(s, id);
     s->generation++;
     if (s->dead_docs > 64 && s->dead_docs * 4 > s->ndocs) compact(s);
@@ -613,6 +677,7 @@ static void plist_compact(plist *p, const uint32_t *remap) {
 /* Drop dead documents from every list and renumber the live ones (order kept,
  * so lists stay sorted). */
 static void compact(search_engine *s) {
+    eng_flush_postings(s);
     uint32_t *remap = xmalloc(s->ndocs * sizeof(*remap));
     size_t k = 0;
     for (size_t i = 0; i < s->ndocs; i++) {
@@ -679,6 +744,7 @@ void search_engine_free(search_engine *s) {
     shash_free(&s->memo);
     free(s->memo_ent);
     free(s->memo_ids);
+    free(s->pend);
     eng_scratch_free(s);
     search_lexicon_free(s->lex);
     pthread_rwlock_destroy(&s->lock);
@@ -688,6 +754,7 @@ void search_engine_free(search_engine *s) {
 /* Shrink every list to its size after a bulk build (saves the growth slack). */
 void search_engine_trim(search_engine *s) {
     pthread_rwlock_wrlock(&s->lock);
+    eng_flush_postings(s);
     for (size_t t = 0; t < s->nterms; t++) {
         plist *ls[2] = {&s->term[t].hi, &s->term[t].lo};
         for (int k = 0; k < 2; k++) {

@@ -182,6 +182,16 @@ struct search_engine {
     size_t nmemo, memo_cap;
     uint32_t *memo_ids;
     size_t nmemo_ids, memo_ids_cap;
+    /* Bulk loading (search_loader): postings are collected here and appended to
+     * their lists in term order by eng_flush_postings (cache-friendly), before
+     * anything reads the lists. */
+    int bulk;
+    struct pending_posting {
+        uint32_t key; /* term id × 2 + (1 for the lo part) */
+        uint32_t doc;
+        uint8_t imp;
+    } * pend;
+    size_t npend, pend_cap;
     uint64_t generation; /* bumped by every change */
     void *scratch;       /* index.c's per-item analysis tables (write lock) */
 };
@@ -219,6 +229,10 @@ int lex_syllabify(const search_lexicon *lx, const char *letters, size_t n, uint1
 /* ---- index internals (index.c) ---- */
 uint32_t eng_intern(search_engine *s, const char *str);
 int eng_term_id(const search_engine *s, const char *key, size_t len, uint32_t *id);
+/** Append the pending postings of a bulk load to their lists (write lock held). */
+void eng_flush_postings(search_engine *s);
+/** Start (1) or end (0) bulk loading; ending flushes. Takes the write lock. */
+void eng_set_bulk(search_engine *s, int on);
 /** Free index.c's analysis scratch. */
 void eng_scratch_free(search_engine *s);
 

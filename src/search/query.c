@@ -23,6 +23,7 @@
  * Everything here holds the engine's read lock; nothing allocates per query
  * except the thread's scratch, which grows with the index. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,10 +32,12 @@
 #include "search/internal.h"
 
 #define QP_MAX_TERMS     768
+#define QP_TERM_SLOTS    2048 /* power of two ≥ 2 × QP_MAX_TERMS */
 #define QP_MAX_TOKENS    256
 #define QP_MAX_PHRASES   48
 #define LIST_FULL        4096  /* longer lists are probed for the candidates, not walked */
 #define WALK_BUDGET      16384 /* postings walked per query once there are candidates */
+#define PREFETCH_AHEAD   12    /* postings between a prefetch and its use */
 #define RERANK_MAX_EXTRA 10    /* stage 2 re-ranks at most want + this many candidates */
 #define RERANK_MIN       30    /* candidates re-ranked in stage 2 */
 #define NAME_MAX_CHARS   128
@@ -84,9 +87,10 @@ typedef struct qplan {
     char norm[SEARCH_QUERY_MAX_BYTES * 2];
     qterm terms[QP_MAX_TERMS];
     int nterms;
-    float uw[SEARCH_MAX_UNITS]; /* unit weights; 0 for stop and weak units */
-    float covtab[8][256];       /* weight of each byte of a unit mask */
-    int covbytes;               /* bytes of the mask in use */
+    uint16_t term_slot[QP_TERM_SLOTS]; /* term id hash → 1 + index in terms (0 empty) */
+    float uw[SEARCH_MAX_UNITS];        /* unit weights; 0 for stop and weak units */
+    float covtab[8][256];              /* weight of each byte of a unit mask */
+    int covbytes;                      /* bytes of the mask in use */
     int nunits;
     uint64_t content; /* units with weight */
     float content_w;
@@ -117,14 +121,18 @@ static void add_term(qplan *p, char ns, const void *bytes, size_t n, float tw, u
     memcpy(key + 1, bytes, n);
     uint32_t id;
     if (!eng_term_id(p->s, key, n + 1, &id)) return;
-    for (int i = 0; i < p->nterms; i++)
-        if (p->terms[i].id == id) {
-            p->terms[i].mask |= mask;
-            if (tw > p->terms[i].tw) p->terms[i].tw = tw;
+    size_t h = (id * 2654435761u) & (QP_TERM_SLOTS - 1);
+    for (; p->term_slot[h]; h = (h + 1) & (QP_TERM_SLOTS - 1)) {
+        qterm *t = &p->terms[p->term_slot[h] - 1];
+        if (t->id == id) {
+            t->mask |= mask;
+            if (tw > t->tw) t->tw = tw;
             return;
         }
+    }
     if (p->nterms == QP_MAX_TERMS) return;
     p->terms[p->nterms++] = (qterm){.id = id, .tw = tw, .mask = mask, .kind = ns};
+    p->term_slot[h] = (uint16_t)p->nterms;
 }
 
 static void add_token(qplan *p, uint8_t kind, int unit, uint32_t val) {
@@ -504,6 +512,7 @@ static void group(qplan *p, size_t from, size_t to) {
 
 static void plan_build(qplan *p, const search_engine *s, const char *norm) {
     p->nterms = p->nunits = p->ntok = p->nph = 0;
+    memset(p->term_slot, 0, sizeof(p->term_slot));
     p->content = 0;
     p->content_w = 0;
     memset(p->uw, 0, sizeof(p->uw));
@@ -623,17 +632,21 @@ typedef struct name_match {
 static void match_phrase(const qplan *p, const qphrase *ph, const name_view *v, name_match *out) {
     const qtok *t = &p->tok[ph->first];
     int n = ph->count;
-    /* Quick reject: fewer than two tokens can occur in the name at all. */
+    /* Quick reject: fewer than two tokens can occur in the name at all. A token
+     * that cannot (pres 0) matches no character, so it is not tested below. */
     int possible = 0;
-    for (int i = 0; i < n && possible < 2; i++) {
+    uint8_t pres[QP_MAX_TOKENS];
+    for (int i = 0; i < n; i++) {
         const qtok *k = &t[i];
+        int can;
         if (k->kind == TK_INI)
-            possible += (v->letters_all >> (k->val - 'a')) & 1;
+            can = (v->letters_all >> (k->val - 'a')) & 1;
         else if (k->kind == TK_SYL)
-            possible += (k->sig & v->sig_all) != 0;
+            can = (k->sig & v->sig_all) != 0;
         else
-            possible +=
-                (v->cp_bloom & cp_bit(k->val)) || (k->kind == TK_HAN && (k->sig & v->sig_all));
+            can = (v->cp_bloom & cp_bit(k->val)) || (k->kind == TK_HAN && (k->sig & v->sig_all));
+        pres[i] = (uint8_t)can;
+        possible += can;
     }
     if (possible < 2) return;
     float best = 0;
@@ -643,8 +656,12 @@ static void match_phrase(const qplan *p, const qphrase *ph, const name_view *v, 
     for (int d = -(n - 1); d < v->n; d++) {
         int lo = d < 0 ? -d : 0, hi = n < v->n - d ? n : v->n - d;
         if (hi - lo < 2) continue;
-        for (int i = lo; i < hi; i++)
-            credit[i] = tok_match(&t[i], v, i + d);
+        int hits = 0;
+        for (int i = lo; i < hi; i++) {
+            credit[i] = pres[i] ? tok_match(&t[i], v, i + d) : 0;
+            hits += credit[i] != 0;
+        }
+        if (hits < 2) continue; /* no window with two matches */
         /* Two pointers: window [a, b] with ≤ 1 zero. */
         int a = lo, zeros = 0;
         float sum = 0;
@@ -764,13 +781,18 @@ typedef struct cand {
     float bound; /* the highest final score stage 2 could give */
 } cand;
 
+/* Per-document accumulator, packed so that one posting touches one cache line. */
+typedef struct qdoc {
+    uint64_t mask;
+    uint64_t namemask; /* units matched by postings in the item's name */
+    float acc;
+    float fac;      /* coverage factor of mask */
+    uint32_t state; /* 0 untouched, 1 candidate, 2 filtered out, 3 in the heap */
+} qdoc;
+
 typedef struct qscratch {
     size_t cap;
-    float *acc;
-    uint64_t *mask;
-    uint64_t *namemask; /* units matched by postings in the item's name */
-    float *fac;         /* coverage factor of mask */
-    uint8_t *state;     /* 0 untouched, 1 candidate, 2 filtered out */
+    qdoc *dd;
     uint32_t cdocs[SEARCH_MAX_LIMIT + SEARCH_MAX_OFFSET + RERANK_MIN];
     float hv[SEARCH_MAX_LIMIT + SEARCH_MAX_OFFSET + RERANK_MIN]; /* candidate heap */
     uint32_t hd[SEARCH_MAX_LIMIT + SEARCH_MAX_OFFSET + RERANK_MIN];
@@ -790,18 +812,10 @@ static qscratch *scratch_for(size_t ndocs) {
     if (!q) q = tls = xcalloc(1, sizeof(*q));
     if (q->cap < ndocs) {
         size_t cap = ndocs + ndocs / 4 + 1024;
-        free(q->acc);
-        free(q->mask);
-        free(q->namemask);
-        free(q->state);
+        free(q->dd);
         free(q->touched);
         free(q->cands);
-        q->acc = xmalloc(cap * sizeof(*q->acc));
-        q->mask = xmalloc(cap * sizeof(*q->mask));
-        q->namemask = xmalloc(cap * sizeof(*q->namemask));
-        free(q->fac);
-        q->fac = xmalloc(cap * sizeof(*q->fac));
-        q->state = xcalloc(cap, 1);
+        q->dd = xcalloc(cap, sizeof(*q->dd));
         q->touched = xmalloc(cap * sizeof(*q->touched));
         q->cands = xmalloc(cap * sizeof(*q->cands));
         q->cap = cap;
@@ -813,11 +827,7 @@ static qscratch *scratch_for(size_t ndocs) {
 void search_thread_cleanup(void) {
     qscratch *q = tls;
     if (!q) return;
-    free(q->acc);
-    free(q->mask);
-    free(q->namemask);
-    free(q->fac);
-    free(q->state);
+    free(q->dd);
     free(q->touched);
     free(q->cands);
     free(q);
@@ -1058,16 +1068,21 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     float *hv = sc->hv;
     uint32_t *hd = sc->hd;
     size_t nh = 0;
+    int dirty = 0;
     for (int i = 0; i < p->nterms; i++) {
         const qterm *qt = &p->terms[i];
         const sterm *t = &s->term[qt->id];
         float w = qt->tw / 127.0f;
         if (!probing && i > 0) {
-            /* Refresh the heap's values, then test the bound. */
-            for (size_t h = 0; h < nh; h++)
-                hv[h] = sc->acc[hd[h]] * sc->fac[hd[h]];
-            for (size_t h = nh / 2; h-- > 0;)
-                heap_sift(hv, hd, nh, h);
+            /* Refresh the heap's values (when a list was walked since), then test
+             * the bound. */
+            if (dirty) {
+                for (size_t h = 0; h < nh; h++)
+                    hv[h] = sc->dd[hd[h]].acc * sc->dd[hd[h]].fac;
+                for (size_t h = nh / 2; h-- > 0;)
+                    heap_sift(hv, hd, nh, h);
+                dirty = 0;
+            }
             float theta = best * (float)CUTOFF_RATIO;
             if (nh == m && hv[0] > theta) theta = hv[0];
             if (theta > rem_ub[i] * factor(p, rem_mask[i])) probing = 1;
@@ -1084,34 +1099,38 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
                 continue;
             }
             walked += pl->n;
+            dirty = 1;
             for (uint32_t k = 0; k < pl->n; k++) {
                 uint32_t d = pl->doc[k];
-                uint8_t st = sc->state[d];
+                /* Lists are in document order: fetch the accumulator a few postings ahead. */
+                if (k + PREFETCH_AHEAD < pl->n)
+                    __builtin_prefetch(&sc->dd[pl->doc[k + PREFETCH_AHEAD]], 1);
+                uint8_t st = sc->dd[d].state;
                 if (st == 0) {
                     st = (live[d] && (!f.active || passes(&f, &docs[d]))) ? 1 : 2;
-                    sc->state[d] = st;
+                    sc->dd[d].state = st;
                     sc->touched[sc->ntouched++] = d;
-                    sc->acc[d] = 0;
-                    sc->mask[d] = 0;
-                    sc->namemask[d] = 0;
-                    sc->fac[d] = fac0;
+                    sc->dd[d].acc = 0;
+                    sc->dd[d].mask = 0;
+                    sc->dd[d].namemask = 0;
+                    sc->dd[d].fac = fac0;
                 }
                 if (!(st & 1)) continue;
                 uint8_t imp = pl->imp[k];
-                float a = sc->acc[d] += w * (float)(imp & 0x7F);
-                uint64_t nm = sc->mask[d] | qt->mask;
-                if (nm != sc->mask[d]) {
-                    sc->mask[d] = nm;
-                    sc->fac[d] = factor(p, nm);
+                float a = sc->dd[d].acc += w * (float)(imp & 0x7F);
+                uint64_t nm = sc->dd[d].mask | qt->mask;
+                if (nm != sc->dd[d].mask) {
+                    sc->dd[d].mask = nm;
+                    sc->dd[d].fac = factor(p, nm);
                 }
-                if (imp & 0x80) sc->namemask[d] |= qt->mask;
-                float pre = a * sc->fac[d];
+                if (imp & 0x80) sc->dd[d].namemask |= qt->mask;
+                float pre = a * sc->dd[d].fac;
                 if (pre > best) best = pre;
                 if (st == 3) continue; /* already in the heap */
                 if (nh < m) {
                     hv[nh] = pre;
                     hd[nh] = d;
-                    sc->state[d] = 3;
+                    sc->dd[d].state = 3;
                     for (size_t h = nh++; h && hv[(h - 1) / 2] > hv[h]; h = (h - 1) / 2) {
                         float tv = hv[h];
                         hv[h] = hv[(h - 1) / 2];
@@ -1121,10 +1140,10 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
                         hd[(h - 1) / 2] = td;
                     }
                 } else if (pre > hv[0]) {
-                    sc->state[hd[0]] = 1;
+                    sc->dd[hd[0]].state = 1;
                     hv[0] = pre;
                     hd[0] = d;
-                    sc->state[d] = 3;
+                    sc->dd[d].state = 3;
                     heap_sift(hv, hd, nh, 0);
                 }
             }
@@ -1137,8 +1156,8 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     float best_pre = 0;
     for (size_t k = 0; k < sc->ntouched; k++) {
         uint32_t d = sc->touched[k];
-        if (!(sc->state[d] & 1)) continue;
-        float pre = sc->acc[d] * sc->fac[d];
+        if (!(sc->dd[d].state & 1)) continue;
+        float pre = sc->dd[d].acc * sc->dd[d].fac;
         cands[ncand++] = (cand){.doc = d, .pre = pre};
         if (pre > best_pre) best_pre = pre;
     }
@@ -1159,9 +1178,9 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
             uint32_t d = cdocs[c];
             pos = gallop(pl->doc, pos, pl->n, d);
             if (pos < pl->n && pl->doc[pos] == d) {
-                sc->acc[d] += w * (float)(pl->imp[pos] & 0x7F);
-                sc->mask[d] |= qt->mask;
-                if (pl->imp[pos] & 0x80) sc->namemask[d] |= qt->mask;
+                sc->dd[d].acc += w * (float)(pl->imp[pos] & 0x7F);
+                sc->dd[d].mask |= qt->mask;
+                if (pl->imp[pos] & 0x80) sc->dd[d].namemask |= qt->mask;
             }
         }
     }
@@ -1170,13 +1189,13 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     float cutoff = best_pre * (float)CUTOFF_RATIO;
     for (size_t c = 0; c < top; c++) {
         uint32_t d = cands[c].doc;
-        float cov = coverage(p, sc->mask[d]);
-        cands[c].pre = sc->acc[d] * (0.2f + 0.8f * cov * cov);
+        float cov = coverage(p, sc->dd[d].mask);
+        cands[c].pre = sc->dd[d].acc * (0.2f + 0.8f * cov * cov);
         cands[c].score = cands[c].pre * prior(&docs[d], rq->town);
         /* Stage 2 reads the query in the name: it can only find what stage 1
          * found there (plus a mistyped character, which earns no credit). */
-        float named = coverage(p, sc->namemask[d]);
-        cands[c].bound = sc->namemask[d]
+        float named = coverage(p, sc->dd[d].namemask);
+        cands[c].bound = sc->dd[d].namemask
                              ? cands[c].score * (1.0f + PHRASE_BONUS * named + NAMEFRAC_BONUS)
                              : cands[c].score;
     }
@@ -1189,7 +1208,7 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
         if (nk == want && cands[c].bound < kbest[0]) break;
         if (c >= want + RERANK_MAX_EXTRA) break;
         uint32_t d = cands[c].doc;
-        if (!sc->namemask[d]) goto ranked;
+        if (!sc->dd[d].namemask) goto ranked;
         name_view_load(s, docs[d].name, nv);
         name_match_run(p, nv, nm);
         float phr = 0;
@@ -1269,7 +1288,7 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
         }
     }
     for (size_t k = 0; k < sc->ntouched; k++)
-        sc->state[sc->touched[k]] = 0;
+        sc->dd[sc->touched[k]].state = 0;
     sc->ntouched = 0;
     pthread_rwlock_unlock(&s->lock);
     return 0;

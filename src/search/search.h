@@ -72,6 +72,22 @@ int search_engine_put(search_engine *s, json_t *item, err *e);
 /** After adding many items: shrink the lists to their length and sort the
  *  suggest entries. Optional (queries are correct without it). */
 void search_engine_trim(search_engine *s);
+/** Bulk loading (search/loader.c): items are indexed by search_engine_put on a
+ *  worker thread, in the order given, while the caller decodes the next ones. */
+typedef struct search_loader search_loader;
+/** Start a loader for s. fail (may be NULL) is called on the worker thread for
+ *  each item that search_engine_put refuses. Never NULL. */
+search_loader *search_loader_start(search_engine *s, void (*fail)(void *ctx, const err *e),
+                                   void *ctx);
+/** Queue item (borrowed: the loader takes its own reference). Blocks while the
+ *  queue is full. Until search_loader_finish, only the loader changes s, and
+ *  queries may not find the items loaded so far (their postings are appended to
+ *  the lists in batches, in term order). */
+void search_loader_put(search_loader *l, json_t *item);
+/** Wait until every queued item is indexed and free the loader. Returns the number
+ *  indexed; *failed (may be NULL) gets the number refused, e the first refusal,
+ *  *put_ns (may be NULL) the time spent in search_engine_put. */
+long search_loader_finish(search_loader *l, long *failed, uint64_t *put_ns, err *e);
 /** Remove the item with this code; 0 when removed, 1 when there was none. */
 int search_engine_remove(search_engine *s, const char *code);
 /** Number of live items. */

@@ -34,6 +34,15 @@ static int usage(void) {
 
 static uint64_t put_ns; /* time spent in search_engine_put (for --stats) */
 
+/* Wait for the loader; the count indexed, or -1 with e when an item was refused. */
+static long finish_loader(search_loader *l, err *e) {
+    long failed = 0;
+    uint64_t ns = 0;
+    long n = search_loader_finish(l, &failed, &ns, e);
+    put_ns += ns;
+    return failed ? -1 : n;
+}
+
 /* Index every line of an items.jsonl file. Returns the item count or -1. */
 static long index_file(search_engine *s, const char *path, err *e) {
     FILE *f = fopen(path, "r");
@@ -45,6 +54,7 @@ static long index_file(search_engine *s, const char *path, err *e) {
     size_t cap = 0;
     ssize_t n;
     long count = 0, lineno = 0;
+    search_loader *l = search_loader_start(s, NULL, NULL);
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
         if ((size_t)n > ITEMS_LINE_MAX) {
@@ -60,27 +70,21 @@ static long index_file(search_engine *s, const char *path, err *e) {
             count = -1;
             break;
         }
-        uint64_t t = time_mono_ns();
-        int rc = search_engine_put(s, item, e);
-        put_ns += time_mono_ns() - t;
+        search_loader_put(l, item);
         json_decref(item);
-        if (rc != 0) {
-            count = -1;
-            break;
-        }
-        count++;
     }
     free(line);
     fclose(f);
-    return count;
+    err le = {0};
+    long indexed = finish_loader(l, &le);
+    if (count < 0) return -1;
+    if (indexed < 0) *e = le;
+    return indexed;
 }
 
 static int put_item(void *ctx, json_t *item) {
-    err e = {0};
-    uint64_t t = time_mono_ns();
-    int rc = search_engine_put(ctx, item, &e);
-    put_ns += time_mono_ns() - t;
-    return rc == 0 ? 0 : -1;
+    search_loader_put(ctx, item);
+    return 0;
 }
 
 static long rss_kib(void) {
@@ -159,7 +163,14 @@ int search_cli(const cli_env *env, int argc, char **argv) {
             search_engine_free(s);
             return 1;
         }
-        if (catalog_for_each(d, put_item, s, &e) != 0 || search_synonyms_reload(d, s, &e) != 0) {
+        search_loader *l = search_loader_start(s, NULL, NULL);
+        int walk = catalog_for_each(d, put_item, l, &e);
+        err le = {0};
+        if (finish_loader(l, &le) < 0 && walk == 0) {
+            e = le;
+            walk = -1;
+        }
+        if (walk != 0 || search_synonyms_reload(d, s, &e) != 0) {
             fprintf(stderr, "isle: search: %s\n", e.message);
             db_close(d);
             search_engine_free(s);

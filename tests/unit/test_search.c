@@ -325,6 +325,48 @@ TEST(search_suggest_prefixes) {
     CHECK_INT(search_suggest(s, "", 5, hits, &e), 0);
 }
 
+static void count_fail(void *ctx, const err *e) {
+    (void)e;
+    (*(int *)ctx)++;
+}
+
+/* The bulk loader (worker thread, postings appended in term order at the end)
+ * indexes the same as search_engine_put, replacements and compaction included. */
+TEST(search_loader_bulk) {
+    err e = {0};
+    search_engine *s;
+    CHECK_INT(search_engine_open(DATA_DIR, &s, &e), 0);
+    if (!s) return;
+    int fails = 0;
+    search_loader *l = search_loader_start(s, count_fail, &fails);
+    char code[40];
+    for (int i = 0; i < 400; i++) {
+        snprintf(code, sizeof(code), "330900-XX-%06d", i % 150);
+        json_t *it = json_pack("{s:s, s:s, s:s, s:s, s:[s]}", "code", code, "name",
+                               i % 3 ? "海岛船只停泊登记" : "海岛渔民养老补贴申领", "department",
+                               "舟山市测试局", "type", "公共服务", "keywords", "渔民养老");
+        search_loader_put(l, it);
+        json_decref(it);
+    }
+    json_t *bad = json_pack("{s:s}", "name", "没有编码");
+    search_loader_put(l, bad);
+    json_decref(bad);
+    long failed = -1;
+    uint64_t ns = 0;
+    err le = {0};
+    CHECK_INT((int)search_loader_finish(l, &failed, &ns, &le), 400);
+    CHECK_INT((int)failed, 1);
+    CHECK_INT(fails, 1);
+    CHECK_INT(le.status, 400);
+    CHECK_INT((int)search_engine_count(s), 150);
+    /* Code c was last written by i = c + 300 (c < 100) or c + 150: named 养老… when
+     * i % 3 == 0 (code 0), else 停泊… (code 1). */
+    CHECK_INT(rank_of(s, "停泊登记", "330900-XX-000000", 100), 0);
+    CHECK(rank_of(s, "停泊登记", "330900-XX-000001", 100) > 0);
+    CHECK(rank_of(s, "养老补贴申领", "330900-XX-000000", 100) > 0);
+    search_engine_free(s);
+}
+
 TEST(search_incremental_put_and_remove) {
     err e = {0};
     search_engine *s;

@@ -104,8 +104,8 @@ test('home page renders the 36 towns from the API and a town\'s stations', async
   const shown = await page.locator('.town .town-name').allTextContents();
   assert.equal(shown.length, 36, '36 town buttons');
   assert.deepEqual([...shown].sort(), towns.map((x) => x.name).sort(), 'town names come from the API');
-  // Anonymous navigation: 首页, 服务网点 and 登录 / 注册.
-  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '服务网点']);
+  // Anonymous navigation: 首页, 服务网点, 智能客服 and 登录 / 注册.
+  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '服务网点', '智能客服']);
   await page.locator('#account a', { hasText: '登录' }).waitFor();
   await page.locator('#account a', { hasText: '注册' }).waitFor();
   assert.match(await page.locator('#home-q').getAttribute('placeholder'), /老人证/);
@@ -164,7 +164,7 @@ test('citizen logs in, sees the display name in the header, /me, and is kept out
   assert.equal((await page.locator('#who-name').textContent()).trim(), u.display_name);
   assert.equal((await page.locator('#account .role-badge').textContent()).trim(), u.role_name);
   assert.equal(new URL(page.url()).pathname, '/');
-  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的']);
+  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '智能客服']);
   assert.match(await page.locator('h1').textContent(), new RegExp(u.display_name));
 
   await page.locator('#nav-list a', { hasText: '我的' }).click();
@@ -274,7 +274,7 @@ test('phone viewport (375x812): menu button, no horizontal overflow', async (t) 
 test('admin opens 审计日志, sees rows and verifies the hash chain', async (t) => {
   const { page, assertClean } = await open(t);
   await login(page, 'admin');
-  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '用户管理', '审计日志', '搜索管理']);
+  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '智能客服', '用户管理', '审计日志', '搜索管理']);
   await page.locator('#nav-list a', { hasText: '审计日志' }).click();
   await page.waitForURL(/\/admin\/audit$/);
   await page.locator('#audit-table tbody tr').first().waitFor();

@@ -19,6 +19,7 @@ const ROUTES = {
   '/me': { load: () => import('./pages/me.js'), auth: true },
   '/places': { load: () => import('./pages/places.js') },
   '/search': { load: () => import('./pages/search.js') },
+  '/assistant': { load: () => import('./pages/assistant.js') },
   '/admin/users': { load: () => import('./pages/admin-users.js'), roles: ['admin'] },
   '/admin/audit': { load: () => import('./pages/admin-audit.js'), roles: ['admin', 'supervisor'] },
   '/admin/search': { load: () => import('./pages/admin-search.js'), roles: SEARCH_ADMIN_ROLES },
@@ -55,11 +56,13 @@ function navItems(u) {
     return [
       { href: '/', label: '首页' },
       { href: '/places', label: '服务网点' },
+      { href: '/assistant', label: '智能客服' },
     ];
   }
   const items = [
     { href: '/', label: '首页' },
     { href: '/me', label: '我的' },
+    { href: '/assistant', label: '智能客服' },
   ];
   if (u.role === 'admin') items.push({ href: '/admin/users', label: '用户管理' });
   if (u.role === 'admin' || u.role === 'supervisor') items.push({ href: '/admin/audit', label: '审计日志' });
