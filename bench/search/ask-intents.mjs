@@ -20,15 +20,17 @@ for (const r of readQueries(args.queries)) {
         maxBuffer: 1 << 24,
     });
     let intent = '';
+    let item = '';
     if (p.status === 0) {
         try {
             const j = JSON.parse(p.stdout);
             intent = typeof j.intent === 'string' ? j.intent : '';
+            item = typeof j.item === 'string' ? j.item : '';
         } catch {
             failures++;
         }
     } else failures++;
-    out.push(`${r.query}\t${intent}`);
+    out.push(`${r.query}\t${intent}\t${item}`);
 }
 process.stdout.write(out.join('\n') + '\n');
 if (failures) console.error(`ask-intents: ${failures} questions without a JSON answer`);

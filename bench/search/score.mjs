@@ -9,7 +9,9 @@
 // A system's FILE holds one line per query, in the query set's order, in the format of
 // `isle search --batch`: the query, a TAB, the ranked item codes separated by commas
 // (at most 10 are read). --target names the system under test (isle); the others are
-// peers. --intents FILE holds "query<TAB>intent" lines from `isle ask --json`.
+// peers. --intents FILE holds "query<TAB>intent[<TAB>item]" lines from `isle ask --json`
+// (intent accuracy is the target; the share of answers naming one of the expected
+// items is shown for information).
 //
 // Metric semantics. A query's expected_codes are alternatives: the query is answered
 // by ANY one of them (e.g. the same service offered by several districts). The rank of
@@ -134,10 +136,13 @@ let intent = null;
 if (intentsFile) {
     const got = readFileSync(intentsFile, 'utf8').split('\n').filter((l) => l.length).map((l) => l.split('\t'));
     let ok = 0;
+    let itemOk = 0;
     const byIntent = {};
     const wrong = [];
     rows.forEach((r, i) => {
         const g = got[i] ? (got[i][1] || '').trim() : '';
+        const item = got[i] ? (got[i][2] || '').trim() : '';
+        if (item && r.expected.has(item)) itemOk++;
         const b = (byIntent[r.intent] ||= { n: 0, ok: 0 });
         b.n++;
         if (g === r.intent) {
@@ -145,11 +150,12 @@ if (intentsFile) {
             b.ok++;
         } else wrong.push({ query: r.query, expected: r.intent, got: g });
     });
-    intent = { n: rows.length, accuracy: rows.length ? ok / rows.length : 0, byIntent, wrong };
+    intent = { n: rows.length, accuracy: rows.length ? ok / rows.length : 0, item_accuracy: rows.length ? itemOk / rows.length : 0, byIntent, wrong };
     console.log();
     console.log(`== assistant intent (isle ask --json) ==`);
     console.log(`  accuracy ${f3(intent.accuracy)} (${ok}/${rows.length}); by expected intent: ` +
         Object.entries(byIntent).map(([k, v]) => `${k} ${v.ok}/${v.n}`).join(', '));
+    console.log(`  item named by the answer is one of the expected codes: ${f3(intent.item_accuracy)} (${itemOk}/${rows.length}; information, no target)`);
     for (const w of wrong.slice(0, 20)) console.log(`  wrong: ${w.query} -> ${w.got || '(none)'} (expected ${w.expected})`);
 }
 
