@@ -42,12 +42,8 @@
 #define RERANK_MIN       30    /* candidates re-ranked in stage 2 */
 #define NAME_MAX_CHARS   128
 #define CUTOFF_RATIO     0.3 /* items below this share of the best stage-1 score do not count */
-/* A final score below this means only stray characters or syllables matched (火星移民,
- * xyzzy): better to say "nothing found" — and log it for the staff — than to list noise.
- * The weakest right answer on the development set scores about 4. */
-#define MIN_FINAL_SCORE 2.0f
-#define PHRASE_BONUS    1.0f /* stage 2: × (1 + PHRASE_BONUS × share of the query read in the name */
-#define NAMEFRAC_BONUS  0.3f /*            + NAMEFRAC_BONUS × share of the name matched) */
+#define PHRASE_BONUS     1.0f /* stage 2: × (1 + PHRASE_BONUS × share of the query read in the name */
+#define NAMEFRAC_BONUS   0.3f /*            + NAMEFRAC_BONUS × share of the name matched) */
 
 /* Weights of the term kinds (multiplied by idf). */
 #define TW_WORD     1.0f
@@ -1248,7 +1244,6 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
         }
     }
     qsort(cands, top, sizeof(*cands), cand_cmp_score);
-    if (top == 0 || cands[0].score < MIN_FINAL_SCORE) ncand = top = 0;
 
     /* Total and facets over the items that count: those within CUTOFF_RATIO of the
      * best stage-1 score. */
@@ -1269,7 +1264,7 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     res->total = total;
     int skipped = 0;
     for (size_t c = 0; c < top && res->nhits < limit; c++) {
-        if (cands[c].pre < cutoff || cands[c].score < MIN_FINAL_SCORE) continue;
+        if (cands[c].pre < cutoff) continue;
         if (skipped < rq->offset) {
             skipped++;
             continue;
