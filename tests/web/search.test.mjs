@@ -6,8 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from './server.mjs';
+import { startServer, launchBrowser } from './server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, 'out');
@@ -31,19 +30,7 @@ let browser;
 before(async () => {
   mkdirSync(OUT, { recursive: true });
   srv = await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -105,7 +92,7 @@ test('the expected codes used here match the development query set', { skip: !ex
       .slice(1)
       .filter(Boolean)
       .map((l) => l.split('\t'))
-      .map(([q, , codes]) => [q, codes.split(',')]),
+      .map(([q,, codes]) => [q, codes.split(',')]),
   );
   for (const [q, codes] of Object.entries(DEV)) assert.deepEqual(codes, rows.get(q), `dev-queries.tsv row for ${q}`);
 });

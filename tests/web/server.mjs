@@ -106,3 +106,22 @@ export async function startServer({ timeoutMs = 20000 } = {}) {
   }
   return { url, dir, db, stop, log: () => log };
 }
+
+/** Headless Chromium as the project runs it everywhere (Debian's chromium via
+ *  playwright-core; the flags keep it off the network this machine does not have). */
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
+  });
+}
