@@ -42,8 +42,14 @@
 #define RERANK_MIN       30    /* candidates re-ranked in stage 2 */
 #define NAME_MAX_CHARS   128
 #define CUTOFF_RATIO     0.3 /* items below this share of the best stage-1 score do not count */
-#define PHRASE_BONUS     1.0f /* stage 2: × (1 + PHRASE_BONUS × share of the query read in the name */
-#define NAMEFRAC_BONUS   0.3f /*            + NAMEFRAC_BONUS × share of the name matched) */
+/* An item that matches less than half of what the user typed (after stop and intent
+ * words) is noise, not an answer: xyzzy, 宠物狗疫苗 find nothing and reach the
+ * zero-result report instead of listing stray one-character matches. A share, unlike a
+ * score, does not drift with the catalog's size. On the development set 0.5 keeps
+ * every answer; 0.6 starts losing question-style queries. */
+#define MIN_COVERAGE   0.5f
+#define PHRASE_BONUS   1.0f /* stage 2: × (1 + PHRASE_BONUS × share of the query read in the name */
+#define NAMEFRAC_BONUS 0.3f /*            + NAMEFRAC_BONUS × share of the name matched) */
 
 /* Weights of the term kinds (multiplied by idf). */
 #define TW_WORD     1.0f
@@ -1250,6 +1256,7 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     int total = 0;
     for (size_t c = 0; c < ncand; c++) {
         if (cands[c].pre < cutoff) continue;
+        if (coverage(p, sc->dd[cands[c].doc].mask) < MIN_COVERAGE) continue;
         total++;
         if (rq->facets) {
             const sdoc *d = &docs[cands[c].doc];
@@ -1265,6 +1272,7 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     int skipped = 0;
     for (size_t c = 0; c < top && res->nhits < limit; c++) {
         if (cands[c].pre < cutoff) continue;
+        if (coverage(p, sc->dd[cands[c].doc].mask) < MIN_COVERAGE) continue;
         if (skipped < rq->offset) {
             skipped++;
             continue;

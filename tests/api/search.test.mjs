@@ -199,3 +199,18 @@ test('isle search --batch prints one line per query', async () => {
   const j = JSON.parse(one.stdout);
   assert.equal(j.items.length, 2);
 });
+
+test('nonsense finds nothing instead of stray one-character matches', async () => {
+  for (const query of ['xyzzy', 'qqzzxxjj', '宠物狗疫苗']) {
+    const r = await srv.req('GET', `/api/v1/search?q=${q(query)}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.json.total, 0, `${query} should find nothing, got ${JSON.stringify(r.json.items?.[0])}`);
+    assert.deepEqual(r.json.items, []);
+  }
+  // The weakest right answers of the development set still come back.
+  for (const [query, code] of [['kegongzhang', '330900-SC-400031'], ['开加油站需要满足什么条件', null]]) {
+    const r = await srv.req('GET', `/api/v1/search?q=${q(query)}&limit=5`);
+    assert.ok(r.json.items.length > 0, `${query} finds something`);
+    if (code) assert.equal(r.json.items[0].code, code);
+  }
+});
