@@ -45,7 +45,7 @@ help:
 	@echo "make run     - install deps, build, create isle.db with demo data if missing, serve :8080"
 	@echo "make test    - install deps, build, run unit + API + browser tests"
 	@echo "make lint    - clang-format check and banned-function grep"
-	@echo "make bench   - HTTP and SSE benchmarks (wrk, nginx)"
+	@echo "make bench   - HTTP, SSE and search benchmarks (wrk, nginx, search peers)"
 	@echo "make fuzz    - libFuzzer targets (FUZZ_SECONDS=30 each)"
 	@echo "make clean   - remove build/"
 	@echo "SANITIZE=1   - build and test with ASan+UBSan"
@@ -118,6 +118,8 @@ bench: deps
 	@$(MAKE) --no-print-directory build
 	bash bench/http.sh
 	bash bench/sse.sh
+	bash bench/search-quality.sh
+	bash bench/search.sh
 
 fuzz:
 	@sh scripts/deps.sh --fuzz
