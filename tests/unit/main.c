@@ -6,6 +6,8 @@
 
 #include "base/crypto.h"
 #include "base/log.h"
+#include "db/db.h"
+#include "db/migrate.h"
 
 #define MAX_TESTS 1024
 
@@ -45,4 +47,26 @@ int main(int argc, char **argv) {
     }
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
+}
+
+struct db *test_db_open(void) {
+    db *d = NULL;
+    err e = {0};
+    if (db_open(":memory:", &d, &e) != 0) {
+        fprintf(stderr, "    db_open: %s\n", e.message);
+        return NULL;
+    }
+    if (db_migrate(d, NULL, &e) != 0) {
+        fprintf(stderr, "    db_migrate: %s\n", e.message);
+        db_close(d);
+        return NULL;
+    }
+    return d;
+}
+
+long long test_db_count(struct db *d, const char *sql) {
+    int64_t n = -1;
+    err e = {0};
+    if (db_query_int(d, &e, &n, sql, "") != 0) return -1;
+    return n;
 }

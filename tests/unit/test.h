@@ -49,4 +49,12 @@ extern int test_failures_in_current;
         }                                                                                          \
     } while (0)
 
+/* Shared helpers for tests that need a database (tests/unit/main.c). */
+struct db;
+/** A migrated in-memory SQLite database, or NULL (with the reason on stderr). The
+ *  caller closes it with db_close(). */
+struct db *test_db_open(void);
+/** The integer result of a parameterless query such as "SELECT COUNT(*) FROM t", or -1. */
+long long test_db_count(struct db *d, const char *sql);
+
 #endif

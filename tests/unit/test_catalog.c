@@ -23,39 +23,17 @@
 static const audit_actor test_actor = {0, "system", NULL};
 static const audit_actor staff_actor = {7, "staff", "req-1"};
 
-static db *open_db(void) {
-    db *d = NULL;
-    err e = {0};
-    if (db_open(":memory:", &d, &e) != 0) {
-        fprintf(stderr, "    db_open: %s\n", e.message);
-        return NULL;
-    }
-    if (db_migrate(d, NULL, &e) != 0) {
-        fprintf(stderr, "    db_migrate: %s\n", e.message);
-        db_close(d);
-        return NULL;
-    }
-    return d;
-}
-
-static int64_t count(db *d, const char *sql) {
-    int64_t n = -1;
-    err e = {0};
-    if (db_query_int(d, &e, &n, sql, "") != 0) return -1;
-    return n;
-}
-
 static int64_t catalog_rows(db *d) {
-    return count(d, "SELECT COUNT(*) FROM catalog_items") +
-           count(d, "SELECT COUNT(*) FROM catalog_item_versions") +
-           count(d, "SELECT COUNT(*) FROM catalog_bundles") +
-           count(d, "SELECT COUNT(*) FROM catalog_bundle_items") +
-           count(d, "SELECT COUNT(*) FROM catalog_licences");
+    return test_db_count(d, "SELECT COUNT(*) FROM catalog_items") +
+           test_db_count(d, "SELECT COUNT(*) FROM catalog_item_versions") +
+           test_db_count(d, "SELECT COUNT(*) FROM catalog_bundles") +
+           test_db_count(d, "SELECT COUNT(*) FROM catalog_bundle_items") +
+           test_db_count(d, "SELECT COUNT(*) FROM catalog_licences");
 }
 
 /* A database with the shipped catalog imported, or NULL. */
 static db *imported_db(void) {
-    db *d = open_db();
+    db *d = test_db_open();
     if (!d) return NULL;
     err e = {0};
     catalog_counts c;
@@ -354,7 +332,7 @@ TEST(catalog_canonical_form) {
 /* ---- import ---- */
 
 TEST(catalog_import_shipped) {
-    db *d = open_db();
+    db *d = test_db_open();
     CHECK(d != NULL);
     if (!d) return;
     err e = {0};
@@ -368,20 +346,23 @@ TEST(catalog_import_shipped) {
     CHECK_INT(c.unchanged, 0);
     CHECK_INT(c.bundles, 15);
     CHECK_INT(c.licences, 50);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items"), 370);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE version = 1"), 370);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_item_versions"), 370);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_bundles"), 15);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_licences"), 50);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE area_code = '330900'"), 198);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE promise_days = 0.5"), 8);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE scope_cross_province = 1"), 76);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE scope_province = 1"), 177);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE scope_yongzhou = 1"), 53);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE commitment = 1"), 52);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE instant = 1"), 57);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.import'"), 1);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM audit_log"), 1);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items"), 370);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE version = 1"), 370);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_item_versions"), 370);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_bundles"), 15);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_licences"), 50);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE area_code = '330900'"),
+              198);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE promise_days = 0.5"), 8);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE scope_cross_province = 1"),
+              76);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE scope_province = 1"), 177);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE scope_yongzhou = 1"), 53);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE commitment = 1"), 52);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE instant = 1"), 57);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.import'"),
+              1);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM audit_log"), 1);
     db_close(d);
 }
 
@@ -389,7 +370,7 @@ TEST(catalog_import_shipped) {
  * message starting with prefix, and nothing written. */
 static void expect_bad_import(const char *items, const char *bundles, const char *licences,
                               int status, const char *field, const char *prefix, int line) {
-    db *d = open_db();
+    db *d = test_db_open();
     CHECK(d != NULL);
     if (!d) return;
     err e = {0};
@@ -404,7 +385,7 @@ static void expect_bad_import(const char *items, const char *bundles, const char
         test_failures_in_current++;
     }
     CHECK_INT(catalog_rows(d), 0);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM audit_log"), 0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM audit_log"), 0);
     db_close(d);
 }
 
@@ -467,7 +448,7 @@ TEST(catalog_import_duplicates_and_references) {
         expect_bad_import(path, BUNDLES, LICENCES, 422, "materials[1].licence",
                           "items.jsonl line 1: field materials[1].licence: ", __LINE__);
         /* Without licences.json the name is not checked. */
-        db *d = open_db();
+        db *d = test_db_open();
         err e = {0};
         CHECK_INT(catalog_import_file(d, path, NULL, NULL, &test_actor, NULL, &e), 0);
         db_close(d);
@@ -517,7 +498,7 @@ TEST(catalog_import_limits_and_formats) {
     if (fd >= 0) {
         close(fd);
         spill(tpath, text, (size_t)len);
-        db *d = open_db();
+        db *d = test_db_open();
         err e = {0};
         catalog_counts c = {0};
         int rc = catalog_import_file(d, tpath, NULL, NULL, &test_actor, &c, &e);
@@ -531,7 +512,7 @@ TEST(catalog_import_limits_and_formats) {
     free(l1);
     free(l2);
     /* A missing file. */
-    db *d = open_db();
+    db *d = test_db_open();
     err e = {0};
     CHECK_INT(catalog_import_file(d, "/nonexistent/items.jsonl", NULL, NULL, &test_actor, NULL, &e),
               -1);
@@ -550,10 +531,11 @@ TEST(catalog_reimport_is_idempotent) {
     CHECK_INT(c.inserted, 0);
     CHECK_INT(c.updated, 0);
     CHECK_INT(c.unchanged, 370);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE version <> 1"), 0);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_item_versions"), 370);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_bundle_items"), 66);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.import'"), 2);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE version <> 1"), 0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_item_versions"), 370);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_bundle_items"), 66);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.import'"),
+              2);
     db_close(d);
 }
 
@@ -573,9 +555,10 @@ TEST(catalog_changed_item_gets_a_version) {
     CHECK_INT(c.updated, 1);
     CHECK_INT(c.unchanged, 369);
     CHECK_INT(c.inserted, 0);
-    CHECK_INT(count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 2);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_item_versions WHERE code = '" BIRTH "'"), 2);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_items WHERE version = 2"), 1);
+    CHECK_INT(test_db_count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 2);
+    CHECK_INT(
+        test_db_count(d, "SELECT COUNT(*) FROM catalog_item_versions WHERE code = '" BIRTH "'"), 2);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE version = 2"), 1);
     json_t *v = catalog_item_versions(d, BIRTH, &e);
     CHECK(v != NULL);
     json_t *items = json_object_get(v, "items");
@@ -590,7 +573,7 @@ TEST(catalog_changed_item_gets_a_version) {
     /* Importing the original file again is a change back: version 3. */
     CHECK_INT(catalog_import_file(d, ITEMS, NULL, NULL, &test_actor, &c, &e), 0);
     CHECK_INT(c.updated, 1);
-    CHECK_INT(count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 3);
+    CHECK_INT(test_db_count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 3);
     remove_copy(path);
     db_close(d);
 }
@@ -656,7 +639,7 @@ TEST(catalog_export_round_trip) {
     spill(ip, items, strlen(items));
     spill(bp, bundles, strlen(bundles));
     spill(lp, licences, strlen(licences));
-    db *d2 = open_db();
+    db *d2 = test_db_open();
     err e = {0};
     catalog_counts c = {0};
     CHECK_INT(catalog_import_file(d2, ip, bp, lp, &test_actor, &c, &e), 0);
@@ -688,14 +671,16 @@ TEST(catalog_item_update_versions_and_audit) {
     json_t *it = item_json(1);
     json_object_set_new(it, "fee", json_string("不收费（测试修改）"));
     CHECK_INT(catalog_item_update(d, &staff_actor, BIRTH, it, 1, &e), 0);
-    CHECK_INT(count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 2);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_item_versions WHERE code = '" BIRTH "'"), 2);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM catalog_item_versions WHERE code = '" BIRTH
-                       "' AND version = 2 AND changed_by = 'staff'"),
+    CHECK_INT(test_db_count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 2);
+    CHECK_INT(
+        test_db_count(d, "SELECT COUNT(*) FROM catalog_item_versions WHERE code = '" BIRTH "'"), 2);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM catalog_item_versions WHERE code = '" BIRTH
+                               "' AND version = 2 AND changed_by = 'staff'"),
               1);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.item.update' "
-                       "AND object_id = '" BIRTH "' AND actor_login = 'staff' "
-                       "AND before_json LIKE '%\"不收费\"%' AND after_json LIKE '%测试修改%'"),
+    CHECK_INT(test_db_count(d,
+                            "SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.item.update' "
+                            "AND object_id = '" BIRTH "' AND actor_login = 'staff' "
+                            "AND before_json LIKE '%\"不收费\"%' AND after_json LIKE '%测试修改%'"),
               1);
     json_t *got = catalog_item_get(d, BIRTH, &e);
     CHECK(got != NULL);
@@ -704,8 +689,9 @@ TEST(catalog_item_update_versions_and_audit) {
     json_decref(got);
     /* The same content again: no new version, no audit row. */
     CHECK_INT(catalog_item_update(d, &staff_actor, BIRTH, it, 0, &e), 0);
-    CHECK_INT(count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 2);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.item.update'"), 1);
+    CHECK_INT(test_db_count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 2);
+    CHECK_INT(
+        test_db_count(d, "SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.item.update'"), 1);
     /* A stale version is a conflict. */
     json_object_set_new(it, "fee", json_string("另一次修改"));
     CHECK_INT(catalog_item_update(d, &staff_actor, BIRTH, it, 1, &e), -1);
@@ -723,7 +709,7 @@ TEST(catalog_item_update_versions_and_audit) {
     CHECK_INT(catalog_item_update(d, &staff_actor, BIRTH, it, 0, &e), -1);
     CHECK_INT(e.status, 400);
     CHECK_STR(e.field, "materials[0].licence");
-    CHECK_INT(count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 2);
+    CHECK_INT(test_db_count(d, "SELECT version FROM catalog_items WHERE code = '" BIRTH "'"), 2);
     json_decref(it);
     db_close(d);
 }
@@ -803,8 +789,9 @@ TEST(catalog_item_list_filters) {
     catalog_filter g = {.type = "行政许可", .area = "330903", .limit = 1000, .offset = 0};
     json_t *page = catalog_item_list(d, &g, &e);
     CHECK_INT(json_integer_value(json_object_get(page, "limit")), CATALOG_MAX_LIMIT);
-    int64_t want = count(d, "SELECT COUNT(*) FROM catalog_items WHERE type = '行政许可' AND "
-                            "area_code = '330903'");
+    int64_t want =
+        test_db_count(d, "SELECT COUNT(*) FROM catalog_items WHERE type = '行政许可' AND "
+                         "area_code = '330903'");
     CHECK(want > 0);
     CHECK_INT(json_integer_value(json_object_get(page, "total")), want);
     json_array_foreach(json_object_get(page, "items"), i, x) {

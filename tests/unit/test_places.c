@@ -21,36 +21,16 @@ static const char *const csv_files[] = {"towns.csv",    "islands.csv",  "ferries
 
 static const audit_actor test_actor = {0, "system", NULL};
 
-static db *open_db(void) {
-    db *d = NULL;
-    err e = {0};
-    if (db_open(":memory:", &d, &e) != 0) {
-        fprintf(stderr, "    db_open: %s\n", e.message);
-        return NULL;
-    }
-    if (db_migrate(d, NULL, &e) != 0) {
-        fprintf(stderr, "    db_migrate: %s\n", e.message);
-        db_close(d);
-        return NULL;
-    }
-    return d;
-}
-
-static int64_t count(db *d, const char *sql) {
-    int64_t n = -1;
-    err e = {0};
-    if (db_query_int(d, &e, &n, sql, "") != 0) return -1;
-    return n;
-}
-
 static int64_t places_rows(db *d) {
-    return count(d, "SELECT COUNT(*) FROM towns") + count(d, "SELECT COUNT(*) FROM islands") +
-           count(d, "SELECT COUNT(*) FROM ferry_links") +
-           count(d, "SELECT COUNT(*) FROM villages") + count(d, "SELECT COUNT(*) FROM stations");
+    return test_db_count(d, "SELECT COUNT(*) FROM towns") +
+           test_db_count(d, "SELECT COUNT(*) FROM islands") +
+           test_db_count(d, "SELECT COUNT(*) FROM ferry_links") +
+           test_db_count(d, "SELECT COUNT(*) FROM villages") +
+           test_db_count(d, "SELECT COUNT(*) FROM stations");
 }
 
 static int64_t import_audits(db *d) {
-    return count(d, "SELECT COUNT(*) FROM audit_log WHERE action = 'places.import'");
+    return test_db_count(d, "SELECT COUNT(*) FROM audit_log WHERE action = 'places.import'");
 }
 
 /* ---- temp copies of the data set ---- */
@@ -133,7 +113,7 @@ static void replace_line(const char *dir, const char *file, int line, const char
 /* Import dir into a fresh database and expect a 422 naming field and starting with
  * prefix; the tables must stay empty. */
 static void expect_bad(const char *dir, const char *field, const char *prefix) {
-    db *d = open_db();
+    db *d = test_db_open();
     CHECK(d != NULL);
     if (!d) return;
     err e = {0};
@@ -154,7 +134,7 @@ static void expect_bad(const char *dir, const char *field, const char *prefix) {
 /* ---- tests ---- */
 
 TEST(places_import_counts_and_rows) {
-    db *d = open_db();
+    db *d = test_db_open();
     CHECK(d != NULL);
     if (!d) return;
     err e = {0};
@@ -167,22 +147,24 @@ TEST(places_import_counts_and_rows) {
     CHECK_INT(c.ferry_links, 55);
     CHECK_INT(c.villages, 395);
     CHECK_INT(c.stations, 411);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM towns"), 36);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM islands"), 48);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM islands WHERE inhabited = 1"), 47);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM ferry_links"), 55);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM ferry_links WHERE mode = 'bridge'"), 11);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM ferry_links WHERE sailings_per_day IS NULL"), 11);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM villages"), 395);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM villages WHERE synthetic = 0"), 33);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM stations"), 411);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM stations WHERE kind = '服务中心'"), 36);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM stations WHERE kind = '便民服务站'"), 341);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM stations WHERE kind = '代办点'"), 34);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM towns"), 36);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM islands"), 48);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM islands WHERE inhabited = 1"), 47);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM ferry_links"), 55);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM ferry_links WHERE mode = 'bridge'"), 11);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM ferry_links WHERE sailings_per_day IS NULL"),
+              11);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM villages"), 395);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM villages WHERE synthetic = 0"), 33);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM stations"), 411);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM stations WHERE kind = '服务中心'"), 36);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM stations WHERE kind = '便民服务站'"), 341);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM stations WHERE kind = '代办点'"), 34);
     /* Every station's town is the prefix of its village code. */
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM stations WHERE town_code <> SUBSTR(village_code, 1, "
-                       "9)"),
-              0);
+    CHECK_INT(
+        test_db_count(d, "SELECT COUNT(*) FROM stations WHERE town_code <> SUBSTR(village_code, 1, "
+                         "9)"),
+        0);
     CHECK_INT(import_audits(d), 1);
 
     /* Known rows. */
@@ -344,7 +326,7 @@ TEST(places_import_limits) {
     char path[512];
     snprintf(path, sizeof(path), "%s/ferries.csv", dir);
     unlink(path);
-    db *d = open_db();
+    db *d = test_db_open();
     err e = {0};
     CHECK_INT(places_import_dir(d, dir, &test_actor, NULL, &e), -1);
     CHECK(strstr(e.message, "ferries.csv") != NULL);
@@ -360,7 +342,7 @@ TEST(places_import_limits) {
         for (int i = 0; i < 129; i++)
             fwrite(chunk, 1, sizeof(chunk), f);
         fclose(f);
-        d = open_db();
+        d = test_db_open();
         err_clear(&e);
         CHECK_INT(places_import_dir(d, dir, &test_actor, NULL, &e), -1);
         CHECK_INT(e.status, 413);
@@ -393,7 +375,7 @@ TEST(places_import_quotes_bom_and_line_numbers) {
     replace_line(dir, "islands.csv", 3,
                  "jintang,\"金塘岛, \"\"金塘\"\"\",330902100,30.0450,121.8800,40900,1");
 
-    db *d = open_db();
+    db *d = test_db_open();
     err e = {0};
     places_counts c = {0};
     int rc = places_import_dir(d, dir, &test_actor, &c, &e);
@@ -429,7 +411,7 @@ TEST(places_import_quotes_bom_and_line_numbers) {
 }
 
 TEST(places_reimport_is_idempotent) {
-    db *d = open_db();
+    db *d = test_db_open();
     CHECK(d != NULL);
     if (!d) return;
     err e = {0};
@@ -437,10 +419,10 @@ TEST(places_reimport_is_idempotent) {
     CHECK_INT(places_import_dir(d, DATA_DIR, &test_actor, &c, &e), 0);
     CHECK_INT(places_import_dir(d, DATA_DIR, &test_actor, &c, &e), 0);
     CHECK_INT(c.stations, 411);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM towns"), 36);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM stations"), 411);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM villages"), 395);
-    CHECK_INT(count(d, "SELECT COUNT(*) FROM ferry_links"), 55);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM towns"), 36);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM stations"), 411);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM villages"), 395);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM ferry_links"), 55);
     CHECK_INT(import_audits(d), 2);
     /* The audit rows record the counts and keep the chain intact. */
     int64_t audited = 0;
@@ -468,7 +450,7 @@ TEST(places_reimport_is_idempotent) {
             db_query_int(d, &e, &staff, "SELECT staff FROM stations WHERE id = $1", "s", "S0001"),
             0);
         CHECK_INT(staff, 20);
-        CHECK_INT(count(d, "SELECT COUNT(*) FROM stations"), 411);
+        CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM stations"), 411);
         remove_copy(dir);
     }
     db_close(d);
@@ -493,7 +475,7 @@ static size_t items_of(json_t *o) {
 }
 
 TEST(places_queries_and_filters) {
-    db *d = open_db();
+    db *d = test_db_open();
     CHECK(d != NULL);
     if (!d) return;
     err e = {0};
