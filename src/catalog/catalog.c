@@ -699,21 +699,18 @@ static int read_licences(import_state *st, const char *path, err *e) {
     return rc;
 }
 
-/* Keep what the transaction needs of a validated item. */
-static void keep_item(import_state *st, json_t *it, long line, char *doc) {
-    if (st->nitems == st->cap) {
-        st->cap = st->cap ? st->cap * 2 : 512;
-        st->items = xrealloc(st->items, st->cap * sizeof(*st->items));
-    }
-    item_rec *r = &st->items[st->nitems++];
+/* The columns of a validated item. Strings are borrowed from it and doc, or copied
+ * into a when a is given (the import keeps rows after the JSON is gone). */
+static void fill_rec(item_rec *r, json_t *it, const char *doc, arena *a) {
+#define STR(key) (a ? arena_strdup(a, jsonx_str(it, key)) : jsonx_str(it, key))
     memset(r, 0, sizeof(*r));
-    r->line = line;
-    r->code = str_member(st->a, it, "code");
-    r->name = str_member(st->a, it, "name");
-    r->type = str_member(st->a, it, "type");
-    r->department = str_member(st->a, it, "department");
-    r->level = str_member(st->a, it, "level");
-    r->fee = str_member(st->a, it, "fee");
+    r->code = STR("code");
+    r->name = STR("name");
+    r->type = STR("type");
+    r->department = STR("department");
+    r->level = STR("level");
+    r->fee = STR("fee");
+#undef STR
     r->legal_days = json_number_value(json_object_get(it, "legal_days"));
     r->promise_days = json_number_value(json_object_get(it, "promise_days"));
     r->online_depth = json_integer_value(json_object_get(it, "online_depth"));
@@ -726,7 +723,18 @@ static void keep_item(import_state *st, json_t *it, long line, char *doc) {
         for (int k = 0; k < 3; k++)
             if (strcmp(json_string_value(s), scopes[k]) == 0) r->scope[k] = 1;
     }
-    r->doc = arena_strdup(st->a, doc);
+    r->doc = a ? arena_strdup(a, doc) : doc;
+}
+
+/* Keep what the transaction needs of a validated item. */
+static void keep_item(import_state *st, json_t *it, long line, char *doc) {
+    if (st->nitems == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 512;
+        st->items = xrealloc(st->items, st->cap * sizeof(*st->items));
+    }
+    item_rec *r = &st->items[st->nitems++];
+    fill_rec(r, it, doc, st->a);
+    r->line = line;
     strset_put(&st->codes, r->code, line);
 }
 
@@ -1364,29 +1372,6 @@ static int licence_known_in_db(void *ctx, const char *type) {
     return rc < 0 ? -1 : rc == 0;
 }
 
-static void fill_rec(item_rec *r, json_t *it, const char *doc) {
-    memset(r, 0, sizeof(*r));
-    r->code = jsonx_str(it, "code");
-    r->name = jsonx_str(it, "name");
-    r->type = jsonx_str(it, "type");
-    r->department = jsonx_str(it, "department");
-    r->level = jsonx_str(it, "level");
-    r->fee = jsonx_str(it, "fee");
-    r->legal_days = json_number_value(json_object_get(it, "legal_days"));
-    r->promise_days = json_number_value(json_object_get(it, "promise_days"));
-    r->online_depth = json_integer_value(json_object_get(it, "online_depth"));
-    r->visits = json_integer_value(json_object_get(it, "visits"));
-    r->commitment = json_is_true(json_object_get(it, "commitment"));
-    r->instant = json_is_true(json_object_get(it, "instant"));
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(it, "scope"), i, s) {
-        for (int k = 0; k < 3; k++)
-            if (strcmp(json_string_value(s), scopes[k]) == 0) r->scope[k] = 1;
-    }
-    r->doc = doc;
-}
-
 /* Inside the transaction: validate against the licence table, compare, write. */
 static int update_locked(db *d, const audit_actor *actor, const char *code, json_t *item,
                          int64_t expected_version, err *e) {
@@ -1413,7 +1398,7 @@ static int update_locked(db *d, const audit_actor *actor, const char *code, json
         char now[32];
         time_iso(now, sizeof(now), time_now());
         item_rec r;
-        fill_rec(&r, item, doc);
+        fill_rec(&r, item, doc, NULL);
         const char *by = actor->login ? actor->login : "system";
         rc = write_item_row(d, &r, version + 1, now, by, e);
         if (rc == 0) {
