@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startServer, launchBrowser } from './server.mjs';
+import { startServer, launchBrowser, openPage } from './server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, 'out');
@@ -28,32 +28,7 @@ after(async () => {
   if (srv) await srv.stop();
 });
 
-/** A fresh context + page collecting console errors, page errors and CSP violations. */
-async function open(t, { viewport = { width: 1280, height: 900 }, elder = false } = {}) {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(10000);
-  const problems = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  await page.addInitScript((on) => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-    if (on) localStorage.setItem('isle.elder', '1');
-  }, elder);
-  t.after(async () => {
-    await context.close();
-  });
-  return {
-    page,
-    async assertClean() {
-      assert.deepEqual(problems, [], 'no console errors or page errors');
-      assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no CSP violations');
-    },
-  };
-}
+const open = (t, opts) => openPage(browser, t, opts);
 
 async function apiJson(p, init) {
   const res = await fetch(srv.url + p, init);

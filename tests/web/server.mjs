@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import assert from 'node:assert/strict';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -124,4 +125,33 @@ export async function launchBrowser() {
       '--no-first-run',
     ],
   });
+}
+
+/** A fresh context + page collecting console errors, page errors and CSP
+ *  violations (API 4xx "Failed to load resource" lines are expected). */
+export async function openPage(browser, t, { viewport = { width: 1280, height: 900 }, elder = false } = {}) {
+  const context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  const problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  await page.addInitScript((on) => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    if (on) localStorage.setItem('isle.elder', '1');
+  }, elder);
+  t.after(async () => {
+    await context.close();
+  });
+  return {
+    page,
+    context,
+    async assertClean() {
+      assert.deepEqual(problems, [], 'no console errors or page errors');
+      assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no CSP violations');
+    },
+  };
 }
