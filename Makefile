@@ -5,7 +5,7 @@
 
 CC      ?= gcc
 SANITIZE ?= 0
-PKGS    := libevent libevent_pthreads jansson sqlite3 libsodium zlib opencc
+PKGS    := libevent libevent_pthreads jansson sqlite3 libsodium zlib opencc libpq libcurl
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/san
@@ -69,7 +69,7 @@ $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
 # Migrations are compiled into the binary so that `isle` is one file.
 $(BUILD)/gen/schema.c: $(SCHEMA) scripts/embed_schema.sh
 	@mkdir -p $(dir $@)
-	$(Q)sh scripts/embed_schema.sh $(SCHEMA) > $@
+	$(Q)sh scripts/embed_schema.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
 
 # The version file is rewritten only when the version changes, so that a new
 # commit relinks without recompiling everything.

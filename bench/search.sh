@@ -80,10 +80,12 @@ case "$ISLE_BIN" in /*) ;; *) ISLE_BIN=$ROOT/$ISLE_BIN ;; esac
 
 T=$(mktemp -d /tmp/isle-bench-search.XXXXXX)
 ISLE_PID=""
+NOCACHE_PID=""
 NGINX_PID=""
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
     stop_pid "$ISLE_PID"
+    stop_pid "$NOCACHE_PID"
     stop_pid "$NGINX_PID"
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $T"; else rm -rf "$T"; fi
 }
@@ -206,7 +208,16 @@ if [ "$HTTP" = 1 ] && [ "$ENGINE_OK" = 1 ]; then
         >"$T/isle.log" 2>&1 &
     ISLE_PID=$!
     ISLE_URL="http://127.0.0.1:$ISLE_PORT"
-    if wait_http "$ISLE_URL/healthz" 1200 && kill -0 "$ISLE_PID" 2>/dev/null; then
+    # The same server with its answer cache off (ISLE_SEARCH_CACHE=0): every request
+    # runs the query, which is what the engine costs over HTTP.
+    NOCACHE_PORT=$(free_port)
+    ISLE_SEARCH_CACHE=0 ISLE_LOG_LEVEL=${BENCH_ISLE_LOG_LEVEL:-warn} \
+        "$ISLE_BIN" --db "$LARGE_DB" serve --listen "127.0.0.1:$NOCACHE_PORT" --threads "$THREADS" \
+        >"$T/isle-nocache.log" 2>&1 &
+    NOCACHE_PID=$!
+    NOCACHE_URL="http://127.0.0.1:$NOCACHE_PORT"
+    if wait_http "$ISLE_URL/healthz" 1200 && kill -0 "$ISLE_PID" 2>/dev/null &&
+        wait_http "$NOCACHE_URL/healthz" 1200 && kill -0 "$NOCACHE_PID" 2>/dev/null; then
         # Request paths: the dev queries, URL-encoded.
         # shellcheck disable=SC2016 # JavaScript, not shell
         node --input-type=module -e '
@@ -260,7 +271,9 @@ if [ "$HTTP" = 1 ] && [ "$ENGINE_OK" = 1 ]; then
             run_wrk isle "$ISLE_URL/" "$T/paths.txt"
             kill -0 "$ISLE_PID" 2>/dev/null || { echo "bench: isle died during the search run" >&2; tail -20 "$T/isle.log" >&2; exit 1; }
             run_wrk nginx "$NGINX_URL"
-            echo "  round $round: requests/s isle /api/v1/search $(tail -1 "$T/res-isle" | cut -d' ' -f1), nginx $(tail -1 "$T/res-nginx" | cut -d' ' -f1)"
+            run_wrk nocache "$NOCACHE_URL/" "$T/paths.txt"
+            echo "  round $round: requests/s isle /api/v1/search $(tail -1 "$T/res-isle" | cut -d' ' -f1)" \
+                "(cache off: $(tail -1 "$T/res-nocache" | cut -d' ' -f1)), nginx $(tail -1 "$T/res-nginx" | cut -d' ' -f1)"
         done
         HTTP_OK=1
         ISLE_HTTP_RSS_MIB=$(($(proc_status_kb "$ISLE_PID" VmHWM) / 1024))
@@ -270,9 +283,11 @@ if [ "$HTTP" = 1 ] && [ "$ENGINE_OK" = 1 ]; then
         HTTP_RATIO=$(ratio "$RPS_ISLE" "$RPS_NGINX")
         printf '%-22s %12s %9s %9s %7s\n' target requests/s p50_ms p99_ms errors
         printf '%-22s %12s %9s %9s %7s\n' "isle /api/v1/search" "$RPS_ISLE" "$P50_ISLE" "$P99_ISLE" "$ERR_ISLE"
+        printf '%-22s %12s %9s %9s %7s\n' "isle, cache off" "$(median nocache 1)" "$(median nocache 2)" \
+            "$(median nocache 3)" "$(awk '{s += $4} END {print s + 0}' "$T/res-nocache")"
         printf '%-22s %12s %9s %9s %7s\n' "nginx static" "$RPS_NGINX" "$P50_NGINX" "$P99_NGINX" \
             "$(awk '{s += $4} END {print s + 0}' "$T/res-nginx")"
-        echo "ratio isle/nginx: $HTTP_RATIO; isle server peak RSS $ISLE_HTTP_RSS_MIB MiB"
+        echo "ratio isle/nginx: $HTTP_RATIO (cache off: $(ratio "$(median nocache 1)" "$RPS_NGINX")); isle server peak RSS $ISLE_HTTP_RSS_MIB MiB"
     else
         echo "bench: isle serve did not come up on the large database:" >&2
         tail -20 "$T/isle.log" >&2

@@ -8,7 +8,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="gcc make pkg-config libevent-dev libjansson-dev libsqlite3-dev sqlite3 libsodium-dev \
-libhttp-parser-dev libcsv-dev zlib1g-dev libopencc-dev ca-certificates curl chromium fonts-noto-cjk"
+libhttp-parser-dev libcsv-dev zlib1g-dev libopencc-dev libpq-dev libcurl4-openssl-dev postgresql ca-certificates curl \
+chromium fonts-noto-cjk"
 case "${1:-}" in
   --bench) PKGS="wrk nginx-light" ;;
   --fuzz)  PKGS="clang libclang-rt-dev" ;;

@@ -1,8 +1,9 @@
 /* main: the `isle` command line — one binary for every task.
  *
- *   isle [--db PATH] [--data-dir DIR] [--web-root DIR] COMMAND [ARGS]
+ *   isle [--db DB] [--data-dir DIR] [--web-root DIR] COMMAND [ARGS]
  *
- * The database path comes from --db, else $ISLE_DB, else ./isle.db. Commands
+ * The database comes from --db, else $ISLE_DB, else ./isle.db: a path or
+ * sqlite:PATH for SQLite, postgres://USER@HOST:PORT/NAME for PostgreSQL. Commands
  * print a clear message and exit non-zero on any error. Passwords are read
  * from standard input (one line), never from the command line. */
 #include "api/api.h"
@@ -11,13 +12,23 @@
 #include "auth/auth.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "cases/cases.h"
+#include "cases/demo.h"
+#include "cases/forms.h"
+#include "cases/rules.h"
 #include "catalog/catalog.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "files/files.h"
 #include "http/server.h"
 #include "island/places.h"
+#include "jobs/jobs.h"
+#include "licences/licences.h"
+#include "notify/notify.h"
+#include "ops/ops.h"
 #include "search/search.h"
+#include "stats/stats.h"
+#include "workcal/workcal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -41,10 +52,17 @@ static const char *files_dir_opt = NULL;
 static int usage(FILE *f) {
     fprintf(f,
             "isle %s — 舟山 government services and public resource trading\n\n"
-            "usage: isle [--db PATH] [--data-dir DIR] [--web-root DIR] COMMAND [ARGS]\n\n"
+            "usage: isle [--db DB] [--data-dir DIR] [--web-root DIR] COMMAND [ARGS]\n\n"
             "commands:\n"
             "  init                         create or migrate the database\n"
-            "  demo                         demo users, Zhoushan places, catalog (idempotent)\n"
+            "  migrate status               list migrations, applied (when) or pending\n"
+            "  migrate-data --from sqlite:PATH --to postgres://USER@HOST:PORT/NAME\n"
+            "                               copy everything into a new, empty database and "
+            "verify it\n"
+            "  demo [--cases N] [--seed N]  demo users, Zhoushan places, catalog and a year of\n"
+            "                               applications (default 3000; idempotent)\n"
+            "  stats services [--json] [--from D] [--to D] [--department X] [--town C] [--by DIM]\n"
+            "                               一网通办 KPIs; stats indicators: their definitions\n"
             "  serve [--listen HOST:PORT] [--threads N] [--files-dir DIR]\n"
             "                               run the web UI and API (default 127.0.0.1:8080)\n"
             "  user add --role ROLE --login NAME [--name DISPLAY] [--id-number N] [--phone P]\n"
@@ -59,11 +77,23 @@ static int usage(FILE *f) {
             "                               search the catalog (batch: one query per line)\n"
             "  ask [--json] [--item CODE] QUESTION | ask --batch\n"
             "                               ask the 智慧客服 about a service item\n"
+            "  cases list [--status S] [--due overdue|due_soon] [--json] | cases show ID\n"
+            "                               applications (一网通办) for operators\n"
+            "  workcal add DATE N | between DATE DATE | is-workday DATE\n"
+            "  workcal deadline \"YYYY-MM-DD HH:MM\" N [--hours] [--json]\n"
+            "                               working days: 法定节假日 and 调休, Asia/Shanghai\n"
+            "  jobs enqueue|claim|complete|fail|list …\n"
+            "                               the job queue by hand (isle jobs for details)\n"
+            "  notify send-pending | list [--status S] | render NAME [--params JSON]\n"
+            "                               the SMS outbox: send what is due, list, preview\n"
+            "  rules check [--catalog] | rules show CODE\n"
+            "                               validate the 秒办 rule files (data/cases/rules/)\n"
             "  backup --out FILE            consistent online copy of the database\n"
             "  audit verify                 check the audit trail's hash chain\n"
             "  version                      print the version\n"
             "  help                         this text\n\n"
-            "The database is --db, else $ISLE_DB, else ./isle.db.\n"
+            "The database is --db, else $ISLE_DB, else ./isle.db: a path or sqlite:PATH\n"
+            "(SQLite), or postgres://USER@HOST:PORT/NAME (PostgreSQL).\n"
             "roles: citizen company agent staff approver trading_staff bidder expert supervisor "
             "admin\n",
             ISLE_VERSION);
@@ -148,8 +178,9 @@ static int cmd_init(void) {
     }
     int v = db_schema_version(d, &e);
     db_close(d);
-    printf("database %s ready: schema version %d (%d migration%s applied)\n", db_path, v, applied,
-           applied == 1 ? "" : "s");
+    char shown[512];
+    printf("database %s ready: schema version %d (%d migration%s applied)\n",
+           db_dsn_redact(db_path, shown, sizeof(shown)), v, applied, applied == 1 ? "" : "s");
     return 0;
 }
 
@@ -168,7 +199,8 @@ static const struct {
     {"admin", "admin", "系统管理员", NULL, NULL, NULL},
 };
 
-static int cmd_demo(void) {
+static int cmd_demo(int argc, char **argv) {
+    if (cases_demo_args_ok(argc, argv) != 0) return 2;
     db *d;
     if (open_db(&d, 1) != 0) return 1;
     err e = {0};
@@ -210,7 +242,13 @@ static int cmd_demo(void) {
         db_close(d);
         return fail("demo catalog", &e);
     }
+    if (licences_demo(d, NULL, &e) != 0) {
+        db_close(d);
+        return fail("demo licences", &e);
+    }
+    int year_rc = cases_demo_cmd(d, data_dir, argc, argv); /* the demo year of applications */
     db_close(d);
+    if (year_rc != 0) return year_rc;
     printf("places: %lld towns, %lld islands, %lld ferry and bridge links, %lld villages, "
            "%lld stations\n",
            (long long)pc.towns, (long long)pc.islands, (long long)pc.ferry_links,
@@ -261,8 +299,15 @@ static int ensure_files_dir(void) {
     static char buf[1024];
     const char *dir = files_dir_opt;
     if (!dir) dir = getenv("ISLE_FILES_DIR");
+    if (!dir && db_dsn_is_postgres(db_path)) {
+        /* Several nodes share one database: they must share this directory too (NFS);
+         * see docs/OPERATIONS.md. */
+        dir = "isle-files";
+        log_warn("no --files-dir given: uploads go to ./isle-files (with several nodes it must "
+                 "be one shared directory)");
+    }
     if (!dir) {
-        snprintf(buf, sizeof(buf), "%s-files", db_path);
+        snprintf(buf, sizeof(buf), "%s-files", db_dsn_path(db_path));
         dir = buf;
     }
     err e = {0};
@@ -320,7 +365,10 @@ static int cmd_serve(int argc, char **argv) {
     if (hb) cfg.sse_heartbeat = (int)strtol(hb, NULL, 10);
     const char *batch = getenv("ISLE_SSE_BATCH_MS");
     cfg.sse_batch_ms = batch ? (int)strtol(batch, NULL, 10) : 0;
-    if (http_serve(&cfg, &e) != 0) return fail("serve", &e);
+    if (notify_worker_start(db_path, &e) != 0) return fail("notification sender", &e);
+    int served = http_serve(&cfg, &e);
+    notify_worker_stop();
+    if (served != 0) return fail("serve", &e);
     return 0;
 }
 
@@ -514,6 +562,10 @@ int main(int argc, char **argv) {
     }
     data_dir = resolve_dir(data_dir, "data", "zhoushan/towns.csv");
     web_root = resolve_dir(web_root, "web", "index.html");
+    workcal_default_set_data_dir(data_dir);
+    rules_set_data_dir(data_dir);
+    cases_set_data_dir(data_dir);
+    notify_set_data_dir(data_dir);
     int rc;
     if (n == 0)
         rc = usage(stderr);
@@ -525,7 +577,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(args[0], "init"))
         rc = cmd_init();
     else if (!strcmp(args[0], "demo"))
-        rc = cmd_demo();
+        rc = cmd_demo(n - 1, args + 1);
     else if (!strcmp(args[0], "serve"))
         rc = cmd_serve(n - 1, args + 1);
     else if (!strcmp(args[0], "user"))
@@ -543,6 +595,27 @@ int main(int argc, char **argv) {
     } else if (!strcmp(args[0], "import") || !strcmp(args[0], "export")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = catalog_cli(&env, n, args);
+    } else if (!strcmp(args[0], "migrate") || !strcmp(args[0], "migrate-data")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = ops_cli(&env, n, args);
+    } else if (!strcmp(args[0], "jobs")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = jobs_cli(&env, n, args);
+    } else if (!strcmp(args[0], "cases")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = cases_cli(&env, n, args);
+    } else if (!strcmp(args[0], "workcal")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = workcal_cli(&env, n, args);
+    } else if (!strcmp(args[0], "rules")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = rules_cli(&env, n, args);
+    } else if (!strcmp(args[0], "stats")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = stats_cli(&env, n, args);
+    } else if (!strcmp(args[0], "notify")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = notify_cli(&env, n, args);
     } else {
         fprintf(stderr, "isle: unknown command \"%s\"; see `isle help`\n", args[0]);
         rc = 2;

@@ -22,6 +22,12 @@ API_ROUTES(api_places);
 API_ROUTES(api_search);
 API_ROUTES(api_catalog);
 API_ROUTES(api_assistant);
+API_ROUTES(api_workcal);
+API_ROUTES(api_cases);
+API_ROUTES(api_notify);
+API_ROUTES(api_ratings);
+API_ROUTES(api_licences);
+API_ROUTES(api_stats);
 
 /** Every route of the application, gathered once at start-up. *count gets the total.
  *  The array is static; never free it. */

@@ -50,9 +50,12 @@ static void publish(http_req *r) {
     long subs = sse_publish(topic, event, text ? text : "null", &id);
     free(text);
     json_decref(body);
+    if (subs < 0) {
+        http_reply_error(r, 503, "unavailable", "", "实时事件暂时无法发布，请稍后重试");
+        return;
+    }
     http_reply_json(r, 202,
-                    json_pack("{s:I, s:I}", "id", (json_int_t)id, "subscribers",
-                              (json_int_t)(subs < 0 ? 0 : subs)));
+                    json_pack("{s:I, s:I}", "id", (json_int_t)id, "subscribers", (json_int_t)subs));
 }
 
 const http_route api_events_routes[] = {

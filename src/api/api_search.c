@@ -122,6 +122,28 @@ static int text_param(http_req *r, const char *name, const char **out) {
     return 0;
 }
 
+/* Send an encoded answer (a JSON object) with its took_ms and whether it came
+ * from the cache appended. */
+static void reply_encoded(http_req *r, const char *body, size_t len, uint64_t t0, int cached) {
+    if (len < 2 || body[len - 1] != '}') {
+        http_reply_error(r, 500, "internal", "", "cannot encode the response");
+        return;
+    }
+    char tail[96];
+    double took = (double)(time_mono_ns() - t0) / 1e6;
+    int tn = snprintf(tail, sizeof(tail), ",\"took_ms\":%.3f,\"cached\":%s}", took,
+                      cached ? "true" : "false");
+    char *out = malloc(len - 1 + (size_t)tn);
+    if (!out) {
+        http_reply_error(r, 500, "internal", "", "内存不足");
+        return;
+    }
+    memcpy(out, body, len - 1);
+    memcpy(out + len - 1, tail, (size_t)tn);
+    http_reply_bytes(r, 200, "application/json; charset=utf-8", out, len - 1 + (size_t)tn);
+    free(out);
+}
+
 static void search_get(http_req *r) {
     uint64_t t0 = time_mono_ns();
     search_engine *s = engine(r);
@@ -138,6 +160,23 @@ static void search_get(http_req *r) {
         bool_param(r, "instant", &rq.instant) != 0 || handle_at_param(r, &rq.handle_at) != 0 ||
         town_param(r, &rq.town) != 0)
         return;
+    /* Every parameter that shapes the answer, length-prefixed so that no two
+     * requests share a key. */
+    char key[SEARCH_QUERY_MAX_BYTES + 1024];
+    const char *dep = rq.department ? rq.department : "", *typ = rq.type ? rq.type : "",
+               *town = rq.town ? rq.town : "";
+    int klen = snprintf(key, sizeof(key), "%d|%d|%u|%d|%d|%d|%s|%zu:%s|%zu:%s|%zu:%s", rq.limit,
+                        rq.offset, rq.scope, rq.commitment, rq.instant, rq.handle_at, town,
+                        strlen(dep), dep, strlen(typ), typ, strlen(rq.q), rq.q);
+    int cacheable = klen > 0 && (size_t)klen < sizeof(key);
+    uint64_t gen = search_engine_generation(s);
+    search_cached hit;
+    if (cacheable && search_cache_get(gen, key, (size_t)klen, &hit)) {
+        search_log_query(r->db, hit.normalized, hit.total);
+        reply_encoded(r, hit.body, hit.len, t0, 1);
+        free(hit.body);
+        return;
+    }
     search_result *res = search_result_new();
     err e = {0};
     if (search_run(s, &rq, res, &e) != 0) {
@@ -146,9 +185,20 @@ static void search_get(http_req *r) {
         return;
     }
     search_log_query(r->db, res->normalized, res->total);
-    json_t *body = search_result_json(res, rq.q, (double)(time_mono_ns() - t0) / 1e6);
+    json_t *body = search_result_json(res, rq.q, 0);
+    json_object_del(body, "took_ms");
+    char *txt = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    json_decref(body);
+    if (!txt) {
+        free(res);
+        http_reply_error(r, 500, "internal", "", "cannot encode the response");
+        return;
+    }
+    size_t n = strlen(txt);
+    if (cacheable) search_cache_put(gen, key, (size_t)klen, txt, n, res->normalized, res->total);
     free(res);
-    http_reply_json(r, 200, body);
+    reply_encoded(r, txt, n, t0, 0);
+    free(txt);
 }
 
 static void suggest_get(http_req *r) {

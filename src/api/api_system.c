@@ -2,6 +2,7 @@
 #include "api/api.h"
 #include "base/strbuf.h"
 #include "http/metrics.h"
+#include "search/search.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,6 +25,14 @@ static void metrics(http_req *r) {
     strbuf b;
     strbuf_init(&b, 16 * 1024 * 1024);
     metrics_render(&b);
+    uint64_t hits, misses;
+    search_cache_stats(&hits, &misses);
+    strbuf_printf(&b,
+                  "# HELP isle_search_cache_total Search API answers by cache outcome.\n"
+                  "# TYPE isle_search_cache_total counter\n"
+                  "isle_search_cache_total{outcome=\"hit\"} %llu\n"
+                  "isle_search_cache_total{outcome=\"miss\"} %llu\n",
+                  (unsigned long long)hits, (unsigned long long)misses);
     http_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", strbuf_str(&b), b.len);
     strbuf_free(&b);
 }

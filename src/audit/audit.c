@@ -214,15 +214,19 @@ int audit_verify(db *d, audit_verify_result *out, err *e) {
 
 json_t *audit_list(db *d, const audit_filter *f, err *e) {
     int limit = f->limit > 0 && f->limit <= 200 ? f->limit : 50;
-    /* Optional filters use the "$n IS NULL OR col = $n" form so one statement serves all. */
+    /* Optional filters use the "CAST($n AS T) IS NULL OR col = $n" form so one statement
+     * serves all (the CAST tells PostgreSQL the parameter's type). */
     db_stmt *s = db_prepare(
         d,
         "SELECT id, at, actor_id, actor_login, action, object_type, object_id, before_json, "
         "after_json, request_id, hash FROM audit_log WHERE "
-        "($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR actor_login = $2) AND "
-        "($3 IS NULL OR substr(action, 1, length($3)) = $3) AND "
-        "($4 IS NULL OR object_type = $4) AND ($5 IS NULL OR object_id = $5) AND "
-        "($6 IS NULL OR at >= $6) AND ($7 IS NULL OR at < $7) AND ($8 IS NULL OR id < $8) "
+        "(CAST($1 AS BIGINT) IS NULL OR actor_id = $1) AND "
+        "(CAST($2 AS TEXT) IS NULL OR actor_login = $2) AND "
+        "(CAST($3 AS TEXT) IS NULL OR substr(action, 1, length($3)) = $3) AND "
+        "(CAST($4 AS TEXT) IS NULL OR object_type = $4) AND "
+        "(CAST($5 AS TEXT) IS NULL OR object_id = $5) AND "
+        "(CAST($6 AS TEXT) IS NULL OR at >= $6) AND (CAST($7 AS TEXT) IS NULL OR at < $7) AND "
+        "(CAST($8 AS BIGINT) IS NULL OR id < $8) "
         "ORDER BY id DESC LIMIT $9",
         e);
     if (!s) return NULL;

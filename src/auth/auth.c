@@ -117,8 +117,11 @@ json_t *auth_user_list(db *d, const char *role, const char *q, int limit, int of
         *o++ = '%';
         *o = '\0';
     }
-    const char *where = " WHERE ($1 IS NULL OR role = $1) AND ($2 IS NULL OR login LIKE $2 "
-                        "ESCAPE '\\' OR display_name LIKE $2 ESCAPE '\\')";
+    /* LOWER() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not. */
+    const char *where =
+        " WHERE (CAST($1 AS TEXT) IS NULL OR role = $1) AND (CAST($2 AS TEXT) IS NULL OR "
+        "LOWER(login) LIKE LOWER($2) ESCAPE '\\' OR LOWER(display_name) LIKE LOWER($2) "
+        "ESCAPE '\\')";
     char sql[512];
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM users%s", where);
     int64_t total = 0;
@@ -241,15 +244,15 @@ int auth_user_update(db *d, const audit_actor *actor, int64_t id, const auth_use
     }
     char now[32];
     time_iso(now, sizeof(now), time_now());
-    int rc =
-        db_execf(d, e,
-                 "UPDATE users SET role = COALESCE($2, role), "
-                 "display_name = COALESCE($3, display_name), "
-                 "town_code = CASE WHEN $4 IS NULL THEN town_code WHEN $4 = '' THEN NULL "
-                 "ELSE $4 END, "
-                 "disabled = CASE WHEN $5 < 0 THEN disabled ELSE $5 END, updated_at = $6 "
-                 "WHERE id = $1",
-                 "isssis", id, p->role, p->display_name, p->town_code, (int64_t)p->disabled, now);
+    int rc = db_execf(
+        d, e,
+        "UPDATE users SET role = COALESCE($2, role), "
+        "display_name = COALESCE($3, display_name), "
+        "town_code = CASE WHEN CAST($4 AS TEXT) IS NULL THEN town_code WHEN $4 = '' THEN NULL "
+        "ELSE $4 END, "
+        "disabled = CASE WHEN $5 < 0 THEN disabled ELSE $5 END, updated_at = $6 "
+        "WHERE id = $1",
+        "isssis", id, p->role, p->display_name, p->town_code, (int64_t)p->disabled, now);
     if (rc == 0 && p->disabled == 1) rc = end_sessions(d, id, 0, e);
     json_t *after = rc == 0 ? auth_user_get(d, id, 1, e) : NULL;
     char oid[24];

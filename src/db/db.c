@@ -9,8 +9,10 @@
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct db_cache_entry {
     char *sql;
@@ -24,6 +26,16 @@ uint64_t db_time_total_ns(void) {
     return atomic_load(&db_time_ns);
 }
 
+static _Atomic uint64_t db_unavailable_count;
+
+uint64_t db_unavailable_total(void) {
+    return atomic_load(&db_unavailable_count);
+}
+
+void db_count_unavailable(void) {
+    atomic_fetch_add(&db_unavailable_count, 1);
+}
+
 static uint64_t fnv1a(const char *s) {
     uint64_t h = 1469598103934665603ull;
     for (; *s; s++)
@@ -31,14 +43,52 @@ static uint64_t fnv1a(const char *s) {
     return h;
 }
 
+int db_dsn_is_postgres(const char *dsn) {
+    return strncmp(dsn, "postgres://", 11) == 0 || strncmp(dsn, "postgresql://", 13) == 0;
+}
+
+const char *db_dsn_path(const char *dsn) {
+    if (db_dsn_is_postgres(dsn)) return NULL;
+    return strncmp(dsn, "sqlite:", 7) == 0 ? dsn + 7 : dsn;
+}
+
+char *db_dsn_redact(const char *dsn, char *buf, size_t n) {
+    snprintf(buf, n, "%s", dsn);
+    if (!db_dsn_is_postgres(dsn)) return buf;
+    /* scheme://user:password@host… → scheme://user:***@host… */
+    char *auth = strstr(buf, "://");
+    if (!auth) return buf;
+    auth += 3;
+    char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+    if (!at || (slash && slash < at)) return buf;
+    char *colon = memchr(auth, ':', (size_t)(at - auth));
+    if (!colon) return buf;
+    char rest[512];
+    snprintf(rest, sizeof(rest), "%s", at);
+    snprintf(colon, n - (size_t)(colon - buf), ":***%s", rest);
+    /* a password=… query parameter */
+    char *pw = strstr(buf, "password=");
+    if (pw) {
+        char *end = strchr(pw, '&');
+        snprintf(rest, sizeof(rest), "%s", end ? end : "");
+        snprintf(pw, n - (size_t)(pw - buf), "password=***%s", rest);
+    }
+    return buf;
+}
+
 int db_open(const char *dsn, db **out, err *e) {
-    if (strncmp(dsn, "postgres://", 11) == 0 || strncmp(dsn, "postgresql://", 13) == 0)
-        return err_set(e, 500, "internal", "db", "the PostgreSQL backend is not built in yet");
-    int rc = db_sqlite_ops.open(dsn, out, e);
+    if (!dsn || !*dsn) return err_set(e, 500, "internal", "db", "no database given");
+    const db_ops *ops = db_dsn_is_postgres(dsn) ? &db_pg_ops : &db_sqlite_ops;
+    const char *name = ops == &db_pg_ops ? dsn : db_dsn_path(dsn);
+    if (!*name) return err_set(e, 500, "internal", "db", "no database path after sqlite:");
+    int rc = ops->open(name, out, e);
     if (rc == 0) {
         (*out)->cache = NULL;
         (*out)->cache_len = (*out)->cache_cap = 0;
         (*out)->in_tx = 0;
+        (*out)->sqlstate[0] = '\0';
+        (*out)->unavailable = 0;
+        (*out)->conn_errors = 0;
     }
     return rc;
 }
@@ -138,10 +188,48 @@ int db_exec(db *d, const char *sql, err *e) {
 }
 
 int db_begin(db *d, err *e) {
+    return db_begin_mode(d, DB_TX_SERIAL, e);
+}
+
+int db_begin_mode(db *d, db_tx_mode mode, err *e) {
     if (d->in_tx) return err_internal(e, "nested transaction");
-    if (db_exec(d, d->ops == &db_sqlite_ops ? "BEGIN IMMEDIATE" : "BEGIN", e) != 0) return -1;
+    uint64_t t0 = time_mono_ns();
+    int rc = d->ops->begin(d, mode, e);
+    atomic_fetch_add(&db_time_ns, time_mono_ns() - t0);
+    if (rc != 0) return -1;
     d->in_tx = 1;
     return 0;
+}
+
+int db_retryable(db *d) {
+    return strcmp(d->sqlstate, "40001") == 0 || strcmp(d->sqlstate, "40P01") == 0;
+}
+
+unsigned long db_conn_errors(db *d) {
+    return d->conn_errors;
+}
+
+int db_tx_run(db *d, db_tx_mode mode, int (*fn)(db *d, void *arg, err *e), void *arg, err *e) {
+    for (int attempt = 1;; attempt++) {
+        if (db_begin_mode(d, mode, e) != 0) return -1;
+        int rc = fn(d, arg, e);
+        if (rc == 0) {
+            rc = db_exec(d, "COMMIT", e);
+            if (rc == 0) {
+                d->in_tx = 0;
+                return 0;
+            }
+        }
+        int retry = db_retryable(d);
+        db_rollback(d);
+        if (!retry) return -1;
+        if (attempt == 5)
+            return err_conflict(e, "", "并发冲突，请重试 (serialization failure after %d attempts)",
+                                attempt);
+        /* 1–20 ms, growing with the attempt, so that the colliding transactions spread. */
+        struct timespec ts = {0, (long)(1 + rand() % (5 * attempt)) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int db_commit(db *d, err *e) {
@@ -149,6 +237,48 @@ int db_commit(db *d, err *e) {
     if (rc != 0) db_rollback(d);
     d->in_tx = 0;
     return rc;
+}
+
+int db_notify(db *d, const char *channel, const char *payload, err *e) {
+    if (!d->ops->notify)
+        return err_internal(e, "notifications need PostgreSQL (the database is %s)", d->ops->name);
+    size_t n = channel ? strlen(channel) : 0;
+    if (n < 1 || n > 63) return err_internal(e, "bad notification channel");
+    for (size_t i = 0; i < n; i++)
+        if (!((channel[i] >= 'a' && channel[i] <= 'z') ||
+              (channel[i] >= '0' && channel[i] <= '9') || channel[i] == '_'))
+            return err_internal(e, "bad notification channel");
+    if (strlen(payload) >= 8000) return err_internal(e, "notification payload over 8000 bytes");
+    return d->ops->notify(d, channel, payload, e);
+}
+
+int db_reset_identity(db *d, const char *table, err *e) {
+    if (!*table || strlen(table) > 63) return err_internal(e, "bad table name");
+    for (const char *p = table; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return err_internal(e, "bad table name");
+    return d->ops->reset_identity ? d->ops->reset_identity(d, table, e) : 0;
+}
+
+db_listener *db_listen_start(const char *dsn, const char *channel, db_notify_fn on_notify,
+                             db_listen_connected_fn on_connect, void *arg, err *e) {
+    if (!db_dsn_is_postgres(dsn)) {
+        err_internal(e, "LISTEN/NOTIFY needs PostgreSQL");
+        return NULL;
+    }
+    return db_pg_listen_start(dsn, channel, on_notify, on_connect, arg, e);
+}
+
+void db_listen_stop(db_listener *l) {
+    db_pg_listen_stop(l);
+}
+
+/* Fill e after a failed statement: 503 when the server could not be reached. */
+static int db_fail(db *d, err *e, const char *what) {
+    if (d->unavailable)
+        return err_set(e, 503, "unavailable", "", "数据库暂时不可用，请稍后重试 (%s%s%s)", what,
+                       *what ? ": " : "", db_errmsg(d));
+    return err_internal(e, "%s%s%s", what, *what ? ": " : "", db_errmsg(d));
 }
 
 void db_rollback(db *d) {
@@ -225,7 +355,7 @@ db_stmt *db_query(db *d, err *e, const char *sql, const char *fmt, ...) {
     int rc = bind_va(s, fmt, ap);
     va_end(ap);
     if (rc != 0) {
-        err_internal(e, "bind failed: %s", db_errmsg(d));
+        db_fail(d, e, "bind failed");
         return NULL;
     }
     return s;
@@ -238,13 +368,15 @@ int db_execf(db *d, err *e, const char *sql, const char *fmt, ...) {
     va_start(ap, fmt);
     int rc = bind_va(s, fmt, ap);
     va_end(ap);
-    if (rc != 0) return err_internal(e, "bind failed: %s", db_errmsg(d));
+    if (rc != 0) return db_fail(d, e, "bind failed");
     while ((rc = db_step(s)) == DB_ROW) {
     }
     if (rc == DB_ERROR) {
         const char *m = db_errmsg(d);
-        int status = strstr(m, "UNIQUE") || strstr(m, "unique") ? 409 : 500;
-        err_set(e, status, status == 409 ? "conflict" : "internal", "", "%s", m);
+        if (strstr(m, "UNIQUE") || strstr(m, "unique") || !strcmp(d->sqlstate, "23505"))
+            err_set(e, 409, "conflict", "", "%s", m);
+        else
+            db_fail(d, e, "");
         db_reset(s);
         return -1;
     }
@@ -259,10 +391,10 @@ int db_query_int(db *d, err *e, int64_t *out, const char *sql, const char *fmt, 
     va_start(ap, fmt);
     int rc = bind_va(s, fmt, ap);
     va_end(ap);
-    if (rc != 0) return err_internal(e, "bind failed: %s", db_errmsg(d));
+    if (rc != 0) return db_fail(d, e, "bind failed");
     rc = db_step(s);
     if (rc == DB_ERROR) {
-        err_internal(e, "%s", db_errmsg(d));
+        db_fail(d, e, "");
         db_reset(s);
         return -1;
     }
@@ -308,7 +440,7 @@ json_t *db_rows_json(db_stmt *s, size_t max, err *e) {
         n++;
     }
     if (n < max && rc == DB_ERROR) {
-        err_internal(e, "%s", db_errmsg(s->d));
+        db_fail(s->d, e, "");
         json_decref(arr);
         db_reset(s);
         return NULL;

@@ -212,6 +212,11 @@ static const char *s_id_pk(void) {
     return "INTEGER PRIMARY KEY";
 }
 
+/* One writer at a time whatever the mode; a snapshot needs no write lock. */
+static int s_begin(db *d, db_tx_mode mode, err *e) {
+    return s_exec(d, mode == DB_TX_SNAPSHOT ? "BEGIN" : "BEGIN IMMEDIATE", e);
+}
+
 const db_ops db_sqlite_ops = {
     .name = "sqlite",
     .open = s_open,
@@ -237,4 +242,5 @@ const db_ops db_sqlite_ops = {
     .changes = s_changes,
     .backup = s_backup,
     .id_pk_ddl = s_id_pk,
+    .begin = s_begin,
 };

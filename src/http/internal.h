@@ -100,7 +100,8 @@ typedef struct req_state {
     struct http_header_kv *cookies;
     size_t ncookies;
     int cookies_parsed;
-    int route_index; /* for metrics; -1 static, -2 not found */
+    int route_index;              /* for metrics; -1 static, -2 not found */
+    unsigned long db_conn_errors; /* db_conn_errors() when the request began */
 } req_state;
 
 /* router.c */
@@ -128,6 +129,9 @@ void sse_worker_drain(worker *w);
 void sse_worker_notify(worker *w);
 void sse_conn_closed(conn *c);
 void sse_worker_stop(worker *w);
+/** Cluster mode: the publishing connection and the listener on dsn (PostgreSQL). */
+int sse_cluster_start(const char *dsn, err *e);
+void sse_cluster_stop(void);
 
 /* metrics.c */
 void metrics_init(size_t nroutes);

@@ -117,19 +117,29 @@ void metrics_render(strbuf *out) {
         strbuf_printf(out, "isle_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route,
                       (unsigned long long)count);
     }
-    strbuf_printf(out,
-                  "# HELP isle_http_open_connections Open client connections.\n"
-                  "# TYPE isle_http_open_connections gauge\n"
-                  "isle_http_open_connections %ld\n"
-                  "# HELP isle_db_time_seconds_total Time spent in database calls.\n"
-                  "# TYPE isle_db_time_seconds_total counter\n"
-                  "isle_db_time_seconds_total %.6f\n"
-                  "# HELP isle_sse_subscribers Live Server-Sent Events subscribers.\n"
-                  "# TYPE isle_sse_subscribers gauge\n"
-                  "isle_sse_subscribers %ld\n"
-                  "# HELP isle_sse_events_total Events published to the SSE hub.\n"
-                  "# TYPE isle_sse_events_total counter\n"
-                  "isle_sse_events_total %llu\n",
-                  metrics_open_connections(), (double)db_time_total_ns() / 1e9,
-                  sse_subscribers_total(), (unsigned long long)sse_events_total());
+    strbuf_printf(
+        out,
+        "# HELP isle_http_open_connections Open client connections.\n"
+        "# TYPE isle_http_open_connections gauge\n"
+        "isle_http_open_connections %ld\n"
+        "# HELP isle_db_time_seconds_total Time spent in database calls.\n"
+        "# TYPE isle_db_time_seconds_total counter\n"
+        "isle_db_time_seconds_total %.6f\n"
+        "# HELP isle_sse_subscribers Live Server-Sent Events subscribers.\n"
+        "# TYPE isle_sse_subscribers gauge\n"
+        "isle_sse_subscribers %ld\n"
+        "# HELP isle_sse_events_total Events published to the SSE hub.\n"
+        "# TYPE isle_sse_events_total counter\n"
+        "isle_sse_events_total %llu\n"
+        "# HELP isle_db_unavailable_total Database calls that failed because the "
+        "server could not be reached (PostgreSQL).\n"
+        "# TYPE isle_db_unavailable_total counter\n"
+        "isle_db_unavailable_total %llu\n"
+        "# HELP isle_db_backend Which database backend this node uses.\n"
+        "# TYPE isle_db_backend gauge\n"
+        "isle_db_backend{backend=\"%s\"} 1\n",
+        metrics_open_connections(), (double)db_time_total_ns() / 1e9, sse_subscribers_total(),
+        (unsigned long long)sse_events_total(), (unsigned long long)db_unavailable_total(),
+        db_dsn_is_postgres(http_config()->db_path ? http_config()->db_path : "") ? "postgres"
+                                                                                 : "sqlite");
 }

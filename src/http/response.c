@@ -278,6 +278,22 @@ void http_reply_error(http_req *r, int status, const char *code, const char *fie
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (status >= 500 && status != 503 && r->db &&
+        db_conn_errors(r->db) != ((req_state *)r->internal)->db_conn_errors) {
+        /* The database went away under this request (a restart, a full connection pool):
+         * the client should retry, not report a bug. */
+        status = 503;
+        code = "unavailable";
+        field = "";
+        snprintf(msg, sizeof(msg), "数据库暂时不可用，请稍后重试");
+    }
+    if (status == 503) {
+        int has = 0;
+        req_state *st = r->internal;
+        for (int i = 0; i < st->nresp; i++)
+            if (!strcasecmp(st->resp_hdr_names[i], "Retry-After")) has = 1;
+        if (!has) http_set_header(r, "Retry-After", "5");
+    }
     if (status == 429) {
         /* Retry-After is set by the caller when it knows better. */
         int has = 0;

@@ -126,6 +126,7 @@ static http_req *conn_req(conn *c) {
     r->internal = st;
     r->arena = c->arena;
     r->db = c->w->db;
+    st->db_conn_errors = r->db ? db_conn_errors(r->db) : 0;
     r->body = "";
     snprintf(r->client_ip, sizeof(r->client_ip), "%s", c->ip);
     snprintf(r->request_id, sizeof(r->request_id), "%x-%llx", c->w->index,
@@ -293,7 +294,10 @@ static int on_headers_complete(http_parser *p) {
     if (!c->reject_status && r->route) {
         int public = r->route->flags & ROUTE_PUBLIC;
         if (config.auth && (!public || (r->route->flags & ROUTE_OPTIONAL_AUTH))) config.auth(r);
-        if (!public) {
+        if (r->db && db_conn_errors(r->db) != st->db_conn_errors)
+            /* The session could not be looked up: not "unauthenticated" but "try later". */
+            reject(c, 503, "unavailable", "", "数据库暂时不可用，请稍后重试");
+        else if (!public) {
             if (!r->user.id)
                 reject(c, 401, "unauthenticated", "", "请先登录");
             else if (!(r->user.role & r->route->roles))
@@ -724,8 +728,14 @@ int http_serve(const http_server_config *cfg, err *e) {
         w->notify_ev = event_new(w->base, -1, 0, notify_cb, w);
         sse_worker_init(w, config.sse_heartbeat, config.sse_batch_ms);
     }
+    if (strcmp(db_backend(workers[0].db), "postgres") == 0 &&
+        sse_cluster_start(config.db_path, e) != 0) {
+        close(fd);
+        return -1;
+    }
+    char shown[512];
     log_info("isle serving http://%s with %d thread%s, db %s", config.listen, nworkers,
-             nworkers == 1 ? "" : "s", config.db_path);
+             nworkers == 1 ? "" : "s", db_dsn_redact(config.db_path, shown, sizeof(shown)));
     for (int i = 0; i < nworkers; i++)
         pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
 
@@ -744,6 +754,7 @@ int http_serve(const http_server_config *cfg, err *e) {
     }
     for (int i = 0; i < nworkers; i++)
         pthread_join(workers[i].thread, NULL);
+    sse_cluster_stop();
     for (int i = 0; i < nworkers; i++) {
         worker *w = &workers[i];
         while (w->conns)

@@ -1,10 +1,26 @@
-/* sse: Server-Sent Events hub (see sse.h). */
+/* sse: Server-Sent Events hub (see sse.h).
+ *
+ * Single node (SQLite): ids come from next_id under hub_mu and a publish fans
+ * out at once. Cluster (PostgreSQL, sse_cluster_start): a publish only writes
+ * the event to the database and NOTIFYs channel "isle_sse"; every node's
+ * listener thread, this one included, receives it and fans it out locally
+ * (hub_fanout), so all nodes deliver the same events with the same ids in the
+ * same order. Ids come from the sse_counter row, whose lock is held until the
+ * publishing transaction commits: ids are handed out in commit order, which is
+ * the order notifications arrive in, so ids only grow on every node. The
+ * notification carries "E <id>\n<topic>\n<event>\n<data>", or "R <id>" when
+ * that would not fit PostgreSQL's 8000-byte limit and the listener reads the
+ * event from sse_events instead. Every event also has a row in sse_events
+ * (pruned after ten minutes), from which a listener that lost its connection
+ * catches up when it is back. */
 #include "http/sse.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xmalloc.h"
+#include "db/db.h"
 #include "http/internal.h"
 
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +55,16 @@ static struct {
 } topic_counts[SSE_MAX_TOPICS];
 static int ntopic_counts;
 static int hub_running;
+
+/* Cluster mode (PostgreSQL). pub_db is the publishing connection, used under pub_mu;
+ * last_delivered belongs to the listener thread. */
+#define SSE_CHANNEL      "isle_sse"
+#define SSE_INLINE_MAX   7900
+#define SSE_KEEP_SECONDS 600
+static pthread_mutex_t pub_mu = PTHREAD_MUTEX_INITIALIZER;
+static db *pub_db;
+static db_listener *listener;
+static int64_t last_delivered;
 
 static void msg_unref(sse_msg *m) {
     if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
@@ -242,7 +268,10 @@ void sse_worker_drain(worker *w) {
         }
 }
 
-long sse_publish(const char *topic, const char *event, const char *data_json, int64_t *id_out) {
+/* Format the event once and queue it to every worker. id 0: take the next local id
+ * (single node); otherwise the cluster's id. */
+static long hub_fanout(int64_t id, const char *topic, const char *event, const char *data_json,
+                       int64_t *id_out) {
     int nw = 0;
     worker *ws = http_workers(&nw);
     sse_msg *m = xcalloc(1, sizeof(*m));
@@ -254,7 +283,12 @@ long sse_publish(const char *topic, const char *event, const char *data_json, in
         free(m);
         return -1;
     }
-    m->id = next_id++;
+    if (id) {
+        m->id = id;
+        if (id >= next_id) next_id = id + 1;
+    } else {
+        m->id = next_id++;
+    }
     int len =
         snprintf(NULL, 0, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)m->id, event, data_json);
     m->text = xmalloc((size_t)len + 1);
@@ -282,6 +316,162 @@ long sse_publish(const char *topic, const char *event, const char *data_json, in
     }
     if (id_out) *id_out = m->id;
     return subs;
+}
+
+/* ---------- cluster mode ---------- */
+
+static long local_subscribers(const char *topic) {
+    pthread_mutex_lock(&hub_mu);
+    long *cnt = topic_count_slot(topic, 0);
+    long subs = cnt ? *cnt : 0;
+    pthread_mutex_unlock(&hub_mu);
+    return subs;
+}
+
+/* Write the event and notify every node (this one included). pub_mu held. */
+static int cluster_publish(const char *topic, const char *event, const char *data_json,
+                           int64_t *id_out, err *e) {
+    char now[32], cutoff[32];
+    int64_t t = time_now();
+    time_iso(now, sizeof(now), t);
+    time_iso(cutoff, sizeof(cutoff), t - SSE_KEEP_SECONDS);
+    if (db_begin_mode(pub_db, DB_TX_READ_COMMITTED, e) != 0) return -1;
+    int64_t id = 0;
+    int rc = db_query_int(pub_db, e, &id,
+                          "UPDATE sse_counter SET last_id = last_id + 1 WHERE id = 1 "
+                          "RETURNING last_id",
+                          "");
+    if (rc == 1) rc = err_internal(e, "sse_counter row missing");
+    if (rc == 0)
+        rc = db_execf(pub_db, e,
+                      "INSERT INTO sse_events (id, topic, event, data, created_at) "
+                      "VALUES ($1, $2, $3, $4, $5)",
+                      "issss", id, topic, event, data_json, now);
+    if (rc == 0 && id % 100 == 0)
+        rc = db_execf(pub_db, e, "DELETE FROM sse_events WHERE created_at < $1", "s", cutoff);
+    if (rc == 0) {
+        size_t need = strlen(topic) + strlen(event) + strlen(data_json) + 32;
+        char *payload = xmalloc(need);
+        if (need <= SSE_INLINE_MAX)
+            snprintf(payload, need, "E %" PRId64 "\n%s\n%s\n%s", id, topic, event, data_json);
+        else
+            snprintf(payload, need, "R %" PRId64, id);
+        rc = db_notify(pub_db, SSE_CHANNEL, payload, e);
+        free(payload);
+    }
+    if (rc != 0 || db_commit(pub_db, e) != 0) {
+        db_rollback(pub_db);
+        return -1;
+    }
+    *id_out = id;
+    return 0;
+}
+
+/* Deliver events after last_delivered from the table, oldest first. Listener thread. */
+static void cluster_catch_up(db *d) {
+    err e = {0};
+    db_stmt *s = db_query(d, &e,
+                          "SELECT id, topic, event, data FROM sse_events WHERE id > $1 "
+                          "ORDER BY id LIMIT $2",
+                          "ii", last_delivered, (int64_t)SSE_HISTORY * 4);
+    if (!s) {
+        log_warn("SSE catch-up failed: %s", e.message);
+        return;
+    }
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int64_t id = db_column_int64(s, 0);
+        hub_fanout(id, db_column_text(s, 1), db_column_text(s, 2), db_column_text(s, 3), NULL);
+        last_delivered = id;
+    }
+    db_reset(s);
+    if (rc == DB_ERROR) log_warn("SSE catch-up failed: %s", db_errmsg(d));
+}
+
+static void cluster_on_connect(db *d, void *arg) {
+    (void)arg;
+    if (last_delivered < 0) {
+        /* First connection: start from the newest event; older ones are history. */
+        int64_t v = 0;
+        err e = {0};
+        if (db_query_int(d, &e, &v, "SELECT last_id FROM sse_counter WHERE id = 1", "") == 0)
+            last_delivered = v;
+        else
+            last_delivered = 0;
+        pthread_mutex_lock(&hub_mu);
+        if (last_delivered >= next_id) next_id = last_delivered + 1;
+        pthread_mutex_unlock(&hub_mu);
+    }
+    cluster_catch_up(d);
+}
+
+static void cluster_on_notify(db *d, const char *channel, const char *payload, void *arg) {
+    (void)channel;
+    (void)arg;
+    char *end;
+    if ((payload[0] != 'E' && payload[0] != 'R') || payload[1] != ' ') return;
+    int64_t id = strtoll(payload + 2, &end, 10);
+    if (id <= last_delivered) return; /* already delivered by a catch-up */
+    if (id != last_delivered + 1 || payload[0] == 'R') {
+        /* A gap (notifications lost while reconnecting) or an event too large to ride
+         * along: read from the table, which has everything up to id. */
+        cluster_catch_up(d);
+        return;
+    }
+    if (*end != '\n') return;
+    const char *topic = end + 1, *nl1 = strchr(topic, '\n');
+    if (!nl1) return;
+    const char *event = nl1 + 1, *nl2 = strchr(event, '\n');
+    if (!nl2) return;
+    char t[65], ev[129];
+    snprintf(t, sizeof(t), "%.*s", (int)(nl1 - topic), topic);
+    snprintf(ev, sizeof(ev), "%.*s", (int)(nl2 - event), event);
+    hub_fanout(id, t, ev, nl2 + 1, NULL);
+    last_delivered = id;
+}
+
+int sse_cluster_start(const char *dsn, err *e) {
+    if (db_open(dsn, &pub_db, e) != 0) return -1;
+    last_delivered = -1;
+    listener = db_listen_start(dsn, SSE_CHANNEL, cluster_on_notify, cluster_on_connect, NULL, e);
+    if (!listener) {
+        db_close(pub_db);
+        pub_db = NULL;
+        return -1;
+    }
+    log_info("SSE events cross nodes through PostgreSQL (channel %s)", SSE_CHANNEL);
+    return 0;
+}
+
+void sse_cluster_stop(void) {
+    db_listen_stop(listener);
+    listener = NULL;
+    pthread_mutex_lock(&pub_mu);
+    db_close(pub_db);
+    pub_db = NULL;
+    pthread_mutex_unlock(&pub_mu);
+}
+
+long sse_publish(const char *topic, const char *event, const char *data_json, int64_t *id_out) {
+    pthread_mutex_lock(&pub_mu);
+    if (!pub_db) {
+        pthread_mutex_unlock(&pub_mu);
+        return hub_fanout(0, topic, event, data_json, id_out);
+    }
+    if (strchr(event, '\n') || strchr(topic, '\n') || strchr(data_json, '\n')) {
+        pthread_mutex_unlock(&pub_mu);
+        return -1;
+    }
+    err e = {0};
+    int64_t id = 0;
+    int rc = cluster_publish(topic, event, data_json, &id, &e);
+    pthread_mutex_unlock(&pub_mu);
+    if (rc != 0) {
+        log_warn("SSE publish on %s failed: %s", topic, e.message);
+        return -1;
+    }
+    if (id_out) *id_out = id;
+    return local_subscribers(topic);
 }
 
 int http_sse_start(http_req *r, const char *topic) {

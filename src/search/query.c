@@ -35,11 +35,11 @@
 #define QP_TERM_SLOTS    2048 /* power of two ≥ 2 × QP_MAX_TERMS */
 #define QP_MAX_TOKENS    256
 #define QP_MAX_PHRASES   48
-#define LIST_FULL        4096  /* longer lists are probed for the candidates, not walked */
-#define WALK_BUDGET      16384 /* postings walked per query once there are candidates */
-#define PREFETCH_AHEAD   12    /* postings between a prefetch and its use */
-#define RERANK_MAX_EXTRA 10    /* stage 2 re-ranks at most want + this many candidates */
-#define RERANK_MIN       30    /* candidates re-ranked in stage 2 */
+#define LIST_FULL        4096 /* longer lists are probed for the candidates, not walked */
+#define WALK_BUDGET      8192 /* postings walked per query once there are candidates */
+#define PREFETCH_AHEAD   12   /* postings between a prefetch and its use */
+#define RERANK_MAX_EXTRA 10   /* stage 2 re-ranks at most want + this many candidates */
+#define RERANK_MIN       30   /* candidates re-ranked in stage 2 */
 #define NAME_MAX_CHARS   128
 #define CUTOFF_RATIO     0.3 /* items below this share of the best stage-1 score do not count */
 /* An item that matches less than half of what the user typed (after stop and intent
@@ -809,6 +809,9 @@ typedef struct qscratch {
     qplan plan;
     name_view nv;
     name_match nm;
+    /* Facet counting by interned id: counts per id, ids seen (0 departments, 1 types). */
+    uint32_t *fcount[2], *fseen[2];
+    size_t nfseen[2], fcap;
 } qscratch;
 
 static __thread qscratch *tls;
@@ -833,6 +836,10 @@ static qscratch *scratch_for(size_t ndocs) {
 void search_thread_cleanup(void) {
     qscratch *q = tls;
     if (!q) return;
+    for (int k = 0; k < 2; k++) {
+        free(q->fcount[k]);
+        free(q->fseen[k]);
+    }
     free(q->dd);
     free(q->touched);
     free(q->cands);
@@ -979,19 +986,44 @@ search_result *search_result_new(void) {
     return r;
 }
 
-static void count_facet(search_facet *f, int *n, const char *value) {
-    for (int i = 0; i < *n; i++)
-        if (f[i].value == value) {
-            f[i].count++;
-            return;
-        }
-    if (*n < SEARCH_MAX_FACETS) f[(*n)++] = (search_facet){.value = value, .count = 1};
+static void facets_reserve(qscratch *sc, size_t nintern) {
+    if (sc->fcap >= nintern) return;
+    size_t cap = nintern + nintern / 2 + 64;
+    for (int k = 0; k < 2; k++) {
+        sc->fcount[k] = xrealloc(sc->fcount[k], cap * sizeof(uint32_t));
+        memset(sc->fcount[k] + sc->fcap, 0, (cap - sc->fcap) * sizeof(uint32_t));
+        sc->fseen[k] = xrealloc(sc->fseen[k], cap * sizeof(uint32_t));
+    }
+    sc->fcap = cap;
+}
+
+static inline void count_facet(qscratch *sc, int k, uint32_t id) {
+    if (sc->fcount[k][id]++ == 0) sc->fseen[k][sc->nfseen[k]++] = id;
 }
 
 static int facet_cmp(const void *a, const void *b) {
     const search_facet *x = a, *y = b;
     if (x->count != y->count) return y->count - x->count;
     return strcmp(x->value, y->value);
+}
+
+/* The SEARCH_MAX_FACETS largest counts of facet k into f (counts reset). */
+static int facets_take(const search_engine *s, qscratch *sc, int k, search_facet *f) {
+    size_t n = sc->nfseen[k];
+    search_facet *all = n > SEARCH_MAX_FACETS ? xmalloc(n * sizeof(*all)) : f;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = sc->fseen[k][i];
+        all[i] = (search_facet){.value = s->intern_str[id], .count = (int)sc->fcount[k][id]};
+        sc->fcount[k][id] = 0;
+    }
+    sc->nfseen[k] = 0;
+    qsort(all, n, sizeof(*all), facet_cmp);
+    if (all != f) {
+        memcpy(f, all, SEARCH_MAX_FACETS * sizeof(*f));
+        free(all);
+        n = SEARCH_MAX_FACETS;
+    }
+    return (int)n;
 }
 
 int search_run(search_engine *s, const search_request *rq, search_result *res, err *e) {
@@ -1259,19 +1291,20 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     /* Total and facets over the items that count: those within CUTOFF_RATIO of the
      * best stage-1 score. */
     int total = 0;
+    if (rq->facets) facets_reserve(sc, s->nintern);
     for (size_t c = 0; c < ncand; c++) {
         if (cands[c].pre < cutoff) continue;
         if (coverage(p, sc->dd[cands[c].doc].mask) < MIN_COVERAGE) continue;
         total++;
         if (rq->facets) {
             const sdoc *d = &docs[cands[c].doc];
-            count_facet(res->departments, &res->ndepartments, s->intern_str[d->department]);
-            count_facet(res->types, &res->ntypes, s->intern_str[d->type]);
+            count_facet(sc, 0, d->department);
+            count_facet(sc, 1, d->type);
         }
     }
     if (rq->facets) {
-        qsort(res->departments, (size_t)res->ndepartments, sizeof(search_facet), facet_cmp);
-        qsort(res->types, (size_t)res->ntypes, sizeof(search_facet), facet_cmp);
+        res->ndepartments = facets_take(s, sc, 0, res->departments);
+        res->ntypes = facets_take(s, sc, 1, res->types);
     }
     res->total = total;
     int skipped = 0;

@@ -199,6 +199,32 @@ search_engine *search_global(void);
  *  is not running. Returns 0 or -1. */
 int search_item_changed(db *d, const char *code);
 
+/* ---- the API's answer cache (cache.c) ---- */
+
+/** A cached answer: the encoded JSON body (malloc'd, the caller frees it), its
+ *  length, the item count and the normalised query (for the search log). */
+typedef struct search_cached {
+    char *body;
+    size_t len;
+    int total;
+    char normalized[SEARCH_QUERY_MAX_BYTES * 2];
+} search_cached;
+
+/** The engine's change counter: bumped by every put, remove and synonym reload. */
+uint64_t search_engine_generation(search_engine *s);
+/** 0 when ISLE_SEARCH_CACHE=0 turned the cache off. */
+int search_cache_enabled(void);
+/** Look up the answer for key (every parameter that shapes the answer, as bytes)
+ *  computed at `generation`. 1 and *out filled on a hit, 0 on a miss. */
+int search_cache_get(uint64_t generation, const char *key, size_t klen, search_cached *out);
+/** Remember an answer computed at `generation` (read before the query ran). */
+void search_cache_put(uint64_t generation, const char *key, size_t klen, const char *body,
+                      size_t blen, const char *normalized, int total);
+/** Hits and misses since the start (for /metrics). */
+void search_cache_stats(uint64_t *hits, uint64_t *misses);
+/** Drop every entry (tests; memory). */
+void search_cache_clear(void);
+
 /** Count one query in the search log (in memory; written to the search_log table
  *  in batches by search_log_flush). The normalised query is logged with digit
  *  runs of 7 or more removed (no ID or phone numbers). */

@@ -123,7 +123,7 @@ void sugg_sort(search_engine *s) {
     for (size_t i = 0; i < s->nsugg_new; i++)
         if (s->docs[s->sugg_new[i].doc].live) s->sugg_new[k++] = s->sugg_new[i];
     s->nsugg_new = k;
-    qsort_r(s->sugg_new, s->nsugg_new, sizeof(*s->sugg_new), entry_cmp, s);
+    if (k > 1) qsort_r(s->sugg_new, k, sizeof(*s->sugg_new), entry_cmp, s); /* NULL when empty */
     size_t total = s->nsugg + s->nsugg_new;
     sugg_entry *merged = xmalloc((total ? total : 1) * sizeof(*merged));
     size_t i = 0, j = 0, o = 0;

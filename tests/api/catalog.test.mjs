@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { ROOT, errorOf, makeTempDir, runIsle, runIsleOk, sqlite, startServer } from './server.mjs';
+import { ROOT, errorOf, makeTempDir, newDb, runIsle, runIsleOk, sqlite, startServer } from './server.mjs';
 
 const BIRTH = '330900-GA-100001'; // 出生登记, in bundle YJS-002
 const SHIPPED = path.join(ROOT, 'data', 'catalog');
@@ -268,7 +268,7 @@ test('Open311 service definition shape and Open311 errors', async () => {
 // ---- the command line ----
 
 function freshDb(name) {
-  const db = path.join(tmp, `${name}.db`);
+  const db = newDb(tmp, name);
   runIsleOk(['--db', db, 'init']);
   return db;
 }

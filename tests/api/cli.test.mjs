@@ -4,18 +4,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { makeTempDir, runIsle, runIsleOk, sqlite, startServer } from './server.mjs';
+import { PG_BASE, dropDb, isPg, makeTempDir, newDb, runIsle, runIsleOk, sqlite, startServer } from './server.mjs';
 
 let dir;
 let db;
 before(() => {
   dir = makeTempDir('isle-cli-');
-  db = path.join(dir, 'cli.db');
+  db = newDb(dir, 'cli');
   runIsleOk(['--db', db, 'init']);
   runIsleOk(['--db', db, 'demo']);
 });
 after(() => {
   if (!process.env.ISLE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+  dropDb(db);
 });
 
 test('isle version and isle help exit 0', () => {
@@ -75,7 +76,15 @@ test('isle user passwd changes the password (checked by logging in)', async () =
   }
 });
 
-test('isle backup --out FILE writes a valid SQLite database', () => {
+test('isle backup on PostgreSQL refuses and names pg_dump', { skip: !isPg && 'PostgreSQL only' }, () => {
+  const out = path.join(dir, 'backup.db');
+  const r = runIsle(['--db', db, 'backup', '--out', out]);
+  assert.equal(r.status, 1, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /pg_dump/);
+  assert.ok(!fs.existsSync(out), 'no file left behind');
+});
+
+test('isle backup --out FILE writes a valid SQLite database', { skip: isPg && 'SQLite only' }, () => {
   const out = path.join(dir, 'backup.db');
   const r = runIsle(['--db', db, 'backup', '--out', out]);
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
@@ -97,8 +106,8 @@ test('isle backup --out FILE writes a valid SQLite database', () => {
 });
 
 test('--db takes precedence over ISLE_DB; ISLE_DB is used without --db', () => {
-  const a = path.join(dir, 'a.db');
-  const b = path.join(dir, 'b.db');
+  const a = newDb(dir, 'a');
+  const b = newDb(dir, 'b');
   runIsleOk(['--db', a, 'init']);
   runIsleOk(['--db', b, 'init']);
   const addB = runIsle(['--db', b, 'user', 'add', '--role', 'citizen', '--login', 'only_in_b'],
@@ -115,6 +124,8 @@ test('--db takes precedence over ISLE_DB; ISLE_DB is used without --db', () => {
   assert.doesNotMatch(listA.stdout, /\bonly_in_b\b/);
   assert.match(listB.stdout, /\bonly_in_b\b/);
   assert.doesNotMatch(listB.stdout, /\bonly_in_a\b/);
+  dropDb(a);
+  dropDb(b);
 });
 
 test('init is idempotent and a missing database is reported', () => {
@@ -122,6 +133,9 @@ test('init is idempotent and a missing database is reported', () => {
   assert.equal(again.status, 0, `second init: ${again.stderr}`);
   const l = runIsle(['--db', db, 'user', 'list']);
   assert.match(l.stdout, /\bcli_user\b/, 'init did not wipe data');
-  const missing = runIsle(['--db', path.join(dir, 'nope', 'x.db'), 'user', 'list']);
+  const missing = runIsle(['--db', isPg ? `${PG_BASE}isle_no_such_db` : path.join(dir, 'nope', 'x.db'), 'user', 'list']);
   assert.notEqual(missing.status, 0);
+  assert.ok(missing.status < 128, `exit ${missing.status}: no crash`);
+  assert.match(missing.stderr, /isle: database: /);
+  if (isPg) assert.doesNotMatch(missing.stderr, /password/i);
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { errorOf, startServer } from './server.mjs';
+import { errorOf, sseSubscribe, startServer } from './server.mjs';
 
 let srv;
 let admin;
@@ -19,68 +19,9 @@ function assertError(r, status, code, field) {
   if (field !== undefined) assert.equal(e.field, field);
 }
 
-/** Open an SSE stream; returns {res, next(pred, ms), close()} parsing events as they come. */
-async function subscribe(topic, headers = {}) {
-  const ac = new AbortController();
-  const res = await fetch(`${srv.base}/api/v1/events/${topic}`, {
-    headers: { Accept: 'text/event-stream', ...headers }, signal: ac.signal,
-  });
-  const events = [];
-  const comments = [];
-  let buf = '';
-  let waiters = [];
-  let ended = false;
-  const pump = (async () => {
-    if (!res.body || res.status !== 200) return;
-    const reader = res.body.getReader();
-    const dec = new TextDecoder();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += dec.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = { data: '' };
-          const data = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) { comments.push(line); continue; }
-            const c = line.indexOf(':');
-            const k = c < 0 ? line : line.slice(0, c);
-            let v = c < 0 ? '' : line.slice(c + 1);
-            if (v.startsWith(' ')) v = v.slice(1);
-            if (k === 'data') data.push(v); else if (k) ev[k] = v;
-          }
-          if (data.length || ev.event || ev.id) {
-            ev.data = data.join('\n');
-            events.push(ev);
-          }
-          waiters = waiters.filter((w) => !w());
-        }
-      }
-    } catch { /* aborted */ }
-    ended = true;
-    waiters = waiters.filter((w) => !w());
-  })();
-  return {
-    res, events, comments,
-    get ended() { return ended; },
-    next(pred, ms = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const ev = events.find(pred);
-          if (ev) { clearTimeout(t); resolve(ev); return true; }
-          if (ended) { clearTimeout(t); reject(new Error(`stream ended; events: ${JSON.stringify(events)}`)); return true; }
-          return false;
-        };
-        const t = setTimeout(() => reject(new Error(`no matching event in ${ms} ms; got ${JSON.stringify(events)}`)), ms);
-        if (!check()) waiters.push(check);
-      });
-    },
-    async close() { ac.abort(); await pump; },
-  };
+/** Open an SSE stream on this file's server (see sseSubscribe in server.mjs). */
+function subscribe(topic, headers = {}) {
+  return sseSubscribe(srv.base, topic, headers);
 }
 
 async function publish(topic, body, auth = admin) {

@@ -214,3 +214,35 @@ test('nonsense finds nothing instead of stray one-character matches', async () =
     if (code) assert.equal(r.json.items[0].code, code);
   }
 });
+
+test('a repeated search is answered from the cache until the index changes', async () => {
+  const path = `/api/v1/search?q=${q('老年人优待证')}&limit=5`;
+  const first = await srv.req('GET', path);
+  assert.equal(first.status, 200, first.text);
+  const second = await srv.req('GET', path);
+  assert.equal(second.json.cached, true, 'the repeat comes from the cache');
+  const strip = (b) => { const c = { ...b }; delete c.took_ms; delete c.cached; return c; };
+  assert.deepEqual(strip(second.json), strip(first.json), 'the cached answer is the same answer');
+  // Other parameters are other answers.
+  const other = await srv.req('GET', `/api/v1/search?q=${q('老年人优待证')}&limit=4`);
+  assert.equal(other.json.cached, false);
+  assert.equal(other.json.items.length, Math.min(4, first.json.items.length));
+
+  // An edit of the top item changes the index: the next search computes afresh
+  // and shows the new name.
+  const code = first.json.items[0].code;
+  const staff = await srv.login('staff');
+  const got = await srv.req('GET', `/api/v1/items/${code}`);
+  const it = got.json;
+  for (const k of ['version', 'updated_at', 'popularity', 'bundles']) delete it[k];
+  for (const m of it.materials) { delete m.licence_issuer; delete m.licence_trust_level; }
+  it.name = `${it.name}（缓存测试）`;
+  const put = await srv.req('PUT', `/api/v1/items/${code}`, { auth: staff, json: it });
+  assert.equal(put.status, 200, put.text);
+  const after = await srv.req('GET', path);
+  assert.equal(after.json.cached, false, 'the edit invalidated the cached answer');
+  assert.ok(after.json.items.some((x) => x.name === it.name), 'the new name is found');
+  const m = await srv.req('GET', '/metrics');
+  const hits = Number((m.text.match(/^isle_search_cache_total\{outcome="hit"\} (\d+)$/m) || [])[1]);
+  assert.ok(hits >= 1, 'cache hits are counted in /metrics');
+});

@@ -1,10 +1,15 @@
 // Test helpers for the API tests (node --test tests/api/).
 //
-// startServer() creates a temp dir, runs `isle --db DIR/isle.db init` and
-// `... demo`, spawns `isle serve` on a free loopback port and waits for
+// startServer() creates a temp dir, runs `isle --db DB init` and `... demo` on
+// a fresh database, spawns `isle serve` on a free loopback port and waits for
 // /healthz. Each test file starts one server in before() and stops it in after().
 // The binary is $ISLE_BIN or build/isle (relative paths are taken from the
 // project root). ISLE_ARGON2_FAST=1 keeps password hashing cheap.
+//
+// The database is SQLite (DIR/isle.db) unless $ISLE_TEST_PG_URL names a
+// PostgreSQL server ("postgres://isle@127.0.0.1:PORT/", set by scripts/test.sh
+// for the api-pg suite): then every newDb() is a new database on that server,
+// dropped again by stop(). dbQuery() runs SQL on either.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,12 +21,18 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.resolve(ROOT, process.env.ISLE_BIN || 'build/isle');
 export const PASSWORD = 'Zhoushan@2026';
+/** Base URL of the PostgreSQL server under test, or '' for SQLite. */
+export const PG_BASE = process.env.ISLE_TEST_PG_URL || '';
+export const isPg = PG_BASE !== '';
+
 export const DEMO_USERS = ['citizen', 'company', 'agent', 'staff', 'approver', 'trading_staff',
   'bidder', 'expert', 'supervisor', 'admin'];
 
 /** Environment for every isle process the tests start. */
 export function isleEnv(extra = {}) {
-  const env = { ...process.env, ISLE_ARGON2_FAST: '1', ...extra };
+  // ISLE_DEMO_CASES: a 300-case demo year keeps every server start fast (the product's
+  // `isle demo` makes 3,000; stats.test.mjs asks for those explicitly).
+  const env = { ISLE_DEMO_CASES: '300', ...process.env, ISLE_ARGON2_FAST: '1', ...extra };
   if (!('ISLE_DB' in extra)) delete env.ISLE_DB;
   return env;
 }
@@ -45,12 +56,47 @@ export function runIsleOk(args, opts) {
   return r;
 }
 
-/** Run the sqlite3 CLI on a database file; returns trimmed stdout. */
-export function sqlite(dbPath, sql) {
-  const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', dbPath, sql], { encoding: 'utf8' });
+/** Run SQL on a database (a file: the sqlite3 CLI; a postgres:// URL: psql); returns
+ *  trimmed stdout, one row per line, columns separated by '|'. */
+export function dbQuery(db, sql) {
+  const pg = /^postgres(ql)?:\/\//.test(db);
+  const r = pg
+    ? spawnSync('psql', ['-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql], { encoding: 'utf8' })
+    : spawnSync('sqlite3', ['-cmd', '.timeout 5000', db, sql], { encoding: 'utf8' });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`sqlite3 failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${pg ? 'psql' : 'sqlite3'} failed (${r.status}): ${r.stderr}`);
   return r.stdout.trim();
+}
+/** The old name of dbQuery(), kept for the tests that use it. */
+export const sqlite = dbQuery;
+
+let pgSeq = 0;
+/** A new, empty database: DIR/NAME.db on SQLite, a new PostgreSQL database otherwise. */
+export function newDb(dir, name = 'isle') {
+  if (!isPg) return path.join(dir, `${name}.db`);
+  const db = `isle_t${process.pid}_${Date.now().toString(36)}_${pgSeq++}`;
+  dbQuery(`${PG_BASE}postgres`, `CREATE DATABASE ${db}`);
+  return PG_BASE + db;
+}
+
+/** Remove a database made by newDb() (PostgreSQL; files go with their directory). */
+export function dropDb(db) {
+  const m = /^postgres(?:ql)?:\/\/.*\/([a-z0-9_]+)$/.exec(db);
+  if (!m) return;
+  try { dbQuery(`${PG_BASE}postgres`, `DROP DATABASE IF EXISTS ${m[1]} WITH (FORCE)`); } catch { /* best effort */ }
+}
+
+/** A copy of a database (for tests that tamper with one): VACUUM INTO on SQLite,
+ *  `isle migrate-data` into a new database on PostgreSQL. */
+export function copyDb(db, dir, name = 'copy') {
+  if (!isPg) {
+    const copy = path.join(dir, `${name}.db`);
+    dbQuery(db, `VACUUM INTO '${copy}'`);
+    return copy;
+  }
+  const copy = newDb(dir, name);
+  runIsleOk(['migrate-data', '--from', db, '--to', copy]);
+  return copy;
 }
 
 export function freePort() {
@@ -82,17 +128,21 @@ export async function startServer(opts = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`isle binary not found at ${BIN} (run make build)`);
   const dir = makeTempDir();
   let dbPath = opts.dbPath;
+  const ownDb = !dbPath;
   if (!dbPath) {
-    dbPath = path.join(dir, 'isle.db');
+    dbPath = newDb(dir);
     runIsleOk(['--db', dbPath, 'init']);
     if (opts.demo !== false) runIsleOk(['--db', dbPath, 'demo']);
   }
+  const extra = [...(opts.args || [])];
+  if (isPg && !extra.includes('--files-dir')) extra.push('--files-dir', path.join(dir, 'files'));
   const port = await freePort();
   const logPath = path.join(dir, 'server.log');
   const logFd = fs.openSync(logPath, 'a');
   const proc = spawn(BIN, ['--db', dbPath, 'serve', '--listen', `127.0.0.1:${port}`,
-    '--threads', '2', ...(opts.args || [])], {
-    cwd: ROOT, env: isleEnv(opts.env), stdio: ['ignore', logFd, logFd],
+    '--threads', '2', ...extra], {
+    cwd: ROOT, env: isleEnv({ ISLE_SMS_LOG: path.join(dir, 'sms.log'), ...(opts.env || {}) }),
+    stdio: ['ignore', logFd, logFd],
   });
   fs.closeSync(logFd);
   let exited = null;
@@ -130,7 +180,10 @@ export async function startServer(opts = {}) {
         await exitPromise;
         clearTimeout(t);
       }
-      if (!keep && !process.env.ISLE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+      if (!keep && !process.env.ISLE_KEEP_TMP) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (ownDb) dropDb(dbPath);
+      }
       return exited;
     },
     req: (method, p, o) => request(base, method, p, o),
@@ -186,6 +239,70 @@ export async function loginToken(base, l, pw = PASSWORD) {
   });
   if (r.status !== 200 || !r.json?.token) throw new Error(`token login ${l} → ${r.status} ${r.text}`);
   return { token: r.json.token, user: r.json.user };
+}
+
+/** Open an SSE stream at base; returns {res, next(pred, ms), close()} parsing events as they come. */
+export async function sseSubscribe(base, topic, headers = {}) {
+  const ac = new AbortController();
+  const res = await fetch(`${base}/api/v1/events/${topic}`, {
+    headers: { Accept: 'text/event-stream', ...headers }, signal: ac.signal,
+  });
+  const events = [];
+  const comments = [];
+  let buf = '';
+  let waiters = [];
+  let ended = false;
+  const pump = (async () => {
+    if (!res.body || res.status !== 200) return;
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const ev = { data: '' };
+          const data = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) { comments.push(line); continue; }
+            const c = line.indexOf(':');
+            const k = c < 0 ? line : line.slice(0, c);
+            let v = c < 0 ? '' : line.slice(c + 1);
+            if (v.startsWith(' ')) v = v.slice(1);
+            if (k === 'data') data.push(v); else if (k) ev[k] = v;
+          }
+          if (data.length || ev.event || ev.id) {
+            ev.data = data.join('\n');
+            events.push(ev);
+          }
+          waiters = waiters.filter((w) => !w());
+        }
+      }
+    } catch { /* aborted */ }
+    ended = true;
+    waiters = waiters.filter((w) => !w());
+  })();
+  return {
+    res, events, comments,
+    get ended() { return ended; },
+    next(pred, ms = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const ev = events.find(pred);
+          if (ev) { clearTimeout(t); resolve(ev); return true; }
+          if (ended) { clearTimeout(t); reject(new Error(`stream ended; events: ${JSON.stringify(events)}`)); return true; }
+          return false;
+        };
+        const t = setTimeout(() => reject(new Error(`no matching event in ${ms} ms; got ${JSON.stringify(events)}`)), ms);
+        if (!check()) waiters.push(check);
+      });
+    },
+    async close() { ac.abort(); await pump; },
+  };
 }
 
 /** Assert-friendly check of the standard error body; returns the error object. */

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { errorOf, idCheckDigit, runIsle, sqlite, startServer, uniq } from './server.mjs';
+import { copyDb, dropDb, errorOf, idCheckDigit, isPg, runIsle, sqlite, startServer, uniq } from './server.mjs';
 
 let srv;
 let admin; // bearer session of the demo admin
@@ -264,8 +264,7 @@ test('audit is for admin and supervisor only', async () => {
 });
 
 test('isle audit verify CLI: exit 0 on a good copy, non-zero after tampering', () => {
-  const copy = path.join(srv.dir, 'audit-copy.db');
-  sqlite(srv.dbPath, `VACUUM INTO '${copy}'`);
+  const copy = copyDb(srv.dbPath, srv.dir, 'audit-copy');
   const ok = runIsle(['--db', copy, 'audit', 'verify']);
   assert.equal(ok.status, 0, `verify on intact copy: ${ok.stdout}${ok.stderr}`);
   tamper(copy);
@@ -273,7 +272,8 @@ test('isle audit verify CLI: exit 0 on a good copy, non-zero after tampering', (
   assert.notEqual(bad.status, 0, `verify after tampering: ${bad.stdout}${bad.stderr}`);
   assert.ok(bad.status !== null, 'exited, did not crash');
   assert.ok(bad.status < 128, `exit status ${bad.status} looks like a crash`);
-  fs.rmSync(copy, { force: true });
+  if (isPg) dropDb(copy);
+  else fs.rmSync(copy, { force: true });
 });
 
 function tamper(dbPath) {

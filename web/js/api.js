@@ -67,14 +67,16 @@ export function withQuery(path, params) {
  * Call the API. Resolves with the parsed JSON body (null for 204), rejects with ApiError.
  * @param {string} method
  * @param {string} path   e.g. "/api/v1/session"
- * @param {object} [body] JSON body for unsafe methods
+ * @param {object|FormData} [body] JSON body for unsafe methods, or FormData for uploads
  * @param {{signal?: AbortSignal, quiet401?: boolean}} [opts]
  */
 export async function api(method, path, body, opts = {}) {
   const m = method.toUpperCase();
   const headers = { Accept: 'application/json' };
   const init = { method: m, headers, credentials: 'same-origin', signal: opts.signal };
-  if (body !== undefined && body !== null) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser sets Content-Type with the boundary
+  } else if (body !== undefined && body !== null) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }

@@ -9,6 +9,9 @@ const SITE = '岛上办 · isle 舟山政务服务';
 // Who may edit catalog items, and who sees 搜索管理 (synonyms, zero-result queries).
 const ITEM_EDIT_ROLES = ['staff', 'approver', 'admin'];
 const SEARCH_ADMIN_ROLES = ['staff', 'approver', 'admin', 'supervisor'];
+// Who applies online (我的办件), and who works the case queue (办件队列).
+const APPLICANT_ROLES = ['citizen', 'company'];
+const QUEUE_ROLES = ['staff', 'approver', 'supervisor', 'admin'];
 
 /* ---------- routes ---------- */
 // auth: must be logged in; roles: one of these roles; guest: only for anonymous users.
@@ -23,6 +26,8 @@ const ROUTES = {
   '/admin/users': { load: () => import('./pages/admin-users.js'), roles: ['admin'] },
   '/admin/audit': { load: () => import('./pages/admin-audit.js'), roles: ['admin', 'supervisor'] },
   '/admin/search': { load: () => import('./pages/admin-search.js'), roles: SEARCH_ADMIN_ROLES },
+  '/me/cases': { load: () => import('./pages/my-cases.js'), auth: true },
+  '/work/queue': { load: () => import('./pages/work-queue.js'), roles: QUEUE_ROLES },
 };
 
 // Routes with path parameters, tried in order when no exact route matches;
@@ -30,6 +35,9 @@ const ROUTES = {
 const PATTERN_ROUTES = [
   { re: /^\/items\/(?<code>[^/]+)$/, load: () => import('./pages/item.js') },
   { re: /^\/items\/(?<code>[^/]+)\/edit$/, load: () => import('./pages/item-edit.js'), roles: ITEM_EDIT_ROLES },
+  { re: /^\/apply\/bundle\/(?<bundle>[^/]+)$/, load: () => import('./pages/apply.js'), auth: true },
+  { re: /^\/apply\/(?<code>[^/]+)$/, load: () => import('./pages/apply.js'), auth: true },
+  { re: /^\/cases\/(?<id>[^/]+)$/, load: () => import('./pages/case.js'), auth: true },
 ];
 
 function matchRoute(path) {
@@ -62,12 +70,15 @@ function navItems(u) {
   const items = [
     { href: '/', label: '首页' },
     { href: '/me', label: '我的' },
-    { href: '/assistant', label: '智能客服' },
   ];
+  if (APPLICANT_ROLES.includes(u.role)) items.push({ href: '/me/cases', label: '我的办件' });
+  if (u.role === 'supervisor') items.push({ href: '/work/queue?due=overdue', label: '超期督办' });
+  else if (QUEUE_ROLES.includes(u.role)) items.push({ href: '/work/queue', label: '办件队列' });
+  items.push({ href: '/assistant', label: '智能客服' });
   if (u.role === 'admin') items.push({ href: '/admin/users', label: '用户管理' });
   if (u.role === 'admin' || u.role === 'supervisor') items.push({ href: '/admin/audit', label: '审计日志' });
   if (SEARCH_ADMIN_ROLES.includes(u.role)) items.push({ href: '/admin/search', label: '搜索管理' });
-  if (STAFF_ROLES.includes(u.role)) items.push({ note: `${u.role_name || '工作人员'}工作台即将上线` });
+  if (STAFF_ROLES.includes(u.role) && !QUEUE_ROLES.includes(u.role)) items.push({ note: `${u.role_name || '工作人员'}工作台即将上线` });
   return items;
 }
 
@@ -81,9 +92,14 @@ const main = document.getElementById('main');
 function renderHeader() {
   const u = session.user();
   const path = location.pathname;
+  const items = navItems(u);
+  // The longest matching link is the current one ("/me/cases" over "/me").
+  const current = items
+    .filter((it) => it.href && isCurrent(it.href.split('?')[0], path))
+    .sort((a, b) => b.href.length - a.href.length)[0];
   replace(
     navList,
-    navItems(u).map((it) =>
+    items.map((it) =>
       it.note
         ? h('li', { class: 'nav-note' }, it.note)
         : h(
@@ -94,7 +110,7 @@ function renderHeader() {
               {
                 href: it.href,
                 class: 'nav-link',
-                'aria-current': isCurrent(it.href, path) ? 'page' : null,
+                'aria-current': it === current ? 'page' : null,
               },
               it.label,
             ),

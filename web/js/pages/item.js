@@ -107,23 +107,28 @@ function comingSoon(ev, note) {
   note.focus();
 }
 
+/* 在线申请 goes to the apply page (which sends anonymous visitors to log in and
+ * back) for items that take online applications (办理深度 2 and up); 预约帮办代办
+ * is not there yet and says so. */
 function actions(it) {
   const code = encodeURIComponent(it.code);
+  const online = Number(it.online_depth) >= 2;
   const note = h(
     'p',
     { class: 'action-note', id: 'apply-note', tabindex: '-1', hidden: true, role: 'status' },
-    '在线申办和预约帮办代办即将上线。现在可以到办理地点窗口办理，或到就近的',
+    online ? '预约帮办代办即将上线。' : '本事项暂不支持网上申请。',
+    '现在可以到办理地点窗口办理，或到就近的',
     h('a', { href: '/places' }, '便民服务站'),
     '请工作人员帮办。',
   );
-  const soon = (href, label, cls) =>
+  const soon = (href, label, cls, describedBy) =>
     h(
       'a',
       {
         class: ['btn', cls],
         href,
         'aria-disabled': 'true',
-        'aria-describedby': 'apply-soon',
+        'aria-describedby': describedBy,
         on: { click: (e) => comingSoon(e, note) },
       },
       label,
@@ -134,11 +139,15 @@ function actions(it) {
     h(
       'div',
       { class: 'action-row' },
-      soon(`/apply/${code}`, '在线申办', 'btn-primary'),
-      soon(`/apply/${code}?assist=1`, '预约帮办代办', 'btn-secondary'),
+      online
+        ? h('a', { class: 'btn btn-primary', href: `/apply/${code}`, id: 'apply-online' }, '在线申请')
+        : soon(`/apply/${code}`, '在线申请', 'btn-primary', 'apply-offline'),
+      soon(`/apply/${code}?assist=1`, '预约帮办代办', 'btn-secondary', 'assist-soon'),
       h('a', { class: 'btn btn-ghost', href: `/assistant?item=${code}`, id: 'ask-assistant' }, '问问智能客服'),
     ),
-    h('p', { class: 'hint', id: 'apply-soon' }, '在线申办、预约帮办代办即将上线'),
+    online
+      ? h('p', { class: 'hint' }, '在线申请：填写申请表、上传材料，能从电子证照库调取的材料免提交。', h('span', { id: 'assist-soon' }, '预约帮办代办即将上线。'))
+      : h('p', { class: 'hint', id: 'apply-offline' }, '本事项暂不支持网上申请，请到窗口办理。', h('span', { id: 'assist-soon' }, '预约帮办代办即将上线。')),
     note,
   );
 }
@@ -286,7 +295,15 @@ function bundles(list) {
     h(
       'ul',
       { class: 'bundle-list' },
-      list.map((b) => h('li', { class: 'bundle', dataset: { code: b.code } }, h('span', { class: 'bundle-name' }, b.name), h('span', { class: 'mono muted bundle-code' }, b.code))),
+      list.map((b) =>
+        h(
+          'li',
+          { class: 'bundle', dataset: { code: b.code } },
+          h('span', { class: 'bundle-name' }, b.name),
+          h('span', { class: 'mono muted bundle-code' }, b.code),
+          h('a', { class: 'btn btn-ghost btn-small bundle-apply no-print', href: `/apply/bundle/${encodeURIComponent(b.code)}` }, '一件事联办'),
+        ),
+      ),
     ),
   ];
 }

@@ -31,8 +31,54 @@ export async function render(main, ctx) {
   replace(
     main,
     pageTitle('我的', `${u.display_name}，${u.role_name || u.role}`),
+    casesPanel(u, ctx),
     h('div', { class: 'grid-2' }, profile(u, names), passwordPanel()),
   );
+}
+
+/* 我的办件 (applicants: the latest applications) or 办件队列 (case staff), linked
+ * from here; the list loads after the page so a slow answer never blocks it. */
+function casesPanel(u, ctx) {
+  const applicant = u.role === 'citizen' || u.role === 'company';
+  const queue = ['staff', 'approver', 'supervisor', 'admin'].includes(u.role);
+  if (!applicant && !queue) return null;
+  const href = applicant ? '/me/cases' : '/work/queue';
+  const list = h('ul', { class: 'me-cases', id: 'me-cases' });
+  const panel = h(
+    'section',
+    { class: 'panel me-cases-panel', 'aria-labelledby': 'me-cases-title' },
+    h(
+      'div',
+      { class: 'panel-head-row' },
+      h('h2', { id: 'me-cases-title', class: 'panel-title' }, applicant ? '我的办件' : '办件队列'),
+      h('a', { class: 'btn btn-ghost btn-small', href, id: 'me-cases-link' }, applicant ? '查看全部办件' : '打开办件队列'),
+    ),
+    list,
+  );
+  get(applicant ? '/api/v1/cases?mine=1&limit=3' : '/api/v1/cases?status=todo&limit=3', { signal: ctx.signal })
+    .then((r) => {
+      if (ctx.signal.aborted) return;
+      const items = (r && r.items) || [];
+      if (!items.length) {
+        list.replaceWith(h('p', { class: 'muted' }, applicant ? '还没有办件。在办事指南页点“在线申请”即可网上办理。' : '暂无待办办件。'));
+        return;
+      }
+      replace(
+        list,
+        items.map((c) =>
+          h(
+            'li',
+            null,
+            h('a', { href: `/cases/${c.id}` }, c.item_name),
+            h('span', { class: 'mono muted' }, c.case_no),
+            h('span', { class: 'me-case-status' }, c.status_label || c.status),
+          ),
+        ),
+        r.total > items.length ? h('li', { class: 'muted' }, `共 ${r.total} 件`) : null,
+      );
+    })
+    .catch(() => list.remove());
+  return panel;
 }
 
 function secret(value, keepStart, keepEnd, what) {

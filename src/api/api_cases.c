@@ -1,0 +1,265 @@
+/* api_cases: applications (一网通办). Handlers decode, call src/cases/, encode.
+ *
+ *   GET  /api/v1/items/{code}/form                 the item's application form (optional login:
+ *                                                   a company gets the company form)
+ *   GET  /api/v1/bundles/{code}/form               the same for a 一件事 bundle
+ *   POST /api/v1/cases                             apply (citizen, company; agent/staff on behalf)
+ *   GET  /api/v1/cases?mine=&status=&…             my applications, or a staff queue
+ *   GET  /api/v1/cases/{id}                        one case (404 for anyone who may not see it)
+ *   PUT  /api/v1/cases/{id}                        edit a draft or returned case
+ *   POST /api/v1/cases/{id}/actions/{action}       submit, accept, return, reject, review, approve,
+ *                                                   deny, deliver, withdraw, suspend, resume
+ *   POST /api/v1/cases/{id}/assign                 {"assignee_id"}
+ *   POST /api/v1/cases/{id}/notes                  {"text"} */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/roles.h"
+#include "base/jsonx.h"
+#include "cases/cases.h"
+
+#define APPLY_ROLES (ROLE_CITIZEN | ROLE_COMPANY | ROLE_AGENT | ROLE_STAFF)
+
+typedef struct actor_buf {
+    cases_actor a;
+    char dept[256], town[16];
+} actor_buf;
+
+static int actor_for(http_req *r, actor_buf *b) {
+    memset(b, 0, sizeof(*b));
+    b->a.user_id = r->user.id;
+    b->a.role = r->user.role;
+    b->a.audit = api_actor(r);
+    err e = {0};
+    if (cases_actor_load(r->db, &b->a, b->dept, sizeof(b->dept), b->town, sizeof(b->town), &e) !=
+        0) {
+        http_reply_err(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+static int id_param(http_req *r, int64_t *id) {
+    const char *s = http_param(r, "id");
+    char *end;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    if (!s || !*s || *end || v <= 0) {
+        http_reply_error(r, 404, "not_found", "id", "没有这个办件");
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+static void reply_case(http_req *r, int status, int64_t id, actor_buf *b) {
+    err e = {0};
+    json_t *c = cases_get(r->db, &b->a, id, &e);
+    if (!c) {
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply_json(r, status, c);
+}
+
+static void form_get(http_req *r, int bundle) {
+    err e = {0};
+    const char *code = http_param(r, "code");
+    json_t *def = cases_form_for(r->db, bundle ? NULL : code, bundle ? code : NULL,
+                                 r->user.role == ROLE_COMPANY, &e);
+    if (!def) {
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, json_pack("{s:o}", "fields", def));
+}
+
+static void item_form(http_req *r) {
+    form_get(r, 0);
+}
+
+static void bundle_form(http_req *r) {
+    form_get(r, 1);
+}
+
+static void create(http_req *r) {
+    json_t *body = http_json_body(r, NULL);
+    if (!body) return;
+    actor_buf b;
+    if (actor_for(r, &b) != 0) {
+        json_decref(body);
+        return;
+    }
+    err e = {0};
+    int64_t id = 0;
+    int created = 0;
+    int rc = cases_create(r->db, &b.a, body, &id, &created, &e);
+    json_decref(body);
+    if (rc != 0) {
+        http_reply_err(r, &e);
+        return;
+    }
+    reply_case(r, created ? 201 : 200, id, &b);
+}
+
+static void list(http_req *r) {
+    actor_buf b;
+    if (actor_for(r, &b) != 0) return;
+    cases_filter f = {0};
+    const char *mine = http_query(r, "mine");
+    f.mine = mine && (!strcmp(mine, "1") || !strcmp(mine, "true"));
+    f.status = http_query(r, "status");
+    f.department = http_query(r, "department");
+    f.town_code = http_query(r, "town");
+    f.item_code = http_query(r, "item");
+    f.due = http_query(r, "due");
+    f.q = http_query(r, "q");
+    f.sort = http_query(r, "sort");
+    const char *as = http_query(r, "assignee");
+    if (as && *as) {
+        if (!strcmp(as, "me"))
+            f.assignee_id = r->user.id;
+        else if (!strcmp(as, "none"))
+            f.assignee_id = -1;
+        else {
+            char *end;
+            long long v = strtoll(as, &end, 10);
+            if (*end || v <= 0) {
+                http_reply_error(r, 400, "invalid_argument", "assignee",
+                                 "assignee 须为 me、none 或用户编号");
+                return;
+            }
+            f.assignee_id = v;
+        }
+    }
+    if (http_query_int(r, "limit", 20, 1, 200, &f.limit) != 0) return;
+    if (http_query_int(r, "offset", 0, 0, 1000000, &f.offset) != 0) return;
+    err e = {0};
+    json_t *out = cases_list(r->db, &b.a, &f, &e);
+    if (!out) {
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, out);
+}
+
+static void get(http_req *r) {
+    int64_t id;
+    actor_buf b;
+    if (id_param(r, &id) != 0 || actor_for(r, &b) != 0) return;
+    reply_case(r, 200, id, &b);
+}
+
+static void update(http_req *r) {
+    int64_t id;
+    if (id_param(r, &id) != 0) return;
+    json_t *body = http_json_body(r, NULL);
+    if (!body) return;
+    actor_buf b;
+    if (actor_for(r, &b) != 0) {
+        json_decref(body);
+        return;
+    }
+    err e = {0};
+    int rc = cases_update(r->db, &b.a, id, body, &e);
+    json_decref(body);
+    if (rc != 0) {
+        http_reply_err(r, &e);
+        return;
+    }
+    reply_case(r, 200, id, &b);
+}
+
+static void action(http_req *r) {
+    static const jsonx_field spec[] = {
+        {"reason", JX_STRING, 0, 1600}, {"version", JX_INT, 0, 0}, {NULL}};
+    int64_t id;
+    if (id_param(r, &id) != 0) return;
+    json_t *body = r->body_len ? http_json_body(r, NULL) : json_object();
+    if (!body) return;
+    err e = {0};
+    if (jsonx_check(body, spec, &e) != 0) {
+        json_decref(body);
+        http_reply_err(r, &e);
+        return;
+    }
+    actor_buf b;
+    if (actor_for(r, &b) != 0) {
+        json_decref(body);
+        return;
+    }
+    int rc = cases_transition(r->db, &b.a, id, http_param(r, "action"), jsonx_str(body, "reason"),
+                              jsonx_int(body, "version", 0), &e);
+    json_decref(body);
+    if (rc != 0) {
+        http_reply_err(r, &e);
+        return;
+    }
+    reply_case(r, 200, id, &b);
+}
+
+static void assign(http_req *r) {
+    static const jsonx_field spec[] = {{"assignee_id", JX_INT, 1, 0}, {NULL}};
+    int64_t id;
+    if (id_param(r, &id) != 0) return;
+    json_t *body = http_json_body(r, NULL);
+    if (!body) return;
+    err e = {0};
+    actor_buf b;
+    if (jsonx_check(body, spec, &e) != 0) {
+        json_decref(body);
+        http_reply_err(r, &e);
+        return;
+    }
+    if (actor_for(r, &b) != 0) {
+        json_decref(body);
+        return;
+    }
+    int rc = cases_assign(r->db, &b.a, id, jsonx_int(body, "assignee_id", 0), &e);
+    json_decref(body);
+    if (rc != 0) {
+        http_reply_err(r, &e);
+        return;
+    }
+    reply_case(r, 200, id, &b);
+}
+
+static void note(http_req *r) {
+    static const jsonx_field spec[] = {{"text", JX_STRING, 1, 1600}, {NULL}};
+    int64_t id;
+    if (id_param(r, &id) != 0) return;
+    json_t *body = http_json_body(r, NULL);
+    if (!body) return;
+    err e = {0};
+    actor_buf b;
+    if (jsonx_check(body, spec, &e) != 0) {
+        json_decref(body);
+        http_reply_err(r, &e);
+        return;
+    }
+    if (actor_for(r, &b) != 0) {
+        json_decref(body);
+        return;
+    }
+    int rc = cases_note(r->db, &b.a, id, jsonx_str(body, "text"), &e);
+    json_decref(body);
+    if (rc != 0) {
+        http_reply_err(r, &e);
+        return;
+    }
+    reply_case(r, 201, id, &b);
+}
+
+const http_route api_cases_routes[] = {
+    {M_GET, "/api/v1/items/{code}/form", item_form, 0, ROUTE_PUBLIC | ROUTE_OPTIONAL_AUTH},
+    {M_GET, "/api/v1/bundles/{code}/form", bundle_form, 0, ROUTE_PUBLIC | ROUTE_OPTIONAL_AUTH},
+    {M_POST, "/api/v1/cases", create, APPLY_ROLES, 0},
+    {M_GET, "/api/v1/cases", list, ROLE_ANY, 0},
+    {M_GET, "/api/v1/cases/{id}", get, ROLE_ANY, 0},
+    {M_PUT, "/api/v1/cases/{id}", update, ROLE_ANY, 0},
+    {M_POST, "/api/v1/cases/{id}/actions/{action}", action, ROLE_ANY, 0},
+    {M_POST, "/api/v1/cases/{id}/assign", assign,
+     ROLE_STAFF | ROLE_APPROVER | ROLE_SUPERVISOR | ROLE_ADMIN, 0},
+    {M_POST, "/api/v1/cases/{id}/notes", note, ROLE_ANY, 0},
+};
+const size_t api_cases_route_count = sizeof(api_cases_routes) / sizeof(api_cases_routes[0]);

@@ -1,0 +1,61 @@
+-- 014: the service KPIs (src/stats/): one row of figures per application,
+-- derived from `cases` and `case_materials`, so that every indicator is one
+-- aggregate over a narrow table instead of a join over wide rows.
+-- Portable SQL (see 001). Times are UTC ISO-8601 TEXT.
+
+-- stats_refresh() keeps stats_cases in step with `cases` incrementally: it
+-- re-derives the rows of the cases whose updated_at (bumped by every change,
+-- src/cases/cases.c case_save) is at or after its watermark, kept in
+-- stats_state. This index makes "what changed since" a range scan.
+CREATE INDEX cases_updated ON cases (updated_at);
+
+-- One row per submitted item case (bundles are counted through their member
+-- cases; drafts are not applications yet). department, town_code, item_code
+-- and channel never change after creation; the rest follows the case.
+--   online              1 when the case came through the online platform
+--                       (channel online, or assisted: an agent filing online)
+--   materials_required  the case's required materials
+--   materials_waived    of those, the ones satisfied without handing anything in
+--                       (e-licence reuse or 告知承诺: case_materials.waived)
+--   working_days        acceptance → decision in working days (src/workcal/),
+--                       suspended working time excluded, rounded to 0.01;
+--                       NULL until decided (or when never accepted)
+--   same_day            decided on the Shanghai date it was accepted (即办)
+--   late                decided after its deadline
+CREATE TABLE stats_cases (
+    case_id BIGINT PRIMARY KEY,            -- cases.id (no REFERENCES: derived data, rebuilt at will)
+    submitted_at TEXT NOT NULL,
+    decided_at TEXT,
+    department TEXT NOT NULL,
+    town_code TEXT,
+    item_code TEXT,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL,
+    online INTEGER NOT NULL,
+    visits INTEGER NOT NULL,
+    materials_required INTEGER NOT NULL,
+    materials_waived INTEGER NOT NULL,
+    deadline_at TEXT,
+    working_days DOUBLE PRECISION,
+    same_day INTEGER,
+    promise_days DOUBLE PRECISION,
+    legal_days DOUBLE PRECISION,
+    late INTEGER NOT NULL,
+    case_updated_at TEXT NOT NULL          -- the case's updated_at when this row was derived
+);
+CREATE INDEX stats_cases_submitted ON stats_cases (submitted_at);
+CREATE INDEX stats_cases_decided ON stats_cases (decided_at);
+CREATE INDEX stats_cases_department ON stats_cases (department, submitted_at);
+CREATE INDEX stats_cases_town ON stats_cases (town_code, submitted_at);
+CREATE INDEX stats_cases_item ON stats_cases (item_code, submitted_at);
+-- Open cases past their deadline (the overdue count as of now).
+CREATE INDEX stats_cases_open ON stats_cases (status, deadline_at);
+
+-- Small named values of the module: the refresh watermark
+-- ('cases.updated_at') and a fingerprint of the cases carrying exactly that
+-- updated_at when it was taken ('cases.at_watermark': "COUNT:SUM(version)", so
+-- another change within the same second still shows). No rows at creation.
+CREATE TABLE stats_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -1,0 +1,167 @@
+/* notify_cli: `isle notify …`, the outbox by hand (operators, tests).
+ *
+ *   isle notify send-pending [--max N] [--worker NAME]
+ *       run the sender once with the configured transport (ISLE_SMS_TRANSPORT …)
+ *       until no message is ready; prints "sent N, retried N, failed N, skipped N"
+ *   isle notify list [--status pending|sent|failed] [--limit N]
+ *       outbox rows, newest first, phone masked
+ *   isle notify render NAME [--params JSON]
+ *       the title and body a template gives (checks the parameters) */
+#include "db/migrate.h"
+#include "notify/notify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int usage(void) {
+    fprintf(stderr, "usage: isle notify send-pending [--max N] [--worker NAME]\n"
+                    "       isle notify list [--status pending|sent|failed] [--limit N]\n"
+                    "       isle notify render NAME [--params JSON]\n");
+    return 2;
+}
+
+static int fail(const char *what, const err *e) {
+    if (e->field[0])
+        fprintf(stderr, "isle: %s: %s (field: %s)\n", what, e->message, e->field);
+    else
+        fprintf(stderr, "isle: %s: %s\n", what, e->message);
+    return 1;
+}
+
+/* "--name VALUE" pairs from known only. */
+static int parse(int argc, char **argv, const char *const *known, const char **values) {
+    for (int i = 0; i < argc; i++) {
+        int k = 0;
+        while (known[k] && strcmp(known[k], argv[i]) != 0)
+            k++;
+        if (!known[k]) {
+            fprintf(stderr, "isle: unknown argument %s\n", argv[i]);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "isle: option %s needs a value\n", argv[i]);
+            return -1;
+        }
+        values[k] = argv[++i];
+    }
+    return 0;
+}
+
+static int number(const char *s, const char *name, long min, long max, long *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < min || v > max) {
+        fprintf(stderr, "isle: %s must be a whole number from %ld to %ld\n", name, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int open_db(const cli_env *env, db **d, err *e) {
+    if (db_open(env->db_path, d, e) != 0) return -1;
+    if (db_migrate(*d, NULL, e) != 0) {
+        db_close(*d);
+        return -1;
+    }
+    return 0;
+}
+
+static int send_pending(const cli_env *env, int argc, char **argv) {
+    static const char *const known[] = {"--max", "--worker", NULL};
+    const char *v[2] = {0};
+    if (parse(argc, argv, known, v) != 0) return 2;
+    long max = 100000;
+    if (v[0] && number(v[0], "--max", 1, 100000, &max) != 0) return 2;
+    char worker[64];
+    if (v[1])
+        snprintf(worker, sizeof(worker), "%s", v[1]);
+    else
+        snprintf(worker, sizeof(worker), "cli:%ld", (long)getpid());
+    err e = {0};
+    notify_transport *t = notify_transport_from_env(env->db_path, &e);
+    if (!t) return fail("notify", &e);
+    db *d;
+    if (open_db(env, &d, &e) != 0) {
+        notify_transport_free(t);
+        return fail("database", &e);
+    }
+    notify_send_stats st;
+    int rc = notify_send_pending(d, t, worker, (int)max, &st, &e);
+    db_close(d);
+    notify_transport_free(t);
+    printf("sent %d, retried %d, failed %d, skipped %d\n", st.sent, st.retried, st.failed,
+           st.skipped);
+    return rc == 0 ? 0 : fail("notify send-pending", &e);
+}
+
+static int list(const cli_env *env, int argc, char **argv) {
+    static const char *const known[] = {"--status", "--limit", NULL};
+    const char *v[2] = {0};
+    if (parse(argc, argv, known, v) != 0) return 2;
+    long limit = 50;
+    if (v[1] && number(v[1], "--limit", 1, 500, &limit) != 0) return 2;
+    err e = {0};
+    db *d;
+    if (open_db(env, &d, &e) != 0) return fail("database", &e);
+    json_t *out = notify_outbox_list(d, v[0], (int)limit, 0, &e);
+    db_close(d);
+    if (!out) return fail("notify list", &e);
+    printf("%-6s %-8s %-3s %-12s %-22s %-21s %s\n", "id", "status", "try", "phone", "template",
+           "created", "dedupe key / last error");
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(out, "items"), i, r) {
+        const char *le = json_string_value(json_object_get(r, "last_error"));
+        printf("%-6lld %-8s %-3lld %-12s %-22s %-21s %s%s%s\n",
+               (long long)json_integer_value(json_object_get(r, "id")),
+               json_string_value(json_object_get(r, "status")),
+               (long long)json_integer_value(json_object_get(r, "attempts")),
+               json_string_value(json_object_get(r, "phone")),
+               json_string_value(json_object_get(r, "template")),
+               json_string_value(json_object_get(r, "created_at")),
+               json_string_value(json_object_get(r, "dedupe_key")), le ? " — " : "", le ? le : "");
+    }
+    json_t *c = json_object_get(out, "counts");
+    printf("%lld pending, %lld sent, %lld failed\n",
+           (long long)json_integer_value(json_object_get(c, "pending")),
+           (long long)json_integer_value(json_object_get(c, "sent")),
+           (long long)json_integer_value(json_object_get(c, "failed")));
+    json_decref(out);
+    return 0;
+}
+
+static int render(int argc, char **argv) {
+    if (argc < 1 || argv[0][0] == '-') return usage();
+    const char *name = argv[0];
+    static const char *const known[] = {"--params", NULL};
+    const char *v[1] = {0};
+    if (parse(argc - 1, argv + 1, known, v) != 0) return 2;
+    json_error_t je;
+    json_t *params = v[0] ? json_loads(v[0], 0, &je) : json_object();
+    if (!params || !json_is_object(params)) {
+        fprintf(stderr, "isle: --params must be a JSON object\n");
+        json_decref(params);
+        return 2;
+    }
+    err e = {0};
+    notify_rendered out;
+    int rc = notify_render(name, params, &out, &e);
+    json_decref(params);
+    if (rc != 0) return fail("notify render", &e);
+    printf("title: %s\nbody:  %s\nsms:   %s\n", out.title, out.body, out.sms ? "yes" : "no");
+    notify_rendered_free(&out);
+    return 0;
+}
+
+int notify_cli(const cli_env *env, int argc, char **argv) {
+    if (argc < 2) return usage();
+    if (env->data_dir) notify_set_data_dir(env->data_dir);
+    const char *sub = argv[1];
+    if (strcmp(sub, "send-pending") == 0) return send_pending(env, argc - 2, argv + 2);
+    if (strcmp(sub, "list") == 0) return list(env, argc - 2, argv + 2);
+    if (strcmp(sub, "render") == 0) return render(argc - 2, argv + 2);
+    return usage();
+}

@@ -1,0 +1,732 @@
+/* services.c: the indicator registry and the service indicators of 一网通办
+ * (see stats.h for the definitions and the design).
+ *
+ * Every figure is an aggregate in SQL; C only adds up groups, takes medians from
+ * a histogram of durations and rounds. The SQL text is assembled from constant
+ * fragments (column names from the tables below, never from input); every value
+ * is a bound parameter. Never call stats_services() inside a transaction: it may
+ * refresh stats_cases first, in its own. */
+#include "stats/stats.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonx.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/xmalloc.h"
+
+/* ---- the registry ---- */
+
+#define ALL_DIMS   (STATS_DIM_DEPARTMENT | STATS_DIM_TOWN | STATS_DIM_ITEM | STATS_DIM_CHANNEL)
+#define ITEM_DIMS  (STATS_DIM_DEPARTMENT | STATS_DIM_ITEM)
+
+enum {
+    IND_ONLINE,
+    IND_WAIVER,
+    IND_AVG_DAYS,
+    IND_MEDIAN_DAYS,
+    IND_LEGAL_AVG,
+    IND_TIME_SAVING,
+    IND_PROMISE,
+    IND_INSTANT,
+    IND_ZERO_VISIT,
+    IND_OVERDUE,
+    IND_RATING_AVG,
+    IND_CALLBACK,
+    IND_CLOSURE,
+    IND_COUNT
+};
+
+static const stats_indicator registry[IND_COUNT] = {
+    [IND_ONLINE] = {"online_rate", "一网通办率",
+                    "通过网上平台提交的办件（申请人网上申请，或帮办代办员代为网上申请）÷ 全部提交办件",
+                    "%", 1, 90, +1, "submitted_at", ALL_DIMS},
+    [IND_WAIVER] = {"material_waiver_rate", "材料免提交率",
+                    "免于提交的必要材料（电子证照复用、告知承诺）÷ 办件的全部必要材料", "%", 1, 25,
+                    +1, "submitted_at", ALL_DIMS},
+    [IND_AVG_DAYS] = {"avg_working_days", "平均办理时间",
+                      "受理至作出决定的工作日数（扣除中止时间）的平均值", "工作日", 1, 3, -1,
+                      "decided_at", ALL_DIMS},
+    [IND_MEDIAN_DAYS] = {"median_working_days", "办理时间中位数",
+                         "受理至作出决定的工作日数（扣除中止时间）的中位数", "工作日", 0, 0, -1,
+                         "decided_at", ALL_DIMS},
+    [IND_LEGAL_AVG] = {"legal_days_avg", "法定办结时限（平均）",
+                       "同一批已决定办件所属事项的法定办结时限的平均值", "工作日", 0, 0, -1,
+                       "decided_at", ALL_DIMS},
+    [IND_TIME_SAVING] = {"time_saving_rate", "办理时间压缩比",
+                         "1 − 实际办理工作日之和 ÷ 法定办结时限之和（同一批已决定办件）", "%", 0, 0,
+                         +1, "decided_at", ALL_DIMS},
+    [IND_PROMISE] = {"promise_compression", "承诺时限压缩比",
+                     "1 − 承诺办结时限之和 ÷ 法定办结时限之和（可网上申请、法定时限大于 0 的事项）",
+                     "%", 0, 0, +1, "catalog", ITEM_DIMS},
+    [IND_INSTANT] = {"instant_rate", "即办率", "受理当日作出决定的办件 ÷ 已决定办件", "%", 0, 0,
+                     +1, "decided_at", ALL_DIMS},
+    [IND_ZERO_VISIT] = {"zero_visit_rate", "跑零次率", "无需到现场的办件 ÷ 全部提交办件", "%", 0, 0,
+                        +1, "submitted_at", ALL_DIMS},
+    [IND_OVERDUE] = {"overdue_count", "超期办件",
+                     "仍在办理且已过办结期限的办件 + 超过期限才作出决定的办件（分母：有办结期限的办件）",
+                     "件", 1, 0, -1, "submitted_at", ALL_DIMS},
+    [IND_RATING_AVG] = {"rating_avg", "好差评平均分",
+                        "评价的整体满意度平均值（5 非常满意 … 1 非常不满意）", "分", 0, 0, +1,
+                        "created_at", ALL_DIMS},
+    [IND_CALLBACK] = {"bad_callback_rate", "差评回访率", "已回访的差评 ÷ 差评（每条差评都须回访）",
+                      "%", 1, 100, +1, "opened_at", ALL_DIMS},
+    [IND_CLOSURE] = {"bad_closure_rate", "差评整改办结率",
+                     "已办结的差评 ÷（已办结或已过整改期限的差评）", "%", 1, 100, +1, "opened_at",
+                     ALL_DIMS},
+};
+
+const stats_indicator *stats_indicators(size_t *n) {
+    *n = IND_COUNT;
+    return registry;
+}
+
+const stats_indicator *stats_indicator_find(const char *id) {
+    for (size_t i = 0; id && i < IND_COUNT; i++)
+        if (!strcmp(registry[i].id, id)) return &registry[i];
+    return NULL;
+}
+
+static const struct {
+    stats_dim dim;
+    const char *name;
+} dim_names[] = {{STATS_DIM_DEPARTMENT, "department"},
+                 {STATS_DIM_TOWN, "town"},
+                 {STATS_DIM_ITEM, "item"},
+                 {STATS_DIM_CHANNEL, "channel"}};
+
+static json_t *dims_json(unsigned dims) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < sizeof(dim_names) / sizeof(dim_names[0]); i++)
+        if (dims & dim_names[i].dim) json_array_append_new(a, json_string(dim_names[i].name));
+    return a;
+}
+
+json_t *stats_indicators_json(void) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < IND_COUNT; i++) {
+        const stats_indicator *d = &registry[i];
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o}", "id", d->id, "name", d->name,
+                         "definition", d->definition, "unit", d->unit, "target",
+                         d->has_target ? json_real(d->target) : json_null(), "direction",
+                         d->direction > 0 ? "higher" : "lower", "basis", d->basis, "dimensions",
+                         dims_json(d->dims)));
+    }
+    return a;
+}
+
+/* ---- filters ---- */
+
+static const char *const channels[] = {"online", "window", "assisted", "station", NULL};
+
+static int channel_known(const char *c) {
+    for (int i = 0; channels[i]; i++)
+        if (!strcmp(channels[i], c)) return 1;
+    return 0;
+}
+
+static int text_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > STATS_TEXT_MAX) return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return 0;
+    return 1;
+}
+
+int stats_filter_parse(stats_filter *f, const char *from, const char *to, const char *department,
+                       const char *town, const char *item, const char *channel, int64_t now,
+                       err *e) {
+    memset(f, 0, sizeof(*f));
+    f->now = now ? now : time_now();
+    workcal_date dt, df;
+    if (to && *to) {
+        if (workcal_date_parse(to, &dt) != 0)
+            return err_invalid(e, "to", "to 须为日期 YYYY-MM-DD");
+    } else {
+        dt = workcal_local_date(f->now);
+    }
+    int64_t to_start = workcal_local_instant(dt, 0);
+    if (from && *from) {
+        if (workcal_date_parse(from, &df) != 0)
+            return err_invalid(e, "from", "from 须为日期 YYYY-MM-DD");
+    } else {
+        df = workcal_local_date(to_start - 364 * 86400LL);
+    }
+    int64_t from_start = workcal_local_instant(df, 0);
+    if (from_start > to_start) return err_invalid(e, "from", "from 不能晚于 to");
+    if ((to_start - from_start) / 86400 + 1 > STATS_MAX_WINDOW)
+        return err_invalid(e, "from", "时间范围最长 %d 天", STATS_MAX_WINDOW);
+    f->from = from_start;
+    /* to is inclusive: the window ends at the next Shanghai midnight. */
+    f->to = workcal_local_instant(workcal_local_date(to_start + 86400 + 3600), 0);
+    workcal_date_format(df, f->from_date, sizeof(f->from_date));
+    workcal_date_format(dt, f->to_date, sizeof(f->to_date));
+    if (department) {
+        if (!text_ok(department))
+            return err_invalid(e, "department", "department 须为 1–%d 字节的部门名称", STATS_TEXT_MAX);
+        f->department = department;
+    }
+    if (town) {
+        if (strlen(town) != 9 || strspn(town, "0123456789") != 9)
+            return err_invalid(e, "town", "town 须为 9 位乡镇（街道）代码");
+        f->town_code = town;
+    }
+    if (item) {
+        if (!text_ok(item) || strlen(item) > 40)
+            return err_invalid(e, "item", "item 须为事项编码");
+        f->item_code = item;
+    }
+    if (channel) {
+        if (!channel_known(channel))
+            return err_invalid(e, "channel", "channel 须为 online、window、assisted 或 station");
+        f->channel = channel;
+    }
+    return 0;
+}
+
+int stats_dim_parse(const char *s, stats_dim *out, err *e) {
+    *out = STATS_DIM_NONE;
+    if (!s || !*s) return 0;
+    for (size_t i = 0; i < sizeof(dim_names) / sizeof(dim_names[0]); i++)
+        if (!strcmp(dim_names[i].name, s)) {
+            *out = dim_names[i].dim;
+            return 0;
+        }
+    return err_invalid(e, "by", "by 须为 department、town、item 或 channel");
+}
+
+/* ---- query assembly ---- */
+
+/* Where each dimension lives in one source of figures (NULL: not available). */
+typedef struct source_cols {
+    const char *department, *town, *item, *channel;
+} source_cols;
+
+static const source_cols facts_cols = {"department", "town_code", "item_code", "channel"};
+static const source_cols rating_cols = {"r.department", "s.town_code", "r.item_code", "r.channel"};
+static const source_cols ticket_cols = {"t.department", "s.town_code", "r.item_code", "r.channel"};
+static const source_cols catalog_cols = {"department", NULL, "code", NULL};
+
+static const char *col_of(const source_cols *c, stats_dim dim) {
+    switch (dim) {
+    case STATS_DIM_DEPARTMENT: return c->department;
+    case STATS_DIM_TOWN: return c->town;
+    case STATS_DIM_ITEM: return c->item;
+    case STATS_DIM_CHANNEL: return c->channel;
+    default: return NULL;
+    }
+}
+
+typedef struct qbuild {
+    char sql[3072];
+    size_t len;
+    int n;
+    const char *params[12];
+} qbuild;
+
+static void qb_add(qbuild *q, const char *s) {
+    int k = snprintf(q->sql + q->len, sizeof(q->sql) - q->len, "%s", s);
+    if (k > 0) q->len += (size_t)k;
+    if (q->len >= sizeof(q->sql)) q->len = sizeof(q->sql) - 1;
+}
+
+static int qb_param(qbuild *q, const char *v) {
+    q->params[q->n] = v;
+    return ++q->n;
+}
+
+/* " AND col = $n" for every filter the source has a column for. */
+static void qb_filters(qbuild *q, const source_cols *c, const stats_filter *f) {
+    const char *vals[4] = {f->department, f->town_code, f->item_code, f->channel};
+    const char *cols[4] = {c->department, c->town, c->item, c->channel};
+    for (int i = 0; i < 4; i++) {
+        if (!vals[i] || !cols[i]) continue;
+        char frag[96];
+        snprintf(frag, sizeof(frag), " AND %s = $%d", cols[i], qb_param(q, vals[i]));
+        qb_add(q, frag);
+    }
+}
+
+/* "SELECT <key>, " with the group key (COALESCE'd to '' so NULLs group together). */
+static void qb_select_key(qbuild *q, const char *keycol) {
+    char frag[128];
+    if (keycol)
+        snprintf(frag, sizeof(frag), "SELECT COALESCE(%s, '') AS k, ", keycol);
+    else
+        snprintf(frag, sizeof(frag), "SELECT '' AS k, ");
+    qb_add(q, frag);
+}
+
+static void qb_group(qbuild *q, const char *keycol, const char *extra) {
+    char frag[160];
+    if (keycol && extra)
+        snprintf(frag, sizeof(frag), " GROUP BY COALESCE(%s, ''), %s ORDER BY 1, %s", keycol, extra,
+                 extra);
+    else if (keycol)
+        snprintf(frag, sizeof(frag), " GROUP BY COALESCE(%s, '')", keycol);
+    else if (extra)
+        snprintf(frag, sizeof(frag), " GROUP BY %s ORDER BY %s", extra, extra);
+    else
+        frag[0] = '\0';
+    qb_add(q, frag);
+}
+
+static db_stmt *qb_prepare(db *d, qbuild *q, err *e) {
+    db_stmt *s = db_prepare(d, q->sql, e);
+    if (!s) return NULL;
+    for (int i = 0; i < q->n; i++)
+        db_bind_text(s, i + 1, q->params[i]);
+    return s;
+}
+
+/* ---- accumulating groups ---- */
+
+enum {
+    A_SUB, A_ONLINE, A_ZERO, A_MREQ, A_MWAIVED, A_DEADLINE, A_OPEN_OVERDUE, A_LATE, A_OPEN,
+    A_DEC, A_WD, A_SAME, A_LEGAL, A_LEGAL_N, A_WD_LEGAL, A_MEDIAN,
+    A_RAT, A_RAT_SUM, A_TK, A_TK_CALLED, A_TK_CLOSED, A_TK_DUE,
+    A_CAT, A_CAT_PROMISE, A_CAT_LEGAL, A_HAS_MEDIAN, A_COUNT
+};
+
+typedef struct acc_group {
+    char key[STATS_TEXT_MAX + 1];
+    double a[A_COUNT];
+} acc_group;
+
+typedef struct accs {
+    acc_group *g;
+    size_t n, cap;
+    size_t last; /* index of the last hit, rows often come grouped */
+    int overflow;
+} accs;
+
+static acc_group *acc_find(accs *A, const char *key, int create) {
+    if (A->last < A->n && !strcmp(A->g[A->last].key, key)) return &A->g[A->last];
+    for (size_t i = 0; i < A->n; i++)
+        if (!strcmp(A->g[i].key, key)) {
+            A->last = i;
+            return &A->g[i];
+        }
+    if (!create) return NULL;
+    if (A->n == 4 * STATS_MAX_GROUPS) {
+        A->overflow = 1;
+        return NULL;
+    }
+    if (A->n == A->cap) {
+        A->cap = A->cap ? 2 * A->cap : 16;
+        A->g = xrealloc(A->g, A->cap * sizeof(*A->g));
+    }
+    acc_group *g = &A->g[A->n];
+    memset(g, 0, sizeof(*g));
+    snprintf(g->key, sizeof(g->key), "%s", key);
+    A->last = A->n++;
+    return g;
+}
+
+static const char *key_of(db_stmt *s) {
+    const char *k = db_column_text(s, 0);
+    return k ? k : "";
+}
+
+static int step_error(db *d, err *e) {
+    return err_internal(e, "统计查询失败：%s", db_errmsg(d));
+}
+
+/* Cases submitted in the window: channel, visits, materials, overdue. */
+static int add_submitted(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+    qbuild q = {0};
+    const char *key = col_of(&facts_cols, by);
+    char now_iso[32], from_iso[32], to_iso[32], frag[512];
+    time_iso(now_iso, sizeof(now_iso), f->now);
+    time_iso(from_iso, sizeof(from_iso), f->from);
+    time_iso(to_iso, sizeof(to_iso), f->to);
+    qb_select_key(&q, key);
+    int pn = qb_param(&q, now_iso);
+    snprintf(frag, sizeof(frag),
+             "COUNT(*), SUM(online), SUM(CASE WHEN visits = 0 THEN 1 ELSE 0 END), "
+             "SUM(materials_required), SUM(materials_waived), "
+             "SUM(CASE WHEN deadline_at IS NOT NULL THEN 1 ELSE 0 END), "
+             "SUM(CASE WHEN status IN ('accepted', 'in_review') AND deadline_at < $%d "
+             "THEN 1 ELSE 0 END), SUM(late), ",
+             pn);
+    qb_add(&q, frag);
+    qb_add(&q, "SUM(CASE WHEN status IN ('submitted', 'accepted', 'returned_for_correction', "
+               "'in_review', 'suspended') THEN 1 ELSE 0 END) FROM stats_cases");
+    int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
+    snprintf(frag, sizeof(frag), " WHERE submitted_at >= $%d AND submitted_at < $%d", p1, p2);
+    qb_add(&q, frag);
+    qb_filters(&q, &facts_cols, f);
+    qb_group(&q, key, NULL);
+    db_stmt *s = qb_prepare(d, &q, e);
+    if (!s) return -1;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (db_column_int64(s, 1) == 0) continue;
+        acc_group *g = acc_find(A, key_of(s), 1);
+        if (!g) continue;
+        static const int slots[] = {A_SUB,      A_ONLINE,       A_ZERO, A_MREQ, A_MWAIVED,
+                                    A_DEADLINE, A_OPEN_OVERDUE, A_LATE, A_OPEN};
+        for (int i = 0; i < 9; i++)
+            g->a[slots[i]] += db_column_double(s, i + 1);
+    }
+    db_reset(s);
+    return rc == DB_ERROR ? step_error(d, e) : 0;
+}
+
+/* Median of a histogram (values ascending, counts). */
+static double hist_median(const double *v, const double *c, size_t n, double total) {
+    if (total <= 0) return 0;
+    int64_t N = (int64_t)llround(total);
+    int64_t lo = (N - 1) / 2, hi = N / 2; /* 0-based ranks of the middle one or two */
+    double vlo = 0, vhi = 0;
+    int64_t seen = 0;
+    int got_lo = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = (int64_t)llround(c[i]);
+        if (!got_lo && lo < seen + k) {
+            vlo = v[i];
+            got_lo = 1;
+        }
+        if (hi < seen + k) {
+            vhi = v[i];
+            break;
+        }
+        seen += k;
+    }
+    return (vlo + vhi) / 2;
+}
+
+/* Cases decided in the window: durations (mean, median), 即办, statutory days. Rows
+ * come as a histogram ordered by group and duration. */
+static int add_decided(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+    qbuild q = {0};
+    const char *key = col_of(&facts_cols, by);
+    char from_iso[32], to_iso[32], frag[512];
+    time_iso(from_iso, sizeof(from_iso), f->from);
+    time_iso(to_iso, sizeof(to_iso), f->to);
+    qb_select_key(&q, key);
+    qb_add(&q, "working_days, COUNT(*), SUM(same_day), SUM(legal_days), COUNT(legal_days) "
+               "FROM stats_cases");
+    int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
+    snprintf(frag, sizeof(frag),
+             " WHERE decided_at >= $%d AND decided_at < $%d AND working_days IS NOT NULL", p1, p2);
+    qb_add(&q, frag);
+    qb_filters(&q, &facts_cols, f);
+    qb_group(&q, key, "working_days");
+    db_stmt *s = qb_prepare(d, &q, e);
+    if (!s) return -1;
+    size_t hn = 0, hcap = 0;
+    double *hv = NULL, *hc = NULL;
+    acc_group *cur = NULL;
+    int rc;
+    for (;;) {
+        rc = db_step(s);
+        acc_group *g = rc == DB_ROW ? acc_find(A, key_of(s), 1) : NULL;
+        if (rc != DB_ROW || g != cur) {
+            if (cur && hn) {
+                cur->a[A_MEDIAN] = hist_median(hv, hc, hn, cur->a[A_DEC]);
+                cur->a[A_HAS_MEDIAN] = 1;
+            }
+            hn = 0;
+            cur = g;
+        }
+        if (rc != DB_ROW) break;
+        if (!g) continue;
+        double wd = db_column_double(s, 1), n = db_column_double(s, 2);
+        double legal_n = db_column_double(s, 5);
+        g->a[A_DEC] += n;
+        g->a[A_WD] += wd * n;
+        g->a[A_SAME] += db_column_double(s, 3);
+        g->a[A_LEGAL] += db_column_double(s, 4);
+        g->a[A_LEGAL_N] += legal_n;
+        g->a[A_WD_LEGAL] += wd * legal_n;
+        if (hn == hcap) {
+            hcap = hcap ? 2 * hcap : 256;
+            hv = xrealloc(hv, hcap * sizeof(*hv));
+            hc = xrealloc(hc, hcap * sizeof(*hc));
+        }
+        hv[hn] = wd;
+        hc[hn++] = n;
+    }
+    free(hv);
+    free(hc);
+    db_reset(s);
+    return rc == DB_ERROR ? step_error(d, e) : 0;
+}
+
+/* Ratings created in the window, and the 差评 tickets opened in it. */
+static int add_ratings(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+    char now_iso[32], from_iso[32], to_iso[32], frag[512];
+    time_iso(now_iso, sizeof(now_iso), f->now);
+    time_iso(from_iso, sizeof(from_iso), f->from);
+    time_iso(to_iso, sizeof(to_iso), f->to);
+    int need_town = f->town_code || by == STATS_DIM_TOWN;
+    for (int pass = 0; pass < 2; pass++) {
+        const source_cols *cols = pass == 0 ? &rating_cols : &ticket_cols;
+        const char *key = col_of(cols, by);
+        qbuild q = {0};
+        qb_select_key(&q, key);
+        if (pass == 0) {
+            qb_add(&q, "COUNT(*), SUM(r.overall) FROM ratings r");
+            if (need_town) qb_add(&q, " JOIN stats_cases s ON s.case_id = r.case_id");
+            int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
+            snprintf(frag, sizeof(frag), " WHERE r.created_at >= $%d AND r.created_at < $%d", p1,
+                     p2);
+        } else {
+            int pn = qb_param(&q, now_iso);
+            snprintf(frag, sizeof(frag),
+                     "COUNT(*), SUM(CASE WHEN t.callback_at IS NOT NULL THEN 1 ELSE 0 END), "
+                     "SUM(CASE WHEN t.status = 'closed' THEN 1 ELSE 0 END), "
+                     "SUM(CASE WHEN t.status = 'closed' OR t.rectify_due < $%d THEN 1 ELSE 0 END) "
+                     "FROM rating_tickets t JOIN ratings r ON r.id = t.rating_id",
+                     pn);
+            qb_add(&q, frag);
+            if (need_town) qb_add(&q, " JOIN stats_cases s ON s.case_id = t.case_id");
+            int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
+            snprintf(frag, sizeof(frag), " WHERE t.opened_at >= $%d AND t.opened_at < $%d", p1, p2);
+        }
+        qb_add(&q, frag);
+        qb_filters(&q, cols, f);
+        qb_group(&q, key, NULL);
+        db_stmt *s = qb_prepare(d, &q, e);
+        if (!s) return -1;
+        int rc;
+        while ((rc = db_step(s)) == DB_ROW) {
+            if (db_column_int64(s, 1) == 0) continue;
+            acc_group *g = acc_find(A, key_of(s), 1);
+            if (!g) continue;
+            if (pass == 0) {
+                g->a[A_RAT] += db_column_double(s, 1);
+                g->a[A_RAT_SUM] += db_column_double(s, 2);
+            } else {
+                g->a[A_TK] += db_column_double(s, 1);
+                g->a[A_TK_CALLED] += db_column_double(s, 2);
+                g->a[A_TK_CLOSED] += db_column_double(s, 3);
+                g->a[A_TK_DUE] += db_column_double(s, 4);
+            }
+        }
+        db_reset(s);
+        if (rc == DB_ERROR) return step_error(d, e);
+    }
+    return 0;
+}
+
+/* 承诺时限压缩比 over the catalog items that take online applications. Only the
+ * department and item dimensions apply; a split by town or channel leaves it out. */
+static int add_catalog(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+    if (by != STATS_DIM_NONE && !col_of(&catalog_cols, by)) return 0;
+    qbuild q = {0};
+    const char *key = col_of(&catalog_cols, by);
+    qb_select_key(&q, key);
+    qb_add(&q, "COUNT(*), SUM(promise_days), SUM(legal_days) FROM catalog_items "
+               "WHERE online_depth >= 2 AND legal_days > 0");
+    qb_filters(&q, &catalog_cols, f);
+    qb_group(&q, key, NULL);
+    db_stmt *s = qb_prepare(d, &q, e);
+    if (!s) return -1;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (db_column_int64(s, 1) == 0) continue;
+        /* Catalog groups are only kept where the data has cases, or without a split. */
+        acc_group *g = acc_find(A, key_of(s), by == STATS_DIM_NONE);
+        if (!g) continue;
+        g->a[A_CAT] += db_column_double(s, 1);
+        g->a[A_CAT_PROMISE] += db_column_double(s, 2);
+        g->a[A_CAT_LEGAL] += db_column_double(s, 3);
+    }
+    db_reset(s);
+    return rc == DB_ERROR ? step_error(d, e) : 0;
+}
+
+/* ---- figures ---- */
+
+static double round2(double x) {
+    return round(x * 100) / 100;
+}
+
+static void set_fig(stats_figure *fg, const stats_indicator *ind, int has, double value, int has_num,
+                    double num, double den) {
+    memset(fg, 0, sizeof(*fg));
+    fg->ind = ind;
+    fg->has_value = has;
+    fg->value = has ? round2(value) : 0;
+    fg->has_numerator = has_num;
+    fg->numerator = num;
+    fg->denominator = den;
+    fg->met = -1;
+    if (has && ind->has_target)
+        fg->met = ind->direction > 0 ? fg->value >= ind->target : fg->value <= ind->target;
+}
+
+static void share(stats_figure *fg, int ind, double num, double den) {
+    set_fig(fg, &registry[ind], den > 0, den > 0 ? 100 * num / den : 0, 1, num, den);
+}
+
+static void figures_of(const acc_group *g, stats_group *out) {
+    const double *a = g->a;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->key, sizeof(out->key), "%s", g->key);
+    out->counts.submitted = (int64_t)a[A_SUB];
+    out->counts.decided = (int64_t)a[A_DEC];
+    out->counts.open = (int64_t)a[A_OPEN];
+    out->counts.ratings = (int64_t)a[A_RAT];
+    out->nfig = IND_COUNT;
+    stats_figure *fg = out->fig;
+    share(&fg[IND_ONLINE], IND_ONLINE, a[A_ONLINE], a[A_SUB]);
+    share(&fg[IND_WAIVER], IND_WAIVER, a[A_MWAIVED], a[A_MREQ]);
+    set_fig(&fg[IND_AVG_DAYS], &registry[IND_AVG_DAYS], a[A_DEC] > 0,
+            a[A_DEC] > 0 ? a[A_WD] / a[A_DEC] : 0, 1, round2(a[A_WD]), a[A_DEC]);
+    set_fig(&fg[IND_MEDIAN_DAYS], &registry[IND_MEDIAN_DAYS], a[A_HAS_MEDIAN] > 0, a[A_MEDIAN], 0,
+            0, a[A_DEC]);
+    set_fig(&fg[IND_LEGAL_AVG], &registry[IND_LEGAL_AVG], a[A_LEGAL_N] > 0,
+            a[A_LEGAL_N] > 0 ? a[A_LEGAL] / a[A_LEGAL_N] : 0, 1, round2(a[A_LEGAL]), a[A_LEGAL_N]);
+    set_fig(&fg[IND_TIME_SAVING], &registry[IND_TIME_SAVING], a[A_LEGAL] > 0,
+            a[A_LEGAL] > 0 ? 100 * (1 - a[A_WD_LEGAL] / a[A_LEGAL]) : 0, 1, round2(a[A_WD_LEGAL]),
+            round2(a[A_LEGAL]));
+    set_fig(&fg[IND_PROMISE], &registry[IND_PROMISE], a[A_CAT_LEGAL] > 0,
+            a[A_CAT_LEGAL] > 0 ? 100 * (1 - a[A_CAT_PROMISE] / a[A_CAT_LEGAL]) : 0, 1,
+            round2(a[A_CAT_PROMISE]), round2(a[A_CAT_LEGAL]));
+    share(&fg[IND_INSTANT], IND_INSTANT, a[A_SAME], a[A_DEC]);
+    share(&fg[IND_ZERO_VISIT], IND_ZERO_VISIT, a[A_ZERO], a[A_SUB]);
+    double overdue = a[A_OPEN_OVERDUE] + a[A_LATE];
+    set_fig(&fg[IND_OVERDUE], &registry[IND_OVERDUE], a[A_SUB] > 0, overdue, 1, overdue,
+            a[A_DEADLINE]);
+    set_fig(&fg[IND_RATING_AVG], &registry[IND_RATING_AVG], a[A_RAT] > 0,
+            a[A_RAT] > 0 ? a[A_RAT_SUM] / a[A_RAT] : 0, 1, a[A_RAT_SUM], a[A_RAT]);
+    share(&fg[IND_CALLBACK], IND_CALLBACK, a[A_TK_CALLED], a[A_TK]);
+    share(&fg[IND_CLOSURE], IND_CLOSURE, a[A_TK_CLOSED], a[A_TK_DUE]);
+}
+
+static int group_cmp(const void *x, const void *y) {
+    const stats_group *a = x, *b = y;
+    if (a->counts.submitted != b->counts.submitted)
+        return a->counts.submitted > b->counts.submitted ? -1 : 1;
+    return strcmp(a->key, b->key);
+}
+
+int stats_services(db *d, const workcal *cal, const stats_filter *f, stats_dim by,
+                   stats_group **groups, size_t *ngroups, err *e) {
+    *groups = NULL;
+    *ngroups = 0;
+    if (stats_refresh(d, cal, NULL, e) != 0) return -1;
+    accs A = {0};
+    if (by == STATS_DIM_NONE) acc_find(&A, "", 1); /* one group even with no data */
+    if (add_submitted(d, f, by, &A, e) != 0 || add_decided(d, f, by, &A, e) != 0 ||
+        add_ratings(d, f, by, &A, e) != 0 || add_catalog(d, f, by, &A, e) != 0) {
+        free(A.g);
+        return -1;
+    }
+    if (A.overflow) log_warn("stats: more than %d groups; the rest left out", 4 * STATS_MAX_GROUPS);
+    stats_group *out = xcalloc(A.n ? A.n : 1, sizeof(*out));
+    for (size_t i = 0; i < A.n; i++)
+        figures_of(&A.g[i], &out[i]);
+    free(A.g);
+    size_t n = A.n;
+    if (by != STATS_DIM_NONE) {
+        qsort(out, n, sizeof(*out), group_cmp);
+        if (n > STATS_MAX_GROUPS) n = STATS_MAX_GROUPS;
+    }
+    *groups = out;
+    *ngroups = n;
+    return 0;
+}
+
+/* ---- JSON ---- */
+
+static json_t *num_json(double v) {
+    if (v == floor(v) && fabs(v) < 9e15) return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+static json_t *figure_json(const stats_figure *fg, int by_ok) {
+    const stats_indicator *ind = fg->ind;
+    int has = fg->has_value && by_ok;
+    return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:s}", "id", ind->id, "name",
+                     ind->name, "value", has ? num_json(fg->value) : json_null(), "unit", ind->unit,
+                     "target", ind->has_target ? num_json(ind->target) : json_null(), "met",
+                     has && fg->met >= 0 ? json_boolean(fg->met) : json_null(), "numerator",
+                     has && fg->has_numerator ? num_json(fg->numerator) : json_null(),
+                     "denominator", has ? num_json(fg->denominator) : json_null(), "direction",
+                     ind->direction > 0 ? "higher" : "lower", "definition", ind->definition);
+}
+
+static json_t *group_figures(const stats_group *g, stats_dim by) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < g->nfig; i++)
+        json_array_append_new(a, figure_json(&g->fig[i], by == STATS_DIM_NONE ||
+                                                             (g->fig[i].ind->dims & by)));
+    return a;
+}
+
+static json_t *counts_json(const stats_counts *c) {
+    return json_pack("{s:I, s:I, s:I, s:I}", "submitted", (json_int_t)c->submitted, "decided",
+                     (json_int_t)c->decided, "open", (json_int_t)c->open, "ratings",
+                     (json_int_t)c->ratings);
+}
+
+static const char *channel_label(const char *c) {
+    static const char *const map[][2] = {{"online", "网上申请"},
+                                         {"window", "窗口受理"},
+                                         {"assisted", "帮办代办"},
+                                         {"station", "便民服务站"},
+                                         {NULL, NULL}};
+    for (int i = 0; map[i][0]; i++)
+        if (!strcmp(map[i][0], c)) return map[i][1];
+    return c;
+}
+
+/* The display name of a group key: town and item names from their tables. */
+static json_t *group_name(db *d, stats_dim by, const char *key) {
+    if (!*key) return json_string("未知");
+    const char *sql = by == STATS_DIM_TOWN   ? "SELECT name FROM towns WHERE code = $1"
+                      : by == STATS_DIM_ITEM ? "SELECT name FROM catalog_items WHERE code = $1"
+                                             : NULL;
+    if (by == STATS_DIM_CHANNEL) return json_string(channel_label(key));
+    if (!sql) return json_string(key);
+    db_stmt *s = db_query(d, NULL, sql, "s", key);
+    json_t *name = NULL;
+    if (s && db_step(s) == DB_ROW && db_column_text(s, 0)) name = json_string(db_column_text(s, 0));
+    if (s) db_reset(s);
+    return name ? name : json_string(key);
+}
+
+json_t *stats_services_json(db *d, const stats_filter *f, stats_dim by, err *e) {
+    stats_group *total = NULL, *groups = NULL;
+    size_t nt = 0, ng = 0;
+    if (stats_services(d, NULL, f, STATS_DIM_NONE, &total, &nt, e) != 0) return NULL;
+    if (by != STATS_DIM_NONE && stats_services(d, NULL, f, by, &groups, &ng, e) != 0) {
+        free(total);
+        return NULL;
+    }
+    char from_iso[32], to_iso[32];
+    json_t *o = json_pack(
+        "{s:{s:s, s:s, s:s, s:s}, s:{s:o, s:o, s:o, s:o}, s:o, s:o}", "window", "from",
+        f->from_date, "to", f->to_date, "from_at", time_iso(from_iso, sizeof(from_iso), f->from),
+        "to_at", time_iso(to_iso, sizeof(to_iso), f->to), "filters", "department",
+        jsonx_str_or_null(f->department), "town", jsonx_str_or_null(f->town_code),
+        "item", jsonx_str_or_null(f->item_code), "channel",
+        jsonx_str_or_null(f->channel), "counts", counts_json(&total[0].counts),
+        "indicators", group_figures(&total[0], STATS_DIM_NONE));
+    if (by != STATS_DIM_NONE) {
+        json_t *ga = json_array();
+        for (size_t i = 0; i < ng; i++)
+            json_array_append_new(
+                ga, json_pack("{s:s, s:o, s:o, s:o}", "key", groups[i].key, "name",
+                              group_name(d, by, groups[i].key), "counts",
+                              counts_json(&groups[i].counts), "indicators",
+                              group_figures(&groups[i], by)));
+        json_object_set_new(o, "by", json_string(dim_names[by == STATS_DIM_DEPARTMENT ? 0
+                                                           : by == STATS_DIM_TOWN     ? 1
+                                                           : by == STATS_DIM_ITEM     ? 2
+                                                                                      : 3]
+                                                     .name));
+        json_object_set_new(o, "groups", ga);
+    }
+    free(total);
+    free(groups);
+    return o;
+}
