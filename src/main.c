@@ -22,10 +22,12 @@
 #include "files/files.h"
 #include "http/server.h"
 #include "island/places.h"
+#include "island/travel.h"
 #include "jobs/jobs.h"
 #include "licences/licences.h"
 #include "notify/notify.h"
 #include "ops/ops.h"
+#include "proofs/proofs.h"
 #include "search/search.h"
 #include "stats/stats.h"
 #include "workcal/workcal.h"
@@ -82,10 +84,15 @@ static int usage(FILE *f) {
             "  workcal add DATE N | between DATE DATE | is-workday DATE\n"
             "  workcal deadline \"YYYY-MM-DD HH:MM\" N [--hours] [--json]\n"
             "                               working days: 法定节假日 and 调休, Asia/Shanghai\n"
+            "  travel FROM TO [--at \"YYYY-MM-DD HH:MM\"] [--json] | travel --bench [N]\n"
+            "  coverage [--service CODE] [--town CODE] [--at TIME] [--json]\n"
+            "                               ferry-aware travel time; the 10-minute service circle\n"
             "  jobs enqueue|claim|complete|fail|list …\n"
             "                               the job queue by hand (isle jobs for details)\n"
             "  notify send-pending | list [--status S] | render NAME [--params JSON]\n"
             "                               the SMS outbox: send what is due, list, preview\n"
+            "  proof keygen [--rotate] | pubkey [--pem] | verify FILE.pdf|QRTEXT  signed proofs "
+            "(证明)\n"
             "  rules check [--catalog] | rules show CODE\n"
             "                               validate the 秒办 rule files (data/cases/rules/)\n"
             "  backup --out FILE            consistent online copy of the database\n"
@@ -347,6 +354,10 @@ static int cmd_serve(int argc, char **argv) {
         db_close(d);
         return fail("assistant", &e);
     }
+    if (search_listen_start(db_path, &e) != 0) {
+        db_close(d);
+        return fail("search listener", &e);
+    }
     db_close(d);
     if (ensure_files_dir() != 0) return 1;
     size_t nroutes;
@@ -366,8 +377,14 @@ static int cmd_serve(int argc, char **argv) {
     const char *batch = getenv("ISLE_SSE_BATCH_MS");
     cfg.sse_batch_ms = batch ? (int)strtol(batch, NULL, 10) : 0;
     if (notify_worker_start(db_path, &e) != 0) return fail("notification sender", &e);
+    if (cases_watch_start(db_path, &e) != 0) {
+        notify_worker_stop();
+        return fail("cases watcher", &e);
+    }
     int served = http_serve(&cfg, &e);
+    cases_watch_stop();
     notify_worker_stop();
+    search_listen_stop();
     if (served != 0) return fail("serve", &e);
     return 0;
 }
@@ -604,6 +621,9 @@ int main(int argc, char **argv) {
     } else if (!strcmp(args[0], "cases")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = cases_cli(&env, n, args);
+    } else if (!strcmp(args[0], "travel") || !strcmp(args[0], "coverage")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = travel_cli(&env, n, args);
     } else if (!strcmp(args[0], "workcal")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = workcal_cli(&env, n, args);
@@ -613,6 +633,9 @@ int main(int argc, char **argv) {
     } else if (!strcmp(args[0], "stats")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = stats_cli(&env, n, args);
+    } else if (!strcmp(args[0], "proof")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = proofs_cli(&env, n, args);
     } else if (!strcmp(args[0], "notify")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = notify_cli(&env, n, args);

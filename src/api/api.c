@@ -1,5 +1,6 @@
 /* api: the route table of the whole application and shared handler helpers. */
 #include "api/api.h"
+#include "base/jsonx.h"
 #include "auth/auth.h"
 #include "base/xmalloc.h"
 
@@ -21,7 +22,7 @@ const http_route *api_all_routes(size_t *count) {
                       GATHER(api_places),    GATHER(api_catalog), GATHER(api_search),
                       GATHER(api_assistant), GATHER(api_workcal), GATHER(api_cases),
                       GATHER(api_notify),    GATHER(api_ratings), GATHER(api_licences),
-                      GATHER(api_stats)};
+                      GATHER(api_stats),     GATHER(api_proofs),  GATHER(api_travel)};
         size_t total = 0;
         for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
             total += *tables[i].count;
@@ -65,4 +66,16 @@ void api_authenticate(http_req *r) {
     snprintf(r->user.display_name, sizeof(r->user.display_name), "%s", p.display_name);
     snprintf(r->user.csrf, sizeof(r->user.csrf), "%s", p.csrf);
     snprintf(r->user.expires_at, sizeof(r->user.expires_at), "%s", p.expires_at);
+}
+
+json_t *api_body(http_req *r, const jsonx_field *spec, int optional) {
+    json_t *body = optional && !r->body_len ? json_object() : http_json_body(r, NULL);
+    if (!body) return NULL;
+    err e = {0};
+    if (spec && jsonx_check(body, spec, &e) != 0) {
+        json_decref(body);
+        http_reply_err(r, &e);
+        return NULL;
+    }
+    return body;
 }

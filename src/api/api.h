@@ -28,6 +28,8 @@ API_ROUTES(api_notify);
 API_ROUTES(api_ratings);
 API_ROUTES(api_licences);
 API_ROUTES(api_stats);
+API_ROUTES(api_proofs);
+API_ROUTES(api_travel);
 
 /** Every route of the application, gathered once at start-up. *count gets the total.
  *  The array is static; never free it. */
@@ -36,6 +38,12 @@ const http_route *api_all_routes(size_t *count);
 /** The audit actor for the request's caller. */
 #include "audit/audit.h"
 audit_actor api_actor(http_req *r);
+
+/** The request's JSON body checked against spec (jsonx_check; NULL spec: any object).
+ *  optional: an empty body is an empty object. NULL after replying 400/413/415. The
+ *  caller owns the result. */
+#include "base/jsonx.h"
+json_t *api_body(http_req *r, const jsonx_field *spec, int optional);
 
 /** The server's session hook: resolve cookie or bearer token into r->user. */
 void api_authenticate(http_req *r);

@@ -900,6 +900,9 @@ static int create_in_tx(db *d, const cases_actor *a, json_t *in, int64_t *id_out
         int ok = insert_case(d, &m, NULL, &mid, e) == 0 &&
                  resolve_materials(d, &m, mi, by_name, agent, e) == 0 &&
                  case_event(d, m.id, a->user_id, "create", NULL, "draft", NULL, NULL, e) == 0;
+        /* Every member's materials are checked now, also those of members a
+         * sequential bundle submits later: the applicant hands everything in once. */
+        if (ok && submit) ok = materials_complete(d, m.id, e) == 0;
         json_decref(by_name);
         if (ok && submit && (parallel || i == 0))
             ok = do_submit(d, &a->audit, a->user_id, &m, mi, arole, e) == 0;
@@ -1654,8 +1657,10 @@ json_t *cases_list(db *d, const cases_actor *a, const cases_filter *f, err *e) {
     char tmp[256];
     qb_add(&q, " FROM cases WHERE 1 = 1");
     if (mine) {
+        /* A 一件事 is listed once; its members are on its page. */
         int p = qb_i(&q, a->user_id);
-        snprintf(tmp, sizeof(tmp), " AND (applicant_id = $%d OR agent_id = $%d)", p, p);
+        snprintf(tmp, sizeof(tmp),
+                 " AND (applicant_id = $%d OR agent_id = $%d) AND parent_id IS NULL", p, p);
         qb_add(&q, tmp);
     } else {
         /* Queues: item cases (bundles are handled through their members). */
@@ -1776,4 +1781,29 @@ json_t *cases_list(db *d, const cases_actor *a, const cases_filter *f, err *e) {
     }
     return json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t)total, "limit",
                      (json_int_t)limit, "offset", (json_int_t)offset);
+}
+
+int cases_material_file(db *d, const cases_actor *a, int64_t id, int idx, char *path, size_t path_n,
+                        char *content_type, size_t ct_n, char *filename, size_t fn_n, err *e) {
+    case_row c;
+    if (case_load(d, id, &c, e) != 0) return -1;
+    int visible = cases_can_see(a, &c);
+    case_row_free(&c);
+    if (!visible) return err_notfound(e, "没有这个办件");
+    db_stmt *s = db_query(d, e,
+                          "SELECT f.sha256, f.content_type, f.filename FROM case_materials m "
+                          "JOIN files f ON f.id = m.file_id WHERE m.case_id = $1 AND m.idx = $2",
+                          "ii", id, (int64_t)idx);
+    if (!s) return -1;
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        const char *sha = db_column_text(s, 0);
+        snprintf(path, path_n, "%s/%.2s/%s", files_dir(), sha ? sha : "", sha ? sha : "");
+        snprintf(content_type, ct_n, "%s", db_column_text(s, 1) ? db_column_text(s, 1) : "");
+        snprintf(filename, fn_n, "%s", db_column_text(s, 2) ? db_column_text(s, 2) : "");
+    }
+    db_reset(s);
+    if (rc == DB_ERROR) return err_internal(e, "读取材料失败");
+    if (rc != DB_ROW) return err_set(e, 404, "not_found", "idx", "该材料没有上传文件");
+    return 0;
 }

@@ -126,11 +126,26 @@ typedef struct cases_filter {
 /** A page of cases the actor may see: {"items":[…summary…],"total","limit","offset"}. */
 json_t *cases_list(db *d, const cases_actor *a, const cases_filter *f, err *e);
 
+/** The stored file of material idx of case id, for someone who may see the case
+ *  (404 otherwise, or when the material has no upload): its path on disk, the
+ *  content type recorded at upload (the content was checked to be PDF/JPEG/PNG)
+ *  and the uploader's file name. 0 or -1. */
+int cases_material_file(db *d, const cases_actor *a, int64_t id, int idx, char *path, size_t path_n,
+                        char *content_type, size_t ct_n, char *filename, size_t fn_n, err *e);
+
 /** Revoke an approval whose 告知承诺 turned out false (the commitment check
  *  failed): the case goes back to denied with the reason, audited and notified.
  *  Called inside the caller's transaction. 0 or -1. */
 int cases_revoke_for_failed_commitment(db *d, const audit_actor *a, int64_t case_id,
                                        const char *reason, err *e);
+
+/** Escalate open cases past their deadline, once per deadline (timeline, audit, a
+ *  message to the assignee or the department). *escalated gets the count. 0 or -1. */
+int cases_overdue_scan(db *d, int64_t now, int *escalated, err *e);
+/** The watcher thread of `isle serve` (every ISLE_CASES_SCAN_MS, default 60000; 0 = off),
+ *  with its own connection to dsn. */
+int cases_watch_start(const char *dsn, err *e);
+void cases_watch_stop(void);
 
 /** `isle cases …`: list, show, transition (for scripts and ops). */
 int cases_cli(const cli_env *env, int argc, char **argv);

@@ -798,30 +798,55 @@ static int64_t actor_id(demo *g, int actor, const person *p, const char *channel
     }
 }
 
-static void one_case(demo *g) {
+/* Who applies for what, how and when: drawn for the whole year first, so that the
+ * cases can be written in the order they were submitted (ids grow with time, as
+ * they do in a real database). */
+typedef struct plan {
+    int64_t t_sub;
+    int item, person;
+    const char *channel;
+} plan;
+
+static void plan_case(demo *g, plan *pl) {
     rng *r = &g->r;
-    const item *it = &g->items[pick_cdf(r, g->item_cdf, g->nitems)];
+    pl->item = pick_cdf(r, g->item_cdf, g->nitems);
+    const item *it = &g->items[pl->item];
     int company = U(r) < it->company_share;
-    int pi = company ? g->companies[pick(r, g->ncompanies)] : g->citizens[pick(r, g->ncitizens)];
-    const person *p = &g->people[pi];
-    const town *tw = &g->towns[p->town];
+    pl->person = company ? g->companies[pick(r, g->ncompanies)] : g->citizens[pick(r, g->ncitizens)];
+    const town *tw = &g->towns[g->people[pl->person].town];
     /* Channel: islands away from the city lean on stations and agents. */
     double x = U(r);
-    const char *channel = tw->street ? (x < 0.935  ? "online"
-                                        : x < 0.97 ? "window"
-                                        : x < 0.99 ? "assisted"
-                                                   : "station")
-                                     : (x < 0.90    ? "online"
-                                        : x < 0.93  ? "window"
-                                        : x < 0.965 ? "assisted"
-                                                    : "station");
-    int office = strcmp(channel, "online") != 0 && strcmp(channel, "assisted") != 0;
-    int64_t t_sub = 0;
-    for (int tries = 0; !t_sub && tries < 20; tries++) {
+    pl->channel = tw->street ? (x < 0.935  ? "online"
+                                : x < 0.97 ? "window"
+                                : x < 0.99 ? "assisted"
+                                           : "station")
+                             : (x < 0.90    ? "online"
+                                : x < 0.93  ? "window"
+                                : x < 0.965 ? "assisted"
+                                            : "station");
+    int office = strcmp(pl->channel, "online") != 0 && strcmp(pl->channel, "assisted") != 0;
+    pl->t_sub = 0;
+    for (int tries = 0; !pl->t_sub && tries < 20; tries++) {
         int day = pick_cdf(r, office ? g->cdf_office : g->cdf_online, g->ndays);
-        t_sub = submit_instant(g, day, office);
+        pl->t_sub = submit_instant(g, day, office);
     }
-    if (!t_sub) t_sub = g->now - 3600;
+    if (!pl->t_sub) pl->t_sub = g->now - 3600;
+}
+
+static int plan_cmp(const void *a, const void *b) {
+    const plan *x = a, *y = b;
+    return x->t_sub < y->t_sub ? -1 : x->t_sub > y->t_sub;
+}
+
+static void one_case(demo *g, const plan *pl) {
+    rng *r = &g->r;
+    const item *it = &g->items[pl->item];
+    int pi = pl->person;
+    const person *p = &g->people[pi];
+    const town *tw = &g->towns[p->town];
+    const char *channel = pl->channel;
+    int office = strcmp(channel, "online") != 0 && strcmp(channel, "assisted") != 0;
+    int64_t t_sub = pl->t_sub;
     int64_t id = g->next_case++;
 
     /* Materials first: a commitment decides the path. */
@@ -1017,6 +1042,7 @@ static void one_case(demo *g) {
     workcal_date cd = workcal_local_date(t_create);
     snprintf(case_no, sizeof(case_no), "ZS%02d%02d%02d%07lld", cd.year % 100, cd.month, cd.day,
              (long long)id);
+    int company = p->company;
     json_t *form = company
                        ? json_pack("{s:s, s:s, s:s, s:s}", "company_name", p->name, "credit_code",
                                    p->credit, "contact_name", "经办人", "contact_phone", p->phone)
@@ -1189,6 +1215,7 @@ int cases_demo_run(db *d, const char *data_dir, int64_t now, unsigned seed, int 
     }
     demo *g = xcalloc(1, sizeof(*g));
     workcal *own = NULL;
+    plan *plans = NULL;
     int rc = -1;
     g->d = d;
     g->now = now;
@@ -1221,11 +1248,15 @@ int cases_demo_run(db *d, const char *data_dir, int64_t now, unsigned seed, int 
             if (next_id(d, "SELECT COALESCE(MAX(id), 0) FROM users", &g->next_user, e) != 0)
                 goto rollback;
             add_people(g, count);
+            plans = xcalloc((size_t)count, sizeof(plan));
+            for (int i = 0; i < count; i++)
+                plan_case(g, &plans[i]);
+            qsort(plans, (size_t)count, sizeof(plan), plan_cmp);
         }
         int64_t first = g->next_case;
         int n = count - done < CASES_DEMO_BATCH ? count - done : CASES_DEMO_BATCH;
         for (int i = 0; i < n; i++)
-            one_case(g);
+            one_case(g, &plans[done + i]);
         if (flush_batch(g, batch + 1, first, e) != 0) goto rollback;
         if (db_commit(d, e) != 0) goto out;
         done += n;
@@ -1237,6 +1268,7 @@ int cases_demo_run(db *d, const char *data_dir, int64_t now, unsigned seed, int 
 rollback:
     db_rollback(d);
 out:
+    free(plans);
     demo_free(g);
     free(g);
     workcal_free(own);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -63,7 +64,77 @@ int search_serve_start(db *d, const char *data_dir, err *e) {
     return 0;
 }
 
+/* ---- several nodes: changes travel through LISTEN/NOTIFY ----
+ * With PostgreSQL every node has its own index. A node that changes an item or the
+ * synonyms tells the others on channel "isle_search" ("<node>|item:<code>" or
+ * "<node>|synonyms"); each node's listener applies the change to its own engine
+ * (skipping its own messages). A listener that reconnects after an outage cannot
+ * know what it missed, so it reloads the synonyms and logs that items edited
+ * meanwhile need a restart of that node. */
+
+static char node_id[24];
+static db_listener *listener;
+
+static void announce(db *d, const char *what) {
+    if (strcmp(db_backend(d), "postgres") != 0) return;
+    char payload[256];
+    snprintf(payload, sizeof(payload), "%s|%s", node_id, what);
+    err e = {0};
+    if (db_notify(d, "isle_search", payload, &e) != 0)
+        log_warn("search: other nodes not told of %s: %s", what, e.message);
+}
+
+static int item_reindex(db *d, const char *code);
+
+static void on_search_notify(db *d, const char *channel, const char *payload, void *arg) {
+    (void)channel, (void)arg;
+    const char *bar = strchr(payload, '|');
+    if (!bar || !global_engine) return;
+    if ((size_t)(bar - payload) == strlen(node_id) && !strncmp(payload, node_id, strlen(node_id)))
+        return; /* our own change, already applied */
+    const char *what = bar + 1;
+    if (!strncmp(what, "item:", 5)) {
+        item_reindex(d, what + 5);
+    } else if (!strcmp(what, "synonyms")) {
+        err e = {0};
+        if (search_synonyms_reload(d, global_engine, &e) != 0)
+            log_warn("search: synonyms from another node not loaded: %s", e.message);
+    }
+}
+
+static void on_search_connect(db *d, void *arg) {
+    (void)arg;
+    static int connections;
+    if (connections++ == 0 || !global_engine) return;
+    err e = {0};
+    if (search_synonyms_reload(d, global_engine, &e) != 0)
+        log_warn("search: synonyms not reloaded after reconnecting: %s", e.message);
+    log_warn("search: listener reconnected; items edited on other nodes meanwhile are "
+             "searchable here after a restart");
+}
+
+int search_listen_start(const char *dsn, err *e) {
+    if (!db_dsn_is_postgres(dsn)) return 0;
+    snprintf(node_id, sizeof(node_id), "%llx", (unsigned long long)time_mono_ns() ^
+                                                   ((unsigned long long)getpid() << 32));
+    listener = db_listen_start(dsn, "isle_search", on_search_notify, on_search_connect, NULL, e);
+    return listener ? 0 : -1;
+}
+
+void search_listen_stop(void) {
+    db_listen_stop(listener);
+    listener = NULL;
+}
+
 int search_item_changed(db *d, const char *code) {
+    if (!global_engine || !code) return 0;
+    char what[96];
+    snprintf(what, sizeof(what), "item:%.80s", code);
+    announce(d, what);
+    return item_reindex(d, code);
+}
+
+static int item_reindex(db *d, const char *code) {
     search_engine *s = global_engine;
     if (!s || !code) return 0;
     err e = {0};
@@ -237,6 +308,7 @@ int search_synonym_add(db *d, const audit_actor *actor, const char *term, const 
     }
     if (id_out) *id_out = id;
     if (s && search_synonyms_reload(d, s, e) != 0) return -1;
+    announce(d, "synonyms");
     return 0;
 }
 
@@ -269,6 +341,7 @@ int search_synonym_delete(db *d, const audit_actor *actor, int64_t id, err *e) {
         return -1;
     }
     if (global_engine && search_synonyms_reload(d, global_engine, e) != 0) return -1;
+    announce(d, "synonyms");
     return 0;
 }
 

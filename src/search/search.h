@@ -191,6 +191,10 @@ void search_normalize(search_engine *s, const char *q, char *out, size_t cap);
  *  synonyms from the database. Called once by `isle serve` before it listens.
  *  Returns 0 or -1. */
 int search_serve_start(db *d, const char *data_dir, err *e);
+/** With PostgreSQL (dsn postgres://…), listen for item and synonym changes made on
+ *  other nodes and apply them to this node's engine; a no-op on SQLite. 0 or -1. */
+int search_listen_start(const char *dsn, err *e);
+void search_listen_stop(void);
 /** The server's engine, or NULL before search_serve_start(). Lives until exit. */
 search_engine *search_global(void);
 /** Re-index one item after a catalog edit (the catalog's PUT handler calls it):

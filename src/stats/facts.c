@@ -36,21 +36,22 @@ static const char FACT_SELECT[] =
     "(SELECT COUNT(*) FROM case_materials m WHERE m.case_id = c.id AND m.required = 1 "
     "AND m.waived = 1) FROM cases c";
 
-#define FACT_COLS   19
+#define FACT_COLS   21
 #define FACT_BATCH  50 /* rows per multi-row upsert */
 
 static const char FACT_INSERT[] =
     "INSERT INTO stats_cases (case_id, submitted_at, decided_at, department, town_code, "
-    "item_code, channel, status, online, visits, materials_required, materials_waived, "
-    "deadline_at, working_days, same_day, promise_days, legal_days, late, case_updated_at) "
-    "VALUES ";
+    "item_code, channel, status, online, visits, zero_visit, materials_required, "
+    "materials_waived, deadline_at, has_deadline, working_days, same_day, promise_days, "
+    "legal_days, late, case_updated_at) VALUES ";
 static const char FACT_CONFLICT[] =
     " ON CONFLICT (case_id) DO UPDATE SET submitted_at = excluded.submitted_at, "
     "decided_at = excluded.decided_at, department = excluded.department, "
     "town_code = excluded.town_code, item_code = excluded.item_code, channel = excluded.channel, "
     "status = excluded.status, online = excluded.online, visits = excluded.visits, "
-    "materials_required = excluded.materials_required, "
+    "zero_visit = excluded.zero_visit, materials_required = excluded.materials_required, "
     "materials_waived = excluded.materials_waived, deadline_at = excluded.deadline_at, "
+    "has_deadline = excluded.has_deadline, "
     "working_days = excluded.working_days, same_day = excluded.same_day, "
     "promise_days = excluded.promise_days, legal_days = excluded.legal_days, "
     "late = excluded.late, case_updated_at = excluded.case_updated_at";
@@ -174,31 +175,33 @@ static int derive_one(db *d, const workcal *cal, db_stmt *sel, fact_batch *b, er
     fact_set(f, 7, db_column_text(sel, 6) ? db_column_text(sel, 6) : "");
     fact_int(f, 8, channel && (!strcmp(channel, "online") || !strcmp(channel, "assisted")));
     fact_int(f, 9, db_column_int64(sel, 11));
-    fact_int(f, 10, db_column_int64(sel, 16));
-    fact_int(f, 11, db_column_int64(sel, 17));
-    fact_set(f, 12, deadline && *deadline ? deadline : NULL);
+    fact_int(f, 10, db_column_int64(sel, 11) == 0);
+    fact_int(f, 11, db_column_int64(sel, 16));
+    fact_int(f, 12, db_column_int64(sel, 17));
+    fact_set(f, 13, deadline && *deadline ? deadline : NULL);
+    fact_int(f, 14, deadline && *deadline);
     if (have_a && have_d) {
         int64_t ws = workcal_working_seconds_between(cal, ta, td) - db_column_int64(sel, 14);
         if (ws < 0) ws = 0;
         /* Hundredths of a working day, as an exact decimal. */
         int64_t hundredths = llround((double)ws / (double)workcal_day_seconds(cal) * 100);
-        snprintf(f->v[13], sizeof(f->v[13]), "%lld.%02lld", (long long)(hundredths / 100),
+        snprintf(f->v[15], sizeof(f->v[15]), "%lld.%02lld", (long long)(hundredths / 100),
                  (long long)(hundredths % 100));
         workcal_date da = workcal_local_date(ta), dd = workcal_local_date(td);
-        fact_int(f, 14, da.year == dd.year && da.month == dd.month && da.day == dd.day);
+        fact_int(f, 16, da.year == dd.year && da.month == dd.month && da.day == dd.day);
     } else {
-        fact_set(f, 13, NULL);
-        fact_set(f, 14, NULL);
+        fact_set(f, 15, NULL);
+        fact_set(f, 16, NULL);
     }
-    for (int c = 12; c <= 13; c++) {
-        int col = c == 12 ? 15 : 16;
+    for (int c = 12; c <= 13; c++) { /* promise_days, legal_days */
+        int col = c == 12 ? 17 : 18;
         if (db_column_type(sel, c) == DB_NULL)
             fact_set(f, col, NULL);
         else
             snprintf(f->v[col], sizeof(f->v[col]), "%.17g", db_column_double(sel, c));
     }
-    fact_int(f, 17, have_d && have_dl && td > tdl);
-    fact_set(f, 18, db_column_text(sel, 15) ? db_column_text(sel, 15) : "");
+    fact_int(f, 19, have_d && have_dl && td > tdl);
+    fact_set(f, 20, db_column_text(sel, 15) ? db_column_text(sel, 15) : "");
     if (b->n == FACT_BATCH && batch_flush(d, b, e) != 0) return -1;
     return 1;
 }

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { errorOf, runIsle, startServer } from './server.mjs';
+import { dbQuery, errorOf, runIsle, startServer } from './server.mjs';
 
 let srv;
 let citizen, staff, approver, supervisor, admin;
 before(async () => {
-  srv = await startServer();
+  srv = await startServer({ env: { ISLE_CASES_SCAN_MS: '200' } });
   citizen = await srv.loginToken('citizen');
   staff = await srv.loginToken('staff');
   approver = await srv.loginToken('approver');
@@ -135,6 +135,13 @@ test('apply → upload → submit → accept (deadline) → review → approve �
   const dueLocal = new Date(Date.parse(acc.json.deadline_at) + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
   assert.ok(JSON.stringify(expected).includes(dueLocal), `deadline ${dueLocal} in ${wc.stdout}`);
 
+  // Staff open what was uploaded; the type comes from the content.
+  const file = await srv.req('GET', `/api/v1/cases/${c.id}/materials/${missing[0].idx}/file`, { auth: staff });
+  assert.equal(file.status, 200, file.text);
+  assert.match(file.headers.get('content-type'), /^application\/pdf/);
+  assert.ok(file.text.startsWith('%PDF-'));
+  assertError(await srv.req('GET', `/api/v1/cases/${c.id}/materials/${form.idx}/file`, { auth: staff }), 404, 'not_found');
+
   // Stale version → 409.
   assertError(await srv.req('POST', `/api/v1/cases/${c.id}/actions/review`, { auth: approver, json: { version: 1 } }),
     409, 'conflict', 'version');
@@ -200,6 +207,7 @@ test('one applicant never sees another applicant\'s case', async () => {
   assert.ok(mine.json.items.length >= 1);
   const id = mine.json.items[0].id;
   assertError(await srv.req('GET', `/api/v1/cases/${id}`, { auth: other }), 404, 'not_found');
+  assertError(await srv.req('GET', `/api/v1/cases/${id}/materials/0/file`, { auth: other }), 404, 'not_found');
   assertError(await srv.req('POST', `/api/v1/cases/${id}/actions/withdraw`, { auth: other }), 404, 'not_found');
   const list = await srv.req('GET', '/api/v1/cases', { auth: other });
   assert.equal(list.json.items.length, 0, 'a citizen lists only their own cases');
@@ -268,9 +276,24 @@ test('staff queues: department and town scope, due filters, suspension moves the
   assert.equal(res.status, 200, res.text);
   assert.equal(res.json.status, 'accepted');
   assert.ok(res.json.deadline_at >= before.deadline_at, 'the deadline never moves earlier');
+  // Past its deadline (moved back in the database), the case is escalated once by
+  // the watcher and shows in the supervisor's overdue view.
+  dbQuery(srv.dbPath, `UPDATE cases SET deadline_at = '2026-01-05T09:30:00Z' WHERE id = ${id}`);
+  let late;
+  for (let i = 0; i < 50; i++) {
+    late = (await srv.req('GET', `/api/v1/cases/${id}`, { auth: supervisor })).json;
+    if (late.events.some((e) => e.action === 'overdue')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(late.due, 'overdue');
+  assert.equal(late.events.filter((e) => e.action === 'overdue').length, 1, 'escalated once');
   const overdue = await srv.req('GET', '/api/v1/cases?due=overdue', { auth: supervisor });
   assert.equal(overdue.status, 200, overdue.text);
+  assert.ok(overdue.json.items.some((x) => x.id === id));
   for (const it of overdue.json.items) assert.equal(it.due, 'overdue');
+  await new Promise((r) => setTimeout(r, 500));
+  const again = (await srv.req('GET', `/api/v1/cases/${id}`, { auth: supervisor })).json;
+  assert.equal(again.events.filter((e) => e.action === 'overdue').length, 1, 'not escalated twice');
   // Assignment only to the case's department staff.
   const users = await srv.req('GET', '/api/v1/users?role=approver', { auth: admin });
   const appr = users.json.items[0].id;

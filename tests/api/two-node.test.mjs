@@ -1,5 +1,5 @@
 // Two `isle serve` nodes on one PostgreSQL database (api-pg run only): sessions,
-// live events and the job queue are shared; a PostgreSQL restart is survived.
+// live events, search index changes and the job queue are shared; a PostgreSQL restart is survived.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
@@ -24,6 +24,27 @@ test('a session made on node A works on node B', { skip }, async () => {
   const me = await b.req('GET', '/api/v1/session', { token: s.token });
   assert.equal(me.status, 200, me.text);
   assert.equal(me.json.user.login, 'staff');
+});
+
+test('an item edited on node A is found by search on node B within 1 s', { skip }, async () => {
+  const code = '330900-RS-200021';
+  const before = await b.req('GET', `/api/v1/search?q=${encodeURIComponent('海岛特色')}`);
+  assert.equal(before.status, 200, before.text);
+  assert.ok(!before.json.items.some((x) => x.code === code));
+  const staff = await a.loginToken('staff');
+  const it = (await a.req('GET', `/api/v1/items/${code}`)).json;
+  for (const k of ['version', 'updated_at', 'popularity', 'bundles']) delete it[k];
+  for (const m of it.materials) { delete m.licence_issuer; delete m.licence_trust_level; }
+  it.name = `${it.name}（海岛特色）`;
+  const put = await a.req('PUT', `/api/v1/items/${code}`, { token: staff.token, json: it });
+  assert.equal(put.status, 200, put.text);
+  let found = false;
+  for (let i = 0; i < 20 && !found; i++) {
+    const r = await b.req('GET', `/api/v1/search?q=${encodeURIComponent('海岛特色')}`);
+    found = r.json.items.some((x) => x.code === code && x.name === it.name);
+    if (!found) await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.ok(found, 'node B re-indexed the item edited on node A');
 });
 
 test('an event published on node B reaches a subscriber on node A within 1 s', { skip }, async () => {

@@ -151,10 +151,10 @@ test('citizen logs in, sees the display name in the header, /me, and is kept out
   assert.equal((await page.locator('#who-name').textContent()).trim(), u.display_name);
   assert.equal((await page.locator('#account .role-badge').textContent()).trim(), u.role_name);
   assert.equal(new URL(page.url()).pathname, '/');
-  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '智能客服']);
+  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '我的办件', '智能客服']);
   assert.match(await page.locator('h1').textContent(), new RegExp(u.display_name));
 
-  await page.locator('#nav-list a', { hasText: '我的' }).click();
+  await page.locator('#nav-list a[href="/me"]').click();
   await page.waitForURL(/\/me$/);
   await page.locator('#profile').waitFor();
   assert.match(await page.locator('#profile').textContent(), /citizen/);

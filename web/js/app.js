@@ -72,8 +72,9 @@ function navItems(u) {
     { href: '/me', label: '我的' },
   ];
   if (APPLICANT_ROLES.includes(u.role)) items.push({ href: '/me/cases', label: '我的办件' });
+  // Admins reach the queue from /me: their bar is full of administration already.
   if (u.role === 'supervisor') items.push({ href: '/work/queue?due=overdue', label: '超期督办' });
-  else if (QUEUE_ROLES.includes(u.role)) items.push({ href: '/work/queue', label: '办件队列' });
+  else if (u.role === 'staff' || u.role === 'approver') items.push({ href: '/work/queue', label: '办件队列' });
   items.push({ href: '/assistant', label: '智能客服' });
   if (u.role === 'admin') items.push({ href: '/admin/users', label: '用户管理' });
   if (u.role === 'admin' || u.role === 'supervisor') items.push({ href: '/admin/audit', label: '审计日志' });

@@ -75,6 +75,7 @@ const EVENT_LABELS = {
   progress: '各部门开始办理',
   finish: '“一件事”办结',
   revoke: '撤销审批决定',
+  overdue: '超过办结时限（系统督办提醒）',
 };
 
 export const CHANNELS = { online: '网上申请', window: '窗口申请', assisted: '帮办代办', station: '便民服务站' };

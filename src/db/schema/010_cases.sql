@@ -31,9 +31,9 @@ CREATE TABLE cases (
     form TEXT NOT NULL,                    -- JSON object: the applicant's form fields
     path TEXT NOT NULL DEFAULT 'normal' CHECK (path IN ('normal', 'commitment', 'instant')),
     rule_trace TEXT,                       -- JSON: 秒办 rule evaluation, when rules ran
-    promise_days REAL,                     -- 承诺时限 in working days (item)
-    promise_hours REAL,                    -- clock in working hours (企业开办 bundle)
-    legal_days REAL,
+    promise_days DOUBLE PRECISION,                     -- 承诺时限 in working days (item)
+    promise_hours DOUBLE PRECISION,                    -- clock in working hours (企业开办 bundle)
+    legal_days DOUBLE PRECISION,
     submitted_at TEXT,
     accepted_at TEXT,
     clock_start TEXT,                      -- start of the statutory clock (workcal rule)

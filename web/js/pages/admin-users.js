@@ -67,8 +67,10 @@ export async function render(main, ctx) {
   roleSel.control.addEventListener('change', () => go({ role: roleSel.control.value, q: qField.control.value.trim() }));
 
   // ---- dialogs ----
-  const dialogs = userDialogs(roles, townList, async (msg) => {
-    await load();
+  const dialogs = userDialogs(roles, townList, async (msg, shown) => {
+    // A new user is shown by itself (the list may have many pages).
+    if (shown) qField.control.value = shown;
+    await load(shown);
     replace(status, notice('ok', msg));
   });
 
@@ -86,10 +88,12 @@ export async function render(main, ctx) {
     dialogs.edit,
   );
 
-  async function load() {
+  let shownOnly = null; /* after a create: that user by itself, until the next navigation */
+  async function load(only = shownOnly) {
+    shownOnly = only || null;
     let r;
     try {
-      r = await get(withQuery('/api/v1/users', { role, q, limit: PAGE, offset: (page - 1) * PAGE }), { signal: ctx.signal });
+      r = await get(withQuery('/api/v1/users', only ? { q: only, limit: PAGE } : { role, q, limit: PAGE, offset: (page - 1) * PAGE }), { signal: ctx.signal });
     } catch (e) {
       if (ctx.signal.aborted) return;
       replace(tableBox, notice('error', `用户列表加载失败：${e.message}`));
@@ -251,7 +255,7 @@ function userDialogs(roles, townList, done) {
       const r = await busy(createForm, () => post('/api/v1/users', body));
       create.close();
       const u = (r && r.user) || body;
-      await done(`已创建用户 ${u.display_name}（${u.login}）。`);
+      await done(`已创建用户 ${u.display_name}（${u.login}）。`, u.login);
     } catch (err) {
       showFormError(createForm, err);
     }

@@ -1,0 +1,64 @@
+-- bench/cases/transitions.lua: wrk script for bench/cases.sh — every request is one
+-- case state transition through the real path (POST /api/v1/cases/{id}/actions/{a}
+-- → cases_transition(): one transaction with the case row, its timeline row, its
+-- audit row and the applicant's notification).
+--
+-- Cases BENCH_FIRST .. BENCH_FIRST+BENCH_COUNT-1 are 'submitted'. Thread t of
+-- BENCH_WRK_THREADS takes its own slice of them and walks it four times: accept
+-- (window staff), review and approve (approver), deliver (staff). A case's next
+-- action is sent a whole slice of requests after the previous one, so it has long
+-- been answered whatever the number of connections. When a thread runs out of
+-- cases it sends GET /healthz (not counted as a transition).
+local first = tonumber(os.getenv("BENCH_FIRST"))
+local count = tonumber(os.getenv("BENCH_COUNT"))
+local nthreads = tonumber(os.getenv("BENCH_WRK_THREADS") or "2")
+local staff = "Bearer " .. os.getenv("BENCH_STAFF_TOKEN")
+local approver = "Bearer " .. os.getenv("BENCH_APPROVER_TOKEN")
+local actions = { "accept", "review", "approve", "deliver" }
+local tokens = { staff, approver, approver, staff }
+local threads = {}
+
+function setup(thread)
+   thread:set("tid", #threads)
+   table.insert(threads, thread)
+end
+
+function init(args)
+   per = math.floor(count / nthreads)
+   lo = first + tid * per
+   k = 0
+   sent, ok, failed, idle = 0, 0, 0, 0
+end
+
+function request()
+   local round = math.floor(k / per)
+   local id = lo + (k % per)
+   k = k + 1
+   if round >= #actions then
+      idle = idle + 1
+      return wrk.format("GET", "/healthz")
+   end
+   sent = sent + 1
+   return wrk.format("POST", "/api/v1/cases/" .. id .. "/actions/" .. actions[round + 1],
+      { ["Authorization"] = tokens[round + 1], ["Content-Type"] = "application/json" }, "{}")
+end
+
+function response(status, headers, body)
+   -- /healthz answers 200 without a JSON case: only case answers carry "status".
+   if status == 200 and body:find('"case_no"', 1, true) then
+      ok = ok + 1
+   elseif status ~= 200 then
+      failed = failed + 1
+   end
+end
+
+function done(summary, latency, requests)
+   local s, o, f, i = 0, 0, 0, 0
+   for _, t in ipairs(threads) do
+      s = s + t:get("sent")
+      o = o + t:get("ok")
+      f = f + t:get("failed")
+      i = i + t:get("idle")
+   end
+   io.write(string.format("transitions_sent %d\ntransitions_ok %d\ntransitions_failed %d\nidle_requests %d\n", s, o, f, i))
+end
