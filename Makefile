@@ -120,6 +120,7 @@ bench: deps
 	bash bench/sse.sh
 	bash bench/search-quality.sh
 	bash bench/search.sh
+	bash bench/scale.sh
 
 fuzz:
 	@sh scripts/deps.sh --fuzz

@@ -21,6 +21,9 @@
 #include "db/migrate.h"
 #include "files/files.h"
 #include "http/server.h"
+#include "island/agents.h"
+#include "island/assist.h"
+#include "island/dispatch.h"
 #include "island/places.h"
 #include "island/travel.h"
 #include "jobs/jobs.h"
@@ -81,12 +84,17 @@ static int usage(FILE *f) {
             "                               ask the 智慧客服 about a service item\n"
             "  cases list [--status S] [--due overdue|due_soon] [--json] | cases show ID\n"
             "                               applications (一网通办) for operators\n"
+            "  assist list [--status S] [--town C] [--due overdue] [--json] | assist show ID\n"
+            "                               assisted requests (帮办代办) for operators\n"
             "  workcal add DATE N | between DATE DATE | is-workday DATE\n"
             "  workcal deadline \"YYYY-MM-DD HH:MM\" N [--hours] [--json]\n"
             "                               working days: 法定节假日 and 调休, Asia/Shanghai\n"
             "  travel FROM TO [--at \"YYYY-MM-DD HH:MM\"] [--json] | travel --bench [N]\n"
             "  coverage [--service CODE] [--town CODE] [--at TIME] [--json]\n"
             "                               ferry-aware travel time; the 10-minute service circle\n"
+            "  dispatch simulate --day DATE --requests N [--json] | explain ID | batch | bench\n"
+            "                               智能派单: a synthetic day vs the nearest-agent baseline;\n"
+            "                               an explained ranking; the backlog as one assignment\n"
             "  jobs enqueue|claim|complete|fail|list …\n"
             "                               the job queue by hand (isle jobs for details)\n"
             "  notify send-pending | list [--status S] | render NAME [--params JSON]\n"
@@ -253,6 +261,11 @@ static int cmd_demo(int argc, char **argv) {
         db_close(d);
         return fail("demo licences", &e);
     }
+    agents_demo_counts ac;
+    if (agents_demo(d, &cli_actor, &ac, &e) != 0) {
+        db_close(d);
+        return fail("demo agents", &e);
+    }
     int year_rc = cases_demo_cmd(d, data_dir, argc, argv); /* the demo year of applications */
     db_close(d);
     if (year_rc != 0) return year_rc;
@@ -264,6 +277,9 @@ static int cmd_demo(int argc, char **argv) {
            "%lld licence types\n",
            (long long)cc.items, (long long)cc.inserted, (long long)cc.updated,
            (long long)cc.unchanged, (long long)cc.bundles, (long long)cc.licences);
+    printf("agents: %lld (%lld full-time, %lld part-time, %lld on duty)%s\n", (long long)ac.agents,
+           (long long)ac.full_time, (long long)ac.part_time, (long long)ac.on_duty,
+           ac.present ? " already present" : "");
     if (created) {
         printf("demo users created (password for all: %s):\n", DEMO_PASSWORD);
         for (size_t i = 0; i < sizeof(demo_users) / sizeof(demo_users[0]); i++)
@@ -381,7 +397,13 @@ static int cmd_serve(int argc, char **argv) {
         notify_worker_stop();
         return fail("cases watcher", &e);
     }
+    if (assist_watch_start(db_path, &e) != 0) {
+        cases_watch_stop();
+        notify_worker_stop();
+        return fail("assist watcher", &e);
+    }
     int served = http_serve(&cfg, &e);
+    assist_watch_stop();
     cases_watch_stop();
     notify_worker_stop();
     search_listen_stop();
@@ -621,9 +643,15 @@ int main(int argc, char **argv) {
     } else if (!strcmp(args[0], "cases")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = cases_cli(&env, n, args);
+    } else if (!strcmp(args[0], "assist")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = assist_cli(&env, n, args);
     } else if (!strcmp(args[0], "travel") || !strcmp(args[0], "coverage")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = travel_cli(&env, n, args);
+    } else if (!strcmp(args[0], "dispatch")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = dispatch_cli(&env, n, args);
     } else if (!strcmp(args[0], "workcal")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = workcal_cli(&env, n, args);

@@ -30,6 +30,8 @@ API_ROUTES(api_licences);
 API_ROUTES(api_stats);
 API_ROUTES(api_proofs);
 API_ROUTES(api_travel);
+API_ROUTES(api_assist);
+API_ROUTES(api_idverify);
 
 /** Every route of the application, gathered once at start-up. *count gets the total.
  *  The array is static; never free it. */

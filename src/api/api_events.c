@@ -2,6 +2,7 @@
  * Topics starting with "public." are open to anyone; others need a login.
  * Publishing here is for administrators; domains publish through sse.h. */
 #include "api/api.h"
+#include "auth/roles.h"
 #include "base/jsonx.h"
 #include "http/sse.h"
 
@@ -16,6 +17,13 @@ static void subscribe(http_req *r) {
     }
     if (strncmp(topic, "public.", 7) != 0 && !r->user.id) {
         http_reply_error(r, 401, "unauthenticated", "", "订阅该频道需要登录");
+        return;
+    }
+    /* An agent's task channel is theirs (GET /api/v1/me/agent/events) and the
+     * dispatch desk's, nobody else's. */
+    if (!strncmp(topic, "agent.", 6) &&
+        !(r->user.role & (ROLE_STAFF | ROLE_SUPERVISOR | ROLE_ADMIN))) {
+        http_reply_error(r, 403, "permission_denied", "topic", "无权订阅该频道");
         return;
     }
     http_sse_start(r, topic);

@@ -19,8 +19,8 @@
 
 #define STATS_STAFF (ROLE_STAFF | ROLE_APPROVER | ROLE_SUPERVISOR | ROLE_ADMIN)
 
-static const char *const service_params[] = {"from",    "to", "department", "town", "item",
-                                              "channel", "by", NULL};
+static const char *const service_params[] = {"from", "to",      "department", "town",
+                                             "item", "channel", "by",         NULL};
 
 /* 0 when every query parameter name is one of allowed; else replies 400 naming it. */
 static int only_known_params(http_req *r, const char *const *allowed) {
@@ -40,9 +40,10 @@ static int only_known_params(http_req *r, const char *const *allowed) {
                     (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || p[i] == '-')
                     name[k++] = p[i];
             name[k] = '\0';
-            http_reply_error(r, 400, "invalid_argument", k ? name : "query",
-                             "未知的查询参数%s%s（可用：from、to、department、town、item、channel、by）",
-                             k ? " " : "", name);
+            http_reply_error(
+                r, 400, "invalid_argument", k ? name : "query",
+                "未知的查询参数%s%s（可用：from、to、department、town、item、channel、by）",
+                k ? " " : "", name);
             return -1;
         }
         p += len;
@@ -72,8 +73,9 @@ static void services(http_req *r) {
     int narrow = (f.town_code && (f.item_code || by == STATS_DIM_ITEM)) ||
                  (f.item_code && by == STATS_DIM_TOWN);
     if (narrow && !http_has_role(r, STATS_STAFF)) {
-        http_reply_error(r, r->user.id ? 403 : 401, r->user.id ? "permission_denied" : "unauthenticated",
-                         "town", "单个乡镇内单个事项的统计仅向工作人员开放（样本过小可能指向个人）");
+        http_reply_error(r, r->user.id ? 403 : 401,
+                         r->user.id ? "permission_denied" : "unauthenticated", "town",
+                         "单个乡镇内单个事项的统计仅向工作人员开放（样本过小可能指向个人）");
         return;
     }
     json_t *o = stats_services_json(r->db, &f, by, &e);

@@ -20,6 +20,13 @@
 
 /* ---- small helpers ---- */
 
+/* Fault injection for the crash tests: ISLE_FAULT=<point> kills the process at that
+ * point, in the middle of a transaction, as `kill -9` would. */
+static void fault_point(const char *name) {
+    const char *f = getenv("ISLE_FAULT");
+    if (f && !strcmp(f, name)) _exit(86);
+}
+
 static const char *const open_statuses[] = {"submitted", "accepted",  "returned_for_correction",
                                             "in_review", "suspended", NULL};
 
@@ -933,6 +940,7 @@ static int create_in_tx(db *d, const cases_actor *a, json_t *in, int64_t *id_out
             goto out;
         if (bundle_refresh(d, &sys, c.id, e) != 0) goto out;
     }
+    fault_point("cases.create.bundle");
     rc = 0;
 out:
     json_decref(item);

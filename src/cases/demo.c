@@ -16,9 +16,12 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "auth/roles.h"
 #include "base/idcard.h"
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xmalloc.h"
+#include "cases/cases.h"
 #include "stats/stats.h"
 #include "workcal/workcal.h"
 
@@ -812,7 +815,8 @@ static void plan_case(demo *g, plan *pl) {
     pl->item = pick_cdf(r, g->item_cdf, g->nitems);
     const item *it = &g->items[pl->item];
     int company = U(r) < it->company_share;
-    pl->person = company ? g->companies[pick(r, g->ncompanies)] : g->citizens[pick(r, g->ncitizens)];
+    pl->person =
+        company ? g->companies[pick(r, g->ncompanies)] : g->citizens[pick(r, g->ncitizens)];
     const town *tw = &g->towns[g->people[pl->person].town];
     /* Channel: islands away from the city lean on stations and agents. */
     double x = U(r);
@@ -1279,6 +1283,165 @@ int cases_demo_year(db *d, const char *data_dir, int64_t now, unsigned seed, int
     return cases_demo_run(d, data_dir, now, seed, count, NULL, e);
 }
 
+/* ---- the transition benchmark ---- */
+
+typedef struct bench_actor {
+    cases_actor a;
+    char dept[256], town[16], login[64];
+} bench_actor;
+
+static int bench_actor_load(db *d, const char *login, bench_actor *b, err *e) {
+    memset(b, 0, sizeof(*b));
+    snprintf(b->login, sizeof(b->login), "%s", login);
+    db_stmt *s = db_query(d, e, "SELECT id, role FROM users WHERE login = $1", "s", login);
+    if (!s) return -1;
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        b->a.user_id = db_column_int64(s, 0);
+        b->a.role = role_from_name(db_column_text(s, 1));
+    }
+    db_reset(s);
+    if (rc != DB_ROW)
+        return err_set(e, 409, "conflict", "login", "没有演示用户 %s，请先运行 isle demo", login);
+    b->a.audit = (audit_actor){.user_id = b->a.user_id, .login = b->login, .request_id = NULL};
+    return cases_actor_load(d, &b->a, b->dept, sizeof(b->dept), b->town, sizeof(b->town), e);
+}
+
+static int ms_cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int cases_demo_bench(db *d, int cases, double seconds, cases_demo_bench_result *out, err *e) {
+    memset(out, 0, sizeof(*out));
+    if (cases < 1 || cases > CASES_DEMO_MAX)
+        return err_invalid(e, "cases", "须为 1–%d", CASES_DEMO_MAX);
+    bench_actor staff, approver;
+    if (bench_actor_load(d, "staff", &staff, e) != 0 ||
+        bench_actor_load(d, "approver", &approver, e) != 0)
+        return -1;
+    int64_t citizen = 0;
+    db_query_int(d, NULL, &citizen, "SELECT id FROM users WHERE login = 'citizen'", "");
+    if (!citizen)
+        return err_set(e, 409, "conflict", "login", "没有演示用户 citizen，请先运行 isle demo");
+    /* The cases: submitted now, of one item with a promise, like an online application
+     * that has just arrived (materials are not needed by the transitions). */
+    if (db_begin(d, e) != 0) return -1;
+    int64_t first = 0;
+    char code[48] = "", name[200] = "", dep[160] = "", now_iso[32];
+    double promise = 0, legal = 0;
+    db_stmt *s =
+        db_query(d, e,
+                 "SELECT code, name, department, promise_days, legal_days FROM catalog_items "
+                 "WHERE online_depth >= 2 AND promise_days > 0 ORDER BY code LIMIT 1",
+                 "");
+    if (s && db_step(s) == DB_ROW) {
+        snprintf(code, sizeof(code), "%s", db_column_text(s, 0));
+        snprintf(name, sizeof(name), "%s", db_column_text(s, 1));
+        snprintf(dep, sizeof(dep), "%s", db_column_text(s, 2));
+        promise = db_column_double(s, 3);
+        legal = db_column_double(s, 4);
+    }
+    if (s) db_reset(s);
+    if (!code[0] || next_id(d, "SELECT COALESCE(MAX(id), 0) FROM cases", &first, e) != 0) {
+        if (!code[0]) err_set(e, 409, "conflict", "catalog", "目录中没有可网上申请的事项");
+        db_rollback(d);
+        return -1;
+    }
+    time_iso(now_iso, sizeof(now_iso), time_now());
+    tbuf t = {.target = CASES_COLS, .ncols = 36};
+    for (int i = 0; i < cases; i++) {
+        char no[40];
+        snprintf(no, sizeof(no), "ZSBENCH%09lld", (long long)(first + i));
+        tb_int(&t, first + i);
+        tb_text(&t, no);
+        tb_text(&t, "item");
+        tb_text(&t, code);
+        tb_int(&t, 1);
+        tb_text(&t, name);
+        tb_null(&t);
+        tb_null(&t);
+        tb_int(&t, citizen);
+        tb_null(&t);
+        tb_text(&t, "online");
+        tb_text(&t, dep);
+        tb_text(&t, "330902100");
+        tb_text(&t, "submitted");
+        tb_null(&t);
+        tb_text(&t, "{}");
+        tb_text(&t, "normal");
+        tb_null(&t);
+        tb_real(&t, promise);
+        tb_null(&t);
+        tb_real(&t, legal);
+        tb_text(&t, now_iso); /* submitted_at */
+        for (int k = 0; k < 4; k++)
+            tb_null(&t); /* accepted_at, clock_start, deadline_at, suspended_at */
+        tb_int(&t, 0);   /* suspended_seconds */
+        for (int k = 0; k < 3; k++)
+            tb_null(&t); /* decided_at, delivered_at, closed_at */
+        tb_null(&t);     /* assignee_id */
+        tb_int(&t, 0);   /* visits */
+        tb_null(&t);     /* idempotency_key */
+        tb_int(&t, 1);   /* version */
+        tb_text(&t, now_iso);
+        tb_text(&t, now_iso);
+    }
+    static const audit_actor cli = {.user_id = 0, .login = "cli", .request_id = NULL};
+    json_t *after = json_pack("{s:I, s:i, s:s}", "first_case_id", (json_int_t)first, "cases", cases,
+                              "item_code", code);
+    int rc =
+        tb_flush(d, &t, e) != 0 || db_reset_identity(d, "cases", e) != 0 ||
+                audit_record(d, &cli, "demo.bench_cases", "cases", "bench", NULL, after, e) != 0
+            ? -1
+            : 0;
+    json_decref(after);
+    tb_free(&t);
+    if (rc != 0) {
+        db_rollback(d);
+        return -1;
+    }
+    if (db_commit(d, e) != 0) return -1;
+
+    /* The walk: every case through one action, then the next action. */
+    static const char *const actions[] = {"accept", "review", "approve", "deliver"};
+    const cases_actor *who[] = {&staff.a, &approver.a, &approver.a, &staff.a};
+    int64_t audit0 = 0, audit1 = 0;
+    db_query_int(d, e, &audit0, "SELECT COALESCE(MAX(id), 0) FROM audit_log", "");
+    size_t cap = (size_t)cases * 4;
+    double *lat = xmalloc(cap * sizeof(double));
+    size_t n = 0;
+    uint64_t t0 = time_mono_ns(), limit = (uint64_t)(seconds * 1e9);
+    for (int a = 0; a < 4 && time_mono_ns() - t0 < limit; a++) {
+        for (int i = 0; i < cases; i++) {
+            uint64_t s0 = time_mono_ns();
+            if (s0 - t0 >= limit) break;
+            err te = {0};
+            if (cases_transition(d, who[a], first + i, actions[a], NULL, 0, &te) != 0) {
+                if (!out->failed)
+                    log_warn("bench: %s %lld: %s", actions[a], (long long)(first + i), te.message);
+                out->failed++;
+                continue;
+            }
+            lat[n++] = (double)(time_mono_ns() - s0) / 1e6;
+        }
+    }
+    out->seconds = (double)(time_mono_ns() - t0) / 1e9;
+    out->transitions = (int64_t)n;
+    db_query_int(d, e, &audit1,
+                 "SELECT COUNT(*) FROM audit_log WHERE id > $1 AND action LIKE 'case.%'", "i",
+                 audit0);
+    out->audit_rows = audit1;
+    if (n) {
+        qsort(lat, n, sizeof(double), ms_cmp);
+        out->p50_ms = lat[n / 2];
+        out->p99_ms = lat[(size_t)((double)(n - 1) * 0.99)];
+        out->max_ms = lat[n - 1];
+    }
+    free(lat);
+    return 0;
+}
+
 /* A whole number in [min, max] or -1. */
 static long long number(const char *s, long long min, long long max) {
     char *end;
@@ -1287,23 +1450,31 @@ static long long number(const char *s, long long min, long long max) {
     return *end || v < min || v > max ? -1 : v;
 }
 
-/* --cases / --seed from argv (NULL when absent). -1 after printing the problem. */
-static int demo_args(int argc, char **argv, long long *count, long long *seed) {
-    const char *cases_s = getenv("ISLE_DEMO_CASES"), *seed_s = NULL;
+/* The options of `isle demo` (see cases_demo_cmd). -1 after printing the problem. */
+typedef struct demo_opts {
+    long long count, seed, bench, bench_seconds;
+} demo_opts;
+
+static int demo_args(int argc, char **argv, demo_opts *o) {
+    const char *v[4] = {getenv("ISLE_DEMO_CASES"), NULL, NULL, NULL};
+    static const char *const names[] = {"--cases", "--seed", "--bench-transitions",
+                                        "--bench-seconds"};
     for (int i = 0; i < argc; i++) {
-        if ((!strcmp(argv[i], "--cases") || !strcmp(argv[i], "--seed")) && i + 1 < argc) {
-            if (!strcmp(argv[i], "--cases"))
-                cases_s = argv[++i];
-            else
-                seed_s = argv[++i];
+        int k = 0;
+        while (k < 4 && strcmp(argv[i], names[k]) != 0)
+            k++;
+        if (k < 4 && i + 1 < argc) {
+            v[k] = argv[++i];
             continue;
         }
         fprintf(stderr, "isle: demo: unknown argument %s (--cases N, --seed N)\n", argv[i]);
         return -1;
     }
-    *count = cases_s && *cases_s ? number(cases_s, 0, CASES_DEMO_MAX) : CASES_DEMO_DEFAULT;
-    *seed = seed_s ? number(seed_s, 0, 4294967295LL) : CASES_DEMO_SEED;
-    if (*count < 0 || *seed < 0) {
+    o->count = v[0] && *v[0] ? number(v[0], 0, CASES_DEMO_MAX) : CASES_DEMO_DEFAULT;
+    o->seed = v[1] ? number(v[1], 0, 4294967295LL) : CASES_DEMO_SEED;
+    o->bench = v[2] ? number(v[2], 1, CASES_DEMO_MAX) : 0;
+    o->bench_seconds = v[3] ? number(v[3], 1, 3600) : 30;
+    if (o->count < 0 || o->seed < 0 || o->bench < 0 || o->bench_seconds < 0) {
         fprintf(stderr, "isle: demo: --cases must be 0–%d and --seed 0–4294967295\n",
                 CASES_DEMO_MAX);
         return -1;
@@ -1312,23 +1483,23 @@ static int demo_args(int argc, char **argv, long long *count, long long *seed) {
 }
 
 int cases_demo_args_ok(int argc, char **argv) {
-    long long count, seed;
-    return demo_args(argc, argv, &count, &seed);
+    demo_opts o;
+    return demo_args(argc, argv, &o);
 }
 
 int cases_demo_cmd(db *d, const char *data_dir, int argc, char **argv) {
-    long long count, seed;
-    if (demo_args(argc, argv, &count, &seed) != 0) return 2;
+    demo_opts o;
+    if (demo_args(argc, argv, &o) != 0) return 2;
     err e = {0};
     cases_demo_counts c;
     uint64_t t0 = time_mono_ns();
-    if (cases_demo_run(d, data_dir, time_now(), (unsigned)seed, (int)count, &c, &e) != 0) {
+    if (cases_demo_run(d, data_dir, time_now(), (unsigned)o.seed, (int)o.count, &c, &e) != 0) {
         fprintf(stderr, "isle: demo applications: %s\n", e.message);
         return 1;
     }
     if (c.present)
         printf("demo applications already present\n");
-    else if (count)
+    else if (o.count)
         printf("demo applications: %lld cases over the last year (%lld still open, %lld overdue), "
                "%lld events, %lld materials, %lld e-licences, %lld ratings, %lld 差评 tickets, "
                "%lld people and %lld companies, in %.1f s\n",
@@ -1336,5 +1507,16 @@ int cases_demo_cmd(db *d, const char *data_dir, int argc, char **argv) {
                (long long)c.materials, (long long)c.licences, (long long)c.ratings,
                (long long)c.tickets, (long long)c.people, (long long)c.companies,
                (double)(time_mono_ns() - t0) / 1e9);
+    if (!o.bench) return 0;
+    cases_demo_bench_result b;
+    if (cases_demo_bench(d, (int)o.bench, (double)o.bench_seconds, &b, &e) != 0) {
+        fprintf(stderr, "isle: demo bench: %s\n", e.message);
+        return 1;
+    }
+    printf("bench_transitions %lld\nbench_failed %lld\nbench_seconds %.3f\nbench_per_second %.0f\n"
+           "bench_p50_ms %.3f\nbench_p99_ms %.3f\nbench_max_ms %.3f\nbench_audit_rows %lld\n",
+           (long long)b.transitions, (long long)b.failed, b.seconds,
+           b.seconds > 0 ? (double)b.transitions / b.seconds : 0, b.p50_ms, b.p99_ms, b.max_ms,
+           (long long)b.audit_rows);
     return 0;
 }

@@ -68,6 +68,22 @@ int cases_demo_year(db *d, const char *data_dir, int64_t now, unsigned seed, int
 int cases_demo_run(db *d, const char *data_dir, int64_t now, unsigned seed, int count,
                    cases_demo_counts *out, err *e);
 
+/** What cases_demo_bench() measured. */
+typedef struct cases_demo_bench_result {
+    int64_t transitions, failed; /* cases_transition() calls that succeeded / failed */
+    double seconds;              /* wall time of the loop */
+    double p50_ms, p99_ms, max_ms;
+    int64_t audit_rows; /* audit rows the loop wrote (checked: one per transition) */
+} cases_demo_bench_result;
+
+/** The transition benchmark of bench/cases.sh, through the real path: add `cases`
+ *  submitted applications of one item by the demo citizen (one transaction, one
+ *  audit row), then walk them through accept (the demo window staff), review and
+ *  approve (the demo approver) and deliver with cases_transition() — each call its own
+ *  durable transaction with the case row, timeline row, audit row and notification —
+ *  for at most `seconds` seconds on this one connection. 0, or -1 with e. */
+int cases_demo_bench(db *d, int cases, double seconds, cases_demo_bench_result *out, err *e);
+
 /** 0 when argv holds only `--cases N` and `--seed N` with valid numbers; else prints
  *  the problem to stderr and returns -1 (so `isle demo` refuses before doing work). */
 int cases_demo_args_ok(int argc, char **argv);
@@ -75,6 +91,8 @@ int cases_demo_args_ok(int argc, char **argv);
 /** For `isle demo`: read `--cases N` (default $ISLE_DEMO_CASES, else
  *  CASES_DEMO_DEFAULT; 0 skips the year) and `--seed N` from argv (argv[0] is the
  *  first option; anything else is refused), generate and print one summary line.
+ *  Hidden, for bench/cases.sh: `--bench-transitions N [--bench-seconds S]` then runs
+ *  cases_demo_bench() and prints its figures (`key value` lines).
  *  Returns the exit status: 0, 1 failure, 2 bad options. */
 int cases_demo_cmd(db *d, const char *data_dir, int argc, char **argv);
 

@@ -12,7 +12,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xmalloc.h"
-#include "jobs/jobs.h"
+#include "notify/internal.h"
 #include "workcal/workcal.h"
 
 #include <ctype.h>
@@ -35,6 +35,36 @@ static int phone_valid(const char *p) {
     for (size_t i = 0; i < n; i++)
         if (!isdigit((unsigned char)p[i]) && !(i == 0 && p[i] == '+') && p[i] != '-') return 0;
     return 1;
+}
+
+int notify_phone_normalize(const char *in, char *out, size_t n, err *e) {
+    char buf[32];
+    size_t k = 0;
+    int plus = 0;
+    if (!in) return err_invalid(e, "phone", "缺少手机号码");
+    for (const char *p = in; *p; p++) {
+        if (*p == ' ' || *p == '-') continue;
+        if (*p == '+' && k == 0 && !plus) {
+            plus = 1;
+            continue;
+        }
+        if (!isdigit((unsigned char)*p) || k + 1 >= sizeof(buf))
+            return err_invalid(e, "phone", "手机号码格式不正确");
+        buf[k++] = *p;
+    }
+    buf[k] = '\0';
+    const char *digits = buf;
+    /* A mainland mobile number is 1 and ten digits; its country code is dropped. */
+    if (k == 13 && !strncmp(buf, "86", 2) && buf[2] == '1') {
+        digits = buf + 2;
+        plus = 0;
+    } else if (!plus && k == 15 && !strncmp(buf, "0086", 4) && buf[4] == '1') {
+        digits = buf + 4;
+    }
+    size_t len = strlen(digits);
+    if (len < 5 || len > 20) return err_invalid(e, "phone", "手机号码须为 5–20 位数字");
+    snprintf(out, n, "%s%s", plus ? "+" : "", digits);
+    return 0;
 }
 
 static int key_valid(const char *k) {
@@ -91,7 +121,10 @@ int notify_send(db *d, const notify_msg *m, int64_t *id_out, err *e) {
     int rc = 0;
     char phone[32] = "";
     int disabled = 0;
-    if (m->phone) snprintf(phone, sizeof(phone), "%s", m->phone);
+    if (m->phone && notify_phone_normalize(m->phone, phone, sizeof(phone), e) != 0) {
+        notify_rendered_free(&msg);
+        return -1;
+    }
     if (m->user_id > 0) {
         db_stmt *s =
             db_query(d, e, "SELECT phone, disabled FROM users WHERE id = $1", "i", m->user_id);
@@ -100,7 +133,9 @@ int notify_send(db *d, const notify_msg *m, int64_t *id_out, err *e) {
             int st = db_step(s);
             if (st == DB_ROW) {
                 const char *p = db_column_text(s, 0);
-                if (!m->phone && p && phone_valid(p)) snprintf(phone, sizeof(phone), "%s", p);
+                if (!m->phone && p && phone_valid(p) &&
+                    notify_phone_normalize(p, phone, sizeof(phone), NULL) != 0)
+                    phone[0] = '\0';
                 disabled = db_column_int64(s, 1) != 0;
             } else if (st == DB_DONE) {
                 rc = err_set(e, 404, "not_found", "user_id", "没有这个接收人");
@@ -134,6 +169,12 @@ int notify_send(db *d, const notify_msg *m, int64_t *id_out, err *e) {
         if (q != 0) rc = -1;
     }
     int sms = rc == 0 && msg.sms && !m->no_sms && phone[0] && !disabled;
+    int opted_out = 0;
+    if (sms && !msg.essential) {
+        opted_out = notify_opted_out(d, m->user_id, phone, e);
+        if (opted_out < 0) rc = -1;
+        if (opted_out != 0) sms = 0;
+    }
     int64_t oid = 0;
     if (sms) {
         size_t blen = strlen(sms_sign()) + strlen(msg.body) + 1;
@@ -141,25 +182,22 @@ int notify_send(db *d, const notify_msg *m, int64_t *id_out, err *e) {
         snprintf(text, blen, "%s%s", sms_sign(), msg.body);
         static const char sql[] =
             "INSERT INTO outbox (notification_id, channel, template, phone, body, status, "
-            "attempts, dedupe_key, created_at) "
-            "VALUES ($1, 'sms', $2, $3, $4, 'pending', 0, $5, $6) RETURNING id";
-        int q = nid ? db_query_int(d, e, &oid, sql, "isssss", nid, m->template_name, phone, text,
-                                   m->dedupe_key, now)
-                    : db_query_int(d, e, &oid, sql, "nsssss", m->template_name, phone, text,
-                                   m->dedupe_key, now);
+            "attempts, dedupe_key, created_at, essential, run_after) "
+            "VALUES ($1, 'sms', $2, $3, $4, 'pending', 0, $5, $6, $7, $6) RETURNING id";
+        int64_t essential = msg.essential ? 1 : 0;
+        int q = nid ? db_query_int(d, e, &oid, sql, "isssssi", nid, m->template_name, phone, text,
+                                   m->dedupe_key, now, essential)
+                    : db_query_int(d, e, &oid, sql, "nsssssi", m->template_name, phone, text,
+                                   m->dedupe_key, now, essential);
         free(text);
         if (q > 0) q = err_internal(e, "insert returned no id");
         if (q != 0) rc = -1;
     }
-    if (rc == 0 && sms) {
-        char payload[64];
-        snprintf(payload, sizeof(payload), "{\"outbox_id\":%lld}", (long long)oid);
-        rc = jobs_enqueue(d, NOTIFY_JOB_KIND, payload, 0, NOTIFY_MAX_ATTEMPTS, NULL, e);
-    }
     if (rc == 0) {
         char masked[32];
-        log_debug("notify: %s to user %lld%s%s", m->template_name, (long long)m->user_id,
-                  sms ? ", sms to " : "", sms ? notify_mask_phone(phone, masked, 32) : "");
+        log_debug("notify: %s to user %lld%s%s%s", m->template_name, (long long)m->user_id,
+                  sms ? ", sms to " : "", sms ? notify_mask_phone(phone, masked, 32) : "",
+                  opted_out > 0 ? " (no sms: opted out)" : "");
         if (id_out) *id_out = nid;
     }
     notify_rendered_free(&msg);
@@ -445,15 +483,16 @@ int notify_inbox_mark_all_read(db *d, int64_t user_id, int64_t *count_out, err *
 
 json_t *notify_outbox_list(db *d, const char *status, int limit, int offset, err *e) {
     if (status && strcmp(status, "pending") != 0 && strcmp(status, "sent") != 0 &&
-        strcmp(status, "failed") != 0) {
-        err_invalid(e, "status", "状态须为 pending、sent 或 failed");
+        strcmp(status, "failed") != 0 && strcmp(status, "suppressed") != 0) {
+        err_invalid(e, "status", "状态须为 pending、sent、failed 或 suppressed");
         return NULL;
     }
     if (limit < 1 || limit > 500) limit = 50;
     if (offset < 0) offset = 0;
     db_stmt *s = db_query(d, e,
                           "SELECT id, notification_id, channel, template, phone, body, status, "
-                          "attempts, last_error, dedupe_key, created_at, sent_at, provider_id "
+                          "essential, attempts, last_error, dedupe_key, created_at, run_after, "
+                          "sent_at, provider_id, receipt_status, receipt_at, receipt_error "
                           "FROM outbox WHERE status = COALESCE($1, status) "
                           "ORDER BY id DESC LIMIT $2 OFFSET $3",
                           "sii", status, (int64_t)limit, (int64_t)offset);
@@ -466,8 +505,11 @@ json_t *notify_outbox_list(db *d, const char *status, int limit, int offset, err
         char m[32];
         const char *p = json_string_value(json_object_get(row, "phone"));
         json_object_set_new(row, "phone", json_string(notify_mask_phone(p, m, sizeof(m))));
+        json_object_set_new(row, "essential",
+                            json_boolean(json_integer_value(json_object_get(row, "essential"))));
     }
-    json_t *counts = json_pack("{s:i, s:i, s:i}", "pending", 0, "sent", 0, "failed", 0);
+    json_t *counts =
+        json_pack("{s:i, s:i, s:i, s:i}", "pending", 0, "sent", 0, "failed", 0, "suppressed", 0);
     int64_t total = 0;
     db_stmt *c = db_query(d, e, "SELECT status, COUNT(*) FROM outbox GROUP BY status", "");
     int st = DB_ERROR;

@@ -2,8 +2,9 @@
  *
  *   isle notify send-pending [--max N] [--worker NAME]
  *       run the sender once with the configured transport (ISLE_SMS_TRANSPORT …)
- *       until no message is ready; prints "sent N, retried N, failed N, skipped N"
- *   isle notify list [--status pending|sent|failed] [--limit N]
+ *       until no message is due (waiting for the global rate limit when it must);
+ *       prints "sent N, retried N, failed N, deferred N, suppressed N"
+ *   isle notify list [--status pending|sent|failed|suppressed] [--limit N]
  *       outbox rows, newest first, phone masked
  *   isle notify render NAME [--params JSON]
  *       the title and body a template gives (checks the parameters) */
@@ -16,9 +17,10 @@
 #include <unistd.h>
 
 static int usage(void) {
-    fprintf(stderr, "usage: isle notify send-pending [--max N] [--worker NAME]\n"
-                    "       isle notify list [--status pending|sent|failed] [--limit N]\n"
-                    "       isle notify render NAME [--params JSON]\n");
+    fprintf(stderr,
+            "usage: isle notify send-pending [--max N] [--worker NAME]\n"
+            "       isle notify list [--status pending|sent|failed|suppressed] [--limit N]\n"
+            "       isle notify render NAME [--params JSON]\n");
     return 2;
 }
 
@@ -73,8 +75,8 @@ static int send_pending(const cli_env *env, int argc, char **argv) {
     static const char *const known[] = {"--max", "--worker", NULL};
     const char *v[2] = {0};
     if (parse(argc, argv, known, v) != 0) return 2;
-    long max = 100000;
-    if (v[0] && number(v[0], "--max", 1, 100000, &max) != 0) return 2;
+    long max = 10000000;
+    if (v[0] && number(v[0], "--max", 1, 10000000, &max) != 0) return 2;
     char worker[64];
     if (v[1])
         snprintf(worker, sizeof(worker), "%s", v[1]);
@@ -92,8 +94,8 @@ static int send_pending(const cli_env *env, int argc, char **argv) {
     int rc = notify_send_pending(d, t, worker, (int)max, &st, &e);
     db_close(d);
     notify_transport_free(t);
-    printf("sent %d, retried %d, failed %d, skipped %d\n", st.sent, st.retried, st.failed,
-           st.skipped);
+    printf("sent %d, retried %d, failed %d, deferred %d, suppressed %d\n", st.sent, st.retried,
+           st.failed, st.deferred, st.suppressed);
     return rc == 0 ? 0 : fail("notify send-pending", &e);
 }
 
@@ -125,10 +127,11 @@ static int list(const cli_env *env, int argc, char **argv) {
                json_string_value(json_object_get(r, "dedupe_key")), le ? " — " : "", le ? le : "");
     }
     json_t *c = json_object_get(out, "counts");
-    printf("%lld pending, %lld sent, %lld failed\n",
+    printf("%lld pending, %lld sent, %lld failed, %lld suppressed\n",
            (long long)json_integer_value(json_object_get(c, "pending")),
            (long long)json_integer_value(json_object_get(c, "sent")),
-           (long long)json_integer_value(json_object_get(c, "failed")));
+           (long long)json_integer_value(json_object_get(c, "failed")),
+           (long long)json_integer_value(json_object_get(c, "suppressed")));
     json_decref(out);
     return 0;
 }

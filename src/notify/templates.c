@@ -24,7 +24,8 @@
 
 typedef struct template_def {
     char *name;
-    int sms;
+    int sms;       /* 0 in-app only, 1 SMS too */
+    int essential; /* the SMS goes even to those who turned non-essential SMS off */
     char *title;
     char *body;
 } template_def;
@@ -159,8 +160,9 @@ static int parse(const char *path, char *text, err *e) {
             why = "expected 5 TAB-separated columns: name, sms, audience, title, body";
         else if (!name_valid(col[0]))
             why = "name must be 1–64 of a-z 0-9 _";
-        else if (strcmp(col[1], "0") != 0 && strcmp(col[1], "1") != 0)
-            why = "sms must be 0 or 1";
+        else if (strcmp(col[1], "0") != 0 && strcmp(col[1], "1") != 0 &&
+                 strcmp(col[1], "essential") != 0)
+            why = "sms must be 0, 1 or essential";
         else if (!*col[3] || !*col[4])
             why = "title and body must not be empty";
         else if (!text_valid(col[3], &why) || !text_valid(col[4], &why))
@@ -174,7 +176,8 @@ static int parse(const char *path, char *text, err *e) {
             break;
         }
         tab[n].name = xstrdup(col[0]);
-        tab[n].sms = col[1][0] == '1';
+        tab[n].sms = col[1][0] != '0';
+        tab[n].essential = col[1][0] == 'e';
         tab[n].title = xstrdup(col[3]);
         tab[n].body = xstrdup(col[4]);
         n++;
@@ -238,6 +241,22 @@ int notify_template_exists(const char *name) {
     return ok;
 }
 
+json_t *notify_templates_json(err *e) {
+    pthread_mutex_lock(&lock);
+    json_t *out = NULL;
+    if (ensure_loaded(e) == 0) {
+        out = json_array();
+        for (size_t i = 0; i < ndefs; i++)
+            json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "name", defs[i].name, "title",
+                                                 defs[i].title, "sms",
+                                                 !defs[i].sms        ? "none"
+                                                 : defs[i].essential ? "essential"
+                                                                     : "optional"));
+    }
+    pthread_mutex_unlock(&lock);
+    return out;
+}
+
 int notify_render_text(const char *text, json_t *params, char **out, err *e) {
     *out = NULL;
     strbuf b;
@@ -298,13 +317,14 @@ int notify_render(const char *name, json_t *params, notify_rendered *out, err *e
     int rc = ensure_loaded(e);
     const template_def *t = rc == 0 ? find(name) : NULL;
     char *title = NULL, *body = NULL;
-    int sms = 0;
+    int sms = 0, essential = 0;
     if (rc == 0 && !t) rc = err_set(e, 404, "not_found", "template", "没有通知模板 %s", name);
     /* Copies so rendering runs without the lock (the table lives until a reset). */
     if (rc == 0) {
         title = xstrdup(t->title);
         body = xstrdup(t->body);
         sms = t->sms;
+        essential = t->essential;
     }
     pthread_mutex_unlock(&lock);
     if (rc == 0) rc = notify_render_text(title, params, &out->title, e);
@@ -316,6 +336,7 @@ int notify_render(const char *name, json_t *params, notify_rendered *out, err *e
         return -1;
     }
     out->sms = sms;
+    out->essential = sms && essential;
     return 0;
 }
 

@@ -25,8 +25,8 @@
 
 #include "base/timeutil.h"
 
-#define WM_KEY    "cases.updated_at"
-#define WM_N_KEY  "cases.at_watermark" /* "COUNT:SUM(version)" of the cases at it */
+#define WM_KEY   "cases.updated_at"
+#define WM_N_KEY "cases.at_watermark" /* "COUNT:SUM(version)" of the cases at it */
 
 static const char FACT_SELECT[] =
     "SELECT c.id, c.kind, c.submitted_at, c.accepted_at, c.decided_at, c.deadline_at, c.status, "
@@ -36,8 +36,8 @@ static const char FACT_SELECT[] =
     "(SELECT COUNT(*) FROM case_materials m WHERE m.case_id = c.id AND m.required = 1 "
     "AND m.waived = 1) FROM cases c";
 
-#define FACT_COLS   21
-#define FACT_BATCH  50 /* rows per multi-row upsert */
+#define FACT_COLS  21
+#define FACT_BATCH 50 /* rows per multi-row upsert */
 
 static const char FACT_INSERT[] =
     "INSERT INTO stats_cases (case_id, submitted_at, decided_at, department, town_code, "

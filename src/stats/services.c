@@ -20,8 +20,8 @@
 
 /* ---- the registry ---- */
 
-#define ALL_DIMS   (STATS_DIM_DEPARTMENT | STATS_DIM_TOWN | STATS_DIM_ITEM | STATS_DIM_CHANNEL)
-#define ITEM_DIMS  (STATS_DIM_DEPARTMENT | STATS_DIM_ITEM)
+#define ALL_DIMS  (STATS_DIM_DEPARTMENT | STATS_DIM_TOWN | STATS_DIM_ITEM | STATS_DIM_CHANNEL)
+#define ITEM_DIMS (STATS_DIM_DEPARTMENT | STATS_DIM_ITEM)
 
 enum {
     IND_ONLINE,
@@ -41,9 +41,10 @@ enum {
 };
 
 static const stats_indicator registry[IND_COUNT] = {
-    [IND_ONLINE] = {"online_rate", "一网通办率",
-                    "通过网上平台提交的办件（申请人网上申请，或帮办代办员代为网上申请）÷ 全部提交办件",
-                    "%", 1, 90, +1, "submitted_at", ALL_DIMS},
+    [IND_ONLINE] =
+        {"online_rate", "一网通办率",
+         "通过网上平台提交的办件（申请人网上申请，或帮办代办员代为网上申请）÷ 全部提交办件", "%", 1,
+         90, +1, "submitted_at", ALL_DIMS},
     [IND_WAIVER] = {"material_waiver_rate", "材料免提交率",
                     "免于提交的必要材料（电子证照复用、告知承诺）÷ 办件的全部必要材料", "%", 1, 25,
                     +1, "submitted_at", ALL_DIMS},
@@ -62,13 +63,14 @@ static const stats_indicator registry[IND_COUNT] = {
     [IND_PROMISE] = {"promise_compression", "承诺时限压缩比",
                      "1 − 承诺办结时限之和 ÷ 法定办结时限之和（可网上申请、法定时限大于 0 的事项）",
                      "%", 0, 0, +1, "catalog", ITEM_DIMS},
-    [IND_INSTANT] = {"instant_rate", "即办率", "受理当日作出决定的办件 ÷ 已决定办件", "%", 0, 0,
-                     +1, "decided_at", ALL_DIMS},
+    [IND_INSTANT] = {"instant_rate", "即办率", "受理当日作出决定的办件 ÷ 已决定办件", "%", 0, 0, +1,
+                     "decided_at", ALL_DIMS},
     [IND_ZERO_VISIT] = {"zero_visit_rate", "跑零次率", "无需到现场的办件 ÷ 全部提交办件", "%", 0, 0,
                         +1, "submitted_at", ALL_DIMS},
-    [IND_OVERDUE] = {"overdue_count", "超期办件",
-                     "仍在办理且已过办结期限的办件 + 超过期限才作出决定的办件（分母：有办结期限的办件）",
-                     "件", 1, 0, -1, "submitted_at", ALL_DIMS},
+    [IND_OVERDUE] =
+        {"overdue_count", "超期办件",
+         "仍在办理且已过办结期限的办件 + 超过期限才作出决定的办件（分母：有办结期限的办件）", "件",
+         1, 0, -1, "submitted_at", ALL_DIMS},
     [IND_RATING_AVG] = {"rating_avg", "好差评平均分",
                         "评价的整体满意度平均值（5 非常满意 … 1 非常不满意）", "分", 0, 0, +1,
                         "created_at", ALL_DIMS},
@@ -109,12 +111,12 @@ json_t *stats_indicators_json(void) {
     json_t *a = json_array();
     for (size_t i = 0; i < IND_COUNT; i++) {
         const stats_indicator *d = &registry[i];
-        json_array_append_new(
-            a, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o}", "id", d->id, "name", d->name,
-                         "definition", d->definition, "unit", d->unit, "target",
-                         d->has_target ? json_real(d->target) : json_null(), "direction",
-                         d->direction > 0 ? "higher" : "lower", "basis", d->basis, "dimensions",
-                         dims_json(d->dims)));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o}", "id", d->id,
+                                           "name", d->name, "definition", d->definition, "unit",
+                                           d->unit, "target",
+                                           d->has_target ? json_real(d->target) : json_null(),
+                                           "direction", d->direction > 0 ? "higher" : "lower",
+                                           "basis", d->basis, "dimensions", dims_json(d->dims)));
     }
     return a;
 }
@@ -144,8 +146,7 @@ int stats_filter_parse(stats_filter *f, const char *from, const char *to, const 
     f->now = now ? now : time_now();
     workcal_date dt, df;
     if (to && *to) {
-        if (workcal_date_parse(to, &dt) != 0)
-            return err_invalid(e, "to", "to 须为日期 YYYY-MM-DD");
+        if (workcal_date_parse(to, &dt) != 0) return err_invalid(e, "to", "to 须为日期 YYYY-MM-DD");
     } else {
         dt = workcal_local_date(f->now);
     }
@@ -167,7 +168,8 @@ int stats_filter_parse(stats_filter *f, const char *from, const char *to, const 
     workcal_date_format(dt, f->to_date, sizeof(f->to_date));
     if (department) {
         if (!text_ok(department))
-            return err_invalid(e, "department", "department 须为 1–%d 字节的部门名称", STATS_TEXT_MAX);
+            return err_invalid(e, "department", "department 须为 1–%d 字节的部门名称",
+                               STATS_TEXT_MAX);
         f->department = department;
     }
     if (town) {
@@ -176,8 +178,7 @@ int stats_filter_parse(stats_filter *f, const char *from, const char *to, const 
         f->town_code = town;
     }
     if (item) {
-        if (!text_ok(item) || strlen(item) > 40)
-            return err_invalid(e, "item", "item 须为事项编码");
+        if (!text_ok(item) || strlen(item) > 40) return err_invalid(e, "item", "item 须为事项编码");
         f->item_code = item;
     }
     if (channel) {
@@ -213,11 +214,16 @@ static const source_cols catalog_cols = {"department", NULL, "code", NULL};
 
 static const char *col_of(const source_cols *c, stats_dim dim) {
     switch (dim) {
-    case STATS_DIM_DEPARTMENT: return c->department;
-    case STATS_DIM_TOWN: return c->town;
-    case STATS_DIM_ITEM: return c->item;
-    case STATS_DIM_CHANNEL: return c->channel;
-    default: return NULL;
+    case STATS_DIM_DEPARTMENT:
+        return c->department;
+    case STATS_DIM_TOWN:
+        return c->town;
+    case STATS_DIM_ITEM:
+        return c->item;
+    case STATS_DIM_CHANNEL:
+        return c->channel;
+    default:
+        return NULL;
     }
 }
 
@@ -251,11 +257,12 @@ static void qb_filters(qbuild *q, const source_cols *c, const stats_filter *f) {
     }
 }
 
-/* "SELECT <key>, " with the group key (COALESCE'd to '' so NULLs group together). */
+/* "SELECT <key>, " with the group key (the bare column, so that an index led by it
+ * gives the grouping order; NULL reads as ""). */
 static void qb_select_key(qbuild *q, const char *keycol) {
     char frag[128];
     if (keycol)
-        snprintf(frag, sizeof(frag), "SELECT COALESCE(%s, '') AS k, ", keycol);
+        snprintf(frag, sizeof(frag), "SELECT %s AS k, ", keycol);
     else
         snprintf(frag, sizeof(frag), "SELECT '' AS k, ");
     qb_add(q, frag);
@@ -264,14 +271,28 @@ static void qb_select_key(qbuild *q, const char *keycol) {
 static void qb_group(qbuild *q, const char *keycol, const char *extra) {
     char frag[160];
     if (keycol && extra)
-        snprintf(frag, sizeof(frag), " GROUP BY COALESCE(%s, ''), %s ORDER BY 1, %s", keycol, extra,
+        snprintf(frag, sizeof(frag), " GROUP BY %s, %s ORDER BY %s, %s", keycol, extra, keycol,
                  extra);
     else if (keycol)
-        snprintf(frag, sizeof(frag), " GROUP BY COALESCE(%s, '')", keycol);
+        snprintf(frag, sizeof(frag), " GROUP BY %s", keycol);
     else if (extra)
         snprintf(frag, sizeof(frag), " GROUP BY %s ORDER BY %s", extra, extra);
     else
         frag[0] = '\0';
+    qb_add(q, frag);
+}
+
+/* " WHERE col >= $a AND col < $b" for the window. Split by a dimension, the column is
+ * written as `col || ''` (the same text): SQLite then walks the dimension's covering
+ * index in group order instead of taking the window's range and sorting the whole
+ * year (measured at 1,000,000 cases: 0.6 s against 1.3–2.8 s). */
+static void qb_window(qbuild *q, const char *lead, const char *col, stats_dim by, const char *from,
+                      const char *to) {
+    char frag[160];
+    const char *cast = by != STATS_DIM_NONE ? " || ''" : "";
+    int p1 = qb_param(q, from), p2 = qb_param(q, to);
+    snprintf(frag, sizeof(frag), " %s %s%s >= $%d AND %s%s < $%d", lead, col, cast, p1, col, cast,
+             p2);
     qb_add(q, frag);
 }
 
@@ -286,10 +307,33 @@ static db_stmt *qb_prepare(db *d, qbuild *q, err *e) {
 /* ---- accumulating groups ---- */
 
 enum {
-    A_SUB, A_ONLINE, A_ZERO, A_MREQ, A_MWAIVED, A_DEADLINE, A_OPEN_OVERDUE, A_LATE, A_OPEN,
-    A_DEC, A_WD, A_SAME, A_LEGAL, A_LEGAL_N, A_WD_LEGAL, A_MEDIAN,
-    A_RAT, A_RAT_SUM, A_TK, A_TK_CALLED, A_TK_CLOSED, A_TK_DUE,
-    A_CAT, A_CAT_PROMISE, A_CAT_LEGAL, A_HAS_MEDIAN, A_COUNT
+    A_SUB,
+    A_ONLINE,
+    A_ZERO,
+    A_MREQ,
+    A_MWAIVED,
+    A_DEADLINE,
+    A_OPEN_OVERDUE,
+    A_LATE,
+    A_OPEN,
+    A_DEC,
+    A_WD,
+    A_SAME,
+    A_LEGAL,
+    A_LEGAL_N,
+    A_WD_LEGAL,
+    A_MEDIAN,
+    A_RAT,
+    A_RAT_SUM,
+    A_TK,
+    A_TK_CALLED,
+    A_TK_CLOSED,
+    A_TK_DUE,
+    A_CAT,
+    A_CAT_PROMISE,
+    A_CAT_LEGAL,
+    A_HAS_MEDIAN,
+    A_COUNT
 };
 
 typedef struct acc_group {
@@ -351,9 +395,7 @@ static int add_submitted(db *d, const stats_filter *f, stats_dim by, accs *A, er
         if (pass == 0) {
             qb_add(&q, "COUNT(*), SUM(online), SUM(zero_visit), SUM(materials_required), "
                        "SUM(materials_waived), SUM(has_deadline), SUM(late) FROM stats_cases");
-            int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
-            snprintf(frag, sizeof(frag), " WHERE submitted_at >= $%d AND submitted_at < $%d", p1,
-                     p2);
+            qb_window(&q, "WHERE", "submitted_at", by, from_iso, to_iso);
         } else {
             int pn = qb_param(&q, now_iso);
             snprintf(frag, sizeof(frag),
@@ -365,8 +407,8 @@ static int add_submitted(db *d, const stats_filter *f, stats_dim by, accs *A, er
             qb_add(&q, frag);
             int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
             snprintf(frag, sizeof(frag), " AND submitted_at >= $%d AND submitted_at < $%d", p1, p2);
+            qb_add(&q, frag);
         }
-        qb_add(&q, frag);
         qb_filters(&q, &facts_cols, f);
         qb_group(&q, key, NULL);
         db_stmt *s = qb_prepare(d, &q, e);
@@ -420,16 +462,14 @@ static double hist_median(const double *v, const double *c, size_t n, double tot
 static int add_decided(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
     qbuild q = {0};
     const char *key = col_of(&facts_cols, by);
-    char from_iso[32], to_iso[32], frag[512];
+    char from_iso[32], to_iso[32];
     time_iso(from_iso, sizeof(from_iso), f->from);
     time_iso(to_iso, sizeof(to_iso), f->to);
     qb_select_key(&q, key);
     qb_add(&q, "working_days, COUNT(*), SUM(same_day), SUM(legal_days), COUNT(legal_days) "
                "FROM stats_cases");
-    int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
-    snprintf(frag, sizeof(frag),
-             " WHERE decided_at >= $%d AND decided_at < $%d AND working_days IS NOT NULL", p1, p2);
-    qb_add(&q, frag);
+    qb_window(&q, "WHERE", "decided_at", by, from_iso, to_iso);
+    qb_add(&q, " AND working_days IS NOT NULL");
     qb_filters(&q, &facts_cols, f);
     qb_group(&q, key, "working_days");
     db_stmt *s = qb_prepare(d, &q, e);
@@ -563,8 +603,8 @@ static double round2(double x) {
     return round(x * 100) / 100;
 }
 
-static void set_fig(stats_figure *fg, const stats_indicator *ind, int has, double value, int has_num,
-                    double num, double den) {
+static void set_fig(stats_figure *fg, const stats_indicator *ind, int has, double value,
+                    int has_num, double num, double den) {
     memset(fg, 0, sizeof(*fg));
     fg->ind = ind;
     fg->has_value = has;
@@ -672,8 +712,8 @@ static json_t *figure_json(const stats_figure *fg, int by_ok) {
 static json_t *group_figures(const stats_group *g, stats_dim by) {
     json_t *a = json_array();
     for (size_t i = 0; i < g->nfig; i++)
-        json_array_append_new(a, figure_json(&g->fig[i], by == STATS_DIM_NONE ||
-                                                             (g->fig[i].ind->dims & by)));
+        json_array_append_new(
+            a, figure_json(&g->fig[i], by == STATS_DIM_NONE || (g->fig[i].ind->dims & by)));
     return a;
 }
 
@@ -722,23 +762,22 @@ json_t *stats_services_json(db *d, const stats_filter *f, stats_dim by, err *e) 
         "{s:{s:s, s:s, s:s, s:s}, s:{s:o, s:o, s:o, s:o}, s:o, s:o}", "window", "from",
         f->from_date, "to", f->to_date, "from_at", time_iso(from_iso, sizeof(from_iso), f->from),
         "to_at", time_iso(to_iso, sizeof(to_iso), f->to), "filters", "department",
-        jsonx_str_or_null(f->department), "town", jsonx_str_or_null(f->town_code),
-        "item", jsonx_str_or_null(f->item_code), "channel",
-        jsonx_str_or_null(f->channel), "counts", counts_json(&total[0].counts),
-        "indicators", group_figures(&total[0], STATS_DIM_NONE));
+        jsonx_str_or_null(f->department), "town", jsonx_str_or_null(f->town_code), "item",
+        jsonx_str_or_null(f->item_code), "channel", jsonx_str_or_null(f->channel), "counts",
+        counts_json(&total[0].counts), "indicators", group_figures(&total[0], STATS_DIM_NONE));
     if (by != STATS_DIM_NONE) {
         json_t *ga = json_array();
         for (size_t i = 0; i < ng; i++)
-            json_array_append_new(
-                ga, json_pack("{s:s, s:o, s:o, s:o}", "key", groups[i].key, "name",
-                              group_name(d, by, groups[i].key), "counts",
-                              counts_json(&groups[i].counts), "indicators",
-                              group_figures(&groups[i], by)));
-        json_object_set_new(o, "by", json_string(dim_names[by == STATS_DIM_DEPARTMENT ? 0
-                                                           : by == STATS_DIM_TOWN     ? 1
-                                                           : by == STATS_DIM_ITEM     ? 2
-                                                                                      : 3]
-                                                     .name));
+            json_array_append_new(ga, json_pack("{s:s, s:o, s:o, s:o}", "key", groups[i].key,
+                                                "name", group_name(d, by, groups[i].key), "counts",
+                                                counts_json(&groups[i].counts), "indicators",
+                                                group_figures(&groups[i], by)));
+        json_object_set_new(o, "by",
+                            json_string(dim_names[by == STATS_DIM_DEPARTMENT ? 0
+                                                  : by == STATS_DIM_TOWN     ? 1
+                                                  : by == STATS_DIM_ITEM     ? 2
+                                                                             : 3]
+                                            .name));
         json_object_set_new(o, "groups", ga);
     }
     free(total);

@@ -54,11 +54,11 @@
 #include "workcal/workcal.h"
 
 #define STATS_MAX_INDICATORS 32
-#define STATS_MAX_GROUPS     1000   /* groups of a split (by=item has ~370) */
-#define STATS_MAX_WINDOW     3660   /* days in one window (ten years) */
-#define STATS_TEXT_MAX       128    /* bytes of a department / item filter */
-#define STATS_REFRESH_MARGIN 5      /* seconds re-read below the watermark (clock skew) */
-#define STATS_REBUILD_CHUNK  5000   /* cases per transaction of stats_rebuild() */
+#define STATS_MAX_GROUPS     1000 /* groups of a split (by=item has ~370) */
+#define STATS_MAX_WINDOW     3660 /* days in one window (ten years) */
+#define STATS_TEXT_MAX       128  /* bytes of a department / item filter */
+#define STATS_REFRESH_MARGIN 5    /* seconds re-read below the watermark (clock skew) */
+#define STATS_REBUILD_CHUNK  5000 /* cases per transaction of stats_rebuild() */
 
 /** The dimensions an indicator may be split or filtered by (bit set). */
 typedef enum stats_dim {
@@ -93,14 +93,14 @@ json_t *stats_indicators_json(void);
 
 /** What to compute over. Strings are borrowed; NULL = all. */
 typedef struct stats_filter {
-    int64_t from, to;       /* the instants [from, to): Shanghai midnights */
-    char from_date[11];     /* the same as YYYY-MM-DD; to_date is the last day included */
+    int64_t from, to;   /* the instants [from, to): Shanghai midnights */
+    char from_date[11]; /* the same as YYYY-MM-DD; to_date is the last day included */
     char to_date[11];
     const char *department; /* exact department name */
     const char *town_code;  /* 9 digits */
     const char *item_code;
-    const char *channel;    /* online | window | assisted | station */
-    int64_t now;            /* "now" for open cases past their deadline */
+    const char *channel; /* online | window | assisted | station */
+    int64_t now;         /* "now" for open cases past their deadline */
 } stats_filter;
 
 /** Fill f from text (API query, CLI options; any may be NULL). from/to are
@@ -121,11 +121,11 @@ int stats_dim_parse(const char *s, stats_dim *out, err *e);
  *  no numerator). */
 typedef struct stats_figure {
     const stats_indicator *ind;
-    int has_value;      /* 0: nothing to compute it over (value null) */
+    int has_value; /* 0: nothing to compute it over (value null) */
     double value;
     int has_numerator;
     double numerator, denominator;
-    int met;            /* 1 met, 0 missed, -1 no target or no value */
+    int met; /* 1 met, 0 missed, -1 no target or no value */
 } stats_figure;
 
 /** Counts behind the figures, for context. */

@@ -16,13 +16,12 @@
 #include "db/migrate.h"
 
 static int usage(void) {
-    fprintf(stderr,
-            "usage: isle stats services [--json] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
-            "                           [--department NAME] [--town CODE] [--item CODE]\n"
-            "                           [--channel online|window|assisted|station]\n"
-            "                           [--by department|town|item|channel]\n"
-            "       isle stats indicators [--json]\n"
-            "       isle stats refresh [--full]\n");
+    fprintf(stderr, "usage: isle stats services [--json] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+                    "                           [--department NAME] [--town CODE] [--item CODE]\n"
+                    "                           [--channel online|window|assisted|station]\n"
+                    "                           [--by department|town|item|channel]\n"
+                    "       isle stats indicators [--json]\n"
+                    "       isle stats refresh [--full]\n");
     return 2;
 }
 
@@ -94,7 +93,10 @@ static void print_figure(json_t *fg) {
         snprintf(nd, sizeof(nd), "n = %g", json_number_value(den));
     printf("  %-22s %10s %-6s %-8s %-4s %s\n", json_string_value(json_object_get(fg, "name")), val,
            json_string_value(json_object_get(fg, "unit")), tgt,
-           json_is_true(m) ? "达标" : json_is_false(m) ? "未达" : "", nd);
+           json_is_true(m)    ? "达标"
+           : json_is_false(m) ? "未达"
+                              : "",
+           nd);
 }
 
 static void print_services(json_t *o) {
@@ -135,8 +137,8 @@ static void print_services(json_t *o) {
                     vals[j] = json_number_value(json_object_get(f, "value"));
         }
         printf("  %-36s %8lld", json_string_value(json_object_get(g, "name")),
-               (long long)json_integer_value(json_object_get(json_object_get(g, "counts"),
-                                                             "submitted")));
+               (long long)json_integer_value(
+                   json_object_get(json_object_get(g, "counts"), "submitted")));
         for (int j = 0; j < 4; j++) {
             if (vals[j] < 0)
                 printf(" %8s", "—");

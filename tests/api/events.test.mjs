@@ -98,6 +98,12 @@ test('publishing as a citizen → 403, anonymously → 401', async () => {
   assertError(await publish('public.test', { event: 'x', data: {} }, null), 401, 'unauthenticated');
 });
 
+test('an agent\'s task channel is not open to other users', async () => {
+  const cit = await srv.loginToken('citizen');
+  const r = await srv.req('GET', '/api/v1/events/agent.1', { token: cit.token, headers: { Accept: 'text/event-stream' } });
+  assertError(r, 403, 'permission_denied');
+});
+
 test('bad topic names → 400', async () => {
   for (const t of ['Bad.Topic', 'bad!topic', 'a'.repeat(65), 'sp%20ace', '%C3%A9t%C3%A9']) {
     const r = await srv.req('GET', `/api/v1/events/${t}`, { headers: { Accept: 'text/event-stream' } });

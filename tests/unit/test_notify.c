@@ -1,7 +1,9 @@
 /* Unit tests for src/notify/: template rendering, the transactional outbox
  * (dedupe, rollback, who gets an SMS), the case-status helper, the inbox, and
- * the sender: exactly once with two claimers on two connections, the status
- * check after a crash, retries and refusals, the log transport's masking. */
+ * the sender: exactly once with two claimers on two connections, leases that
+ * run out, retries and refusals, the per-recipient and global rate limits,
+ * opt-out (settings, TD replies, essential templates), delivery receipts, the
+ * webhook signature, phone normalisation, the log transport's masking. */
 #include "test.h"
 
 #include <fcntl.h>
@@ -9,10 +11,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "base/hmac.h"
 #include "base/timeutil.h"
 #include "db/db.h"
 #include "db/migrate.h"
-#include "jobs/jobs.h"
 #include "notify/notify.h"
 
 static void use_shipped_templates(void) {
@@ -168,8 +170,8 @@ TEST(notify_send_outbox_dedupe_and_rollback) {
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND "
                                "phone = '13905801234' AND body LIKE '【舟山政务服务】%'"),
               1);
-    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify.sms' AND "
-                               "status = 'queued'"),
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE essential = 1 AND "
+                               "run_after = created_at AND locked_by IS NULL"),
               1);
     /* the same event again: nothing new, the earlier id */
     int64_t again = 0;
@@ -177,14 +179,13 @@ TEST(notify_send_outbox_dedupe_and_rollback) {
     CHECK_INT(again, id);
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM notifications"), 1);
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox"), 1);
-    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM jobs"), 1);
     /* rolled back with the caller's event */
     CHECK_INT(db_begin(d, &e), 0);
     m.dedupe_key = "case:1:approved:v3";
     CHECK_INT(notify_send(d, &m, NULL, &e), 0);
     db_rollback(d);
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM notifications"), 1);
-    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM jobs"), 1);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox"), 1);
     /* no phone: in-app only */
     m.user_id = without;
     m.dedupe_key = "k-nophone";
@@ -447,6 +448,8 @@ static void *claimer_main(void *arg) {
 
 TEST(notify_sender_exactly_once_with_two_claimers) {
     use_shipped_templates();
+    setenv("ISLE_SMS_PER_PHONE", "0", 1);
+    setenv("ISLE_SMS_BATCH", "7", 1); /* many small claims: more chances to collide */
     char path[64];
     db *d = file_db(path, sizeof(path));
     if (!d) return;
@@ -477,43 +480,85 @@ TEST(notify_sender_exactly_once_with_two_claimers) {
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND "
                                "attempts = 1 AND sent_at IS NOT NULL AND provider_id LIKE 'p-%'"),
               N);
-    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM jobs WHERE status = 'done'"), N);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE locked_by IS NOT NULL"), 0);
     /* nothing left: a second pass sends nothing */
     err e = {0};
     notify_send_stats st;
     CHECK_INT(notify_send_pending(d, &c.t, "node-a", 100, &st, &e), 0);
     CHECK_INT(st.claimed, 0);
     CHECK_INT(c.calls, N);
+    unsetenv("ISLE_SMS_PER_PHONE");
+    unsetenv("ISLE_SMS_BATCH");
     db_close(d);
     drop_file_db(path);
 }
 
-TEST(notify_sender_skips_a_row_already_sent) {
+TEST(notify_sender_leases_and_takes_over_after_a_crash) {
     use_shipped_templates();
+    setenv("ISLE_SMS_PER_PHONE", "0", 1);
     db *d = test_db_open();
     if (!d) return;
     int64_t u = add_user(d, "u", "citizen", "13905801234", NULL);
-    queue_messages(d, u, 2);
+    queue_messages(d, u, 3);
     err e = {0};
-    /* Another node sent row 1 and died before completing its job; the lease ran out. */
-    CHECK_INT(db_execf(d, &e, "UPDATE outbox SET status = 'sent' WHERE id = 1", ""), 0);
+    int64_t now = time_now();
+    char later[32], earlier[32];
+    time_iso(later, sizeof(later), now + 30);
+    time_iso(earlier, sizeof(earlier), now - 1);
+    /* Row 1 is held by a sender on another node (lease running), row 2 by one that
+     * died (lease over): row 1 is left alone, row 2 is taken over. */
+    CHECK_INT(db_execf(d, &e,
+                       "UPDATE outbox SET attempts = 1, locked_by = 'other', run_after = $1 "
+                       "WHERE id = 1",
+                       "s", later),
+              0);
+    CHECK_INT(db_execf(d, &e,
+                       "UPDATE outbox SET attempts = 1, locked_by = 'dead', run_after = $1 "
+                       "WHERE id = 2",
+                       "s", earlier),
+              0);
     counting c;
     counting_init(&c);
     notify_send_stats st;
     CHECK_INT(notify_send_pending(d, &c.t, "w", 100, &st, &e), 0);
     CHECK_INT(st.claimed, 2);
-    CHECK_INT(st.skipped, 1);
-    CHECK_INT(st.sent, 1);
-    CHECK_INT(c.calls, 1);
+    CHECK_INT(st.sent, 2);
     CHECK_INT(c.sent[1], 0);
     CHECK_INT(c.sent[2], 1);
-    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM jobs WHERE status = 'done'"), 2);
+    CHECK_INT(c.sent[3], 1);
+    CHECK_INT(test_db_count(d, "SELECT attempts FROM outbox WHERE id = 2"), 2);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE id = 1 AND status = 'pending' "
+                               "AND locked_by = 'other'"),
+              1);
+    /* The other node reports row 1 sent although its lease was taken over meanwhile:
+     * the outcome "sent" is recorded whoever holds the row; nothing is sent twice. */
+    CHECK_INT(db_execf(d, &e,
+                       "UPDATE outbox SET status = 'sent', locked_by = NULL WHERE id = 1 AND "
+                       "status = 'pending'",
+                       ""),
+              0);
+    CHECK_INT(notify_send_pending(d, &c.t, "w", 100, &st, &e), 0);
+    CHECK_INT(st.claimed, 0);
+    /* A row whose leases keep running out (a sender that crashes on it) fails after
+     * the last attempt instead of going round for ever. */
+    queue_messages(d, u, 1);
+    CHECK_INT(db_execf(d, &e, "UPDATE outbox SET attempts = $1, run_after = $2 WHERE id = 4", "is",
+                       (int64_t)NOTIFY_MAX_ATTEMPTS, earlier),
+              0);
+    CHECK_INT(notify_send_pending(d, &c.t, "w", 100, &st, &e), 0);
+    CHECK_INT(st.failed, 1);
+    CHECK_INT(c.sent[4], 0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE id = 4 AND status = 'failed' "
+                               "AND last_error LIKE 'lease expired%'"),
+              1);
+    unsetenv("ISLE_SMS_PER_PHONE");
     db_close(d);
 }
 
 TEST(notify_sender_retries_then_sends_once) {
     use_shipped_templates();
     setenv("ISLE_SMS_RETRY_BASE", "0", 1);
+    setenv("ISLE_SMS_PER_PHONE", "0", 1);
     db *d = test_db_open();
     if (!d) return;
     int64_t u = add_user(d, "u", "citizen", "13905801234", NULL);
@@ -540,9 +585,8 @@ TEST(notify_sender_retries_then_sends_once) {
     CHECK_INT(notify_send_pending(d, &c.t, "w", 10, &st, &e), 0);
     CHECK_INT(st.failed, 1);
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND "
-                               "last_error = 'HTTP 400'"),
+                               "last_error = 'HTTP 400' AND attempts = 1"),
               1);
-    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM jobs WHERE status <> 'done'"), 0);
     /* attempts used up: the row fails for good */
     queue_messages(d, u, 1);
     c.refuse = 0;
@@ -550,8 +594,15 @@ TEST(notify_sender_retries_then_sends_once) {
     for (int pass = 0; pass < NOTIFY_MAX_ATTEMPTS + 2; pass++)
         CHECK_INT(notify_send_pending(d, &c.t, "w", 1, &st, &e), 0);
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE status = 'failed'"), 2);
-    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM jobs WHERE status = 'failed'"), 1);
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND attempts = %d AND "
+             "last_error = 'HTTP 503'",
+             NOTIFY_MAX_ATTEMPTS);
+    CHECK_INT(test_db_count(d, sql), 1);
+    CHECK_INT(c.calls, 3 + 1 + NOTIFY_MAX_ATTEMPTS);
     unsetenv("ISLE_SMS_RETRY_BASE");
+    unsetenv("ISLE_SMS_PER_PHONE");
     db_close(d);
 }
 
@@ -588,8 +639,13 @@ TEST(notify_log_transport_masks_the_phone) {
     CHECK(notify_transport_from_env("x.db", &e) == NULL);
     CHECK_STR(e.field, "ISLE_SMS_URL");
     setenv("ISLE_SMS_URL", "http://127.0.0.1:9/sms", 1);
+    setenv("ISLE_SMS_CONCURRENCY", "0", 1);
+    CHECK(notify_transport_from_env("x.db", &e) == NULL);
+    CHECK_STR(e.field, "ISLE_SMS_CONCURRENCY");
+    unsetenv("ISLE_SMS_CONCURRENCY");
     t = notify_transport_from_env("x.db", &e);
     CHECK(t != NULL && strcmp(t->name, "http") == 0);
+    CHECK(t && t->send_batch != NULL && t->concurrency == 32 && t->timeout_ms == 5000);
     if (t) {
         /* nothing listens on port 9: a temporary failure, retried later */
         sms.phone = "13905801234";
@@ -599,4 +655,374 @@ TEST(notify_log_transport_masks_the_phone) {
     notify_transport_free(t);
     unsetenv("ISLE_SMS_TRANSPORT");
     unsetenv("ISLE_SMS_URL");
+}
+
+/* ---- rate limits, opt-out, receipts, signatures ---- */
+
+TEST(notify_phone_normalize_one_spelling) {
+    char p[32];
+    err e = {0};
+    CHECK_INT(notify_phone_normalize("139-0580-1234", p, sizeof(p), &e), 0);
+    CHECK_STR(p, "13905801234");
+    CHECK_INT(notify_phone_normalize("+86 139 0580 1234", p, sizeof(p), &e), 0);
+    CHECK_STR(p, "13905801234");
+    CHECK_INT(notify_phone_normalize("008613905801234", p, sizeof(p), &e), 0);
+    CHECK_STR(p, "13905801234");
+    CHECK_INT(notify_phone_normalize("8613905801234", p, sizeof(p), &e), 0);
+    CHECK_STR(p, "13905801234");
+    CHECK_INT(notify_phone_normalize("0580-2021234", p, sizeof(p), &e), 0);
+    CHECK_STR(p, "05802021234");
+    CHECK_INT(notify_phone_normalize("+852 9123 4567", p, sizeof(p), &e), 0);
+    CHECK_STR(p, "+85291234567");
+    CHECK_INT(notify_phone_normalize("139x", p, sizeof(p), &e), -1);
+    CHECK_STR(e.field, "phone");
+    CHECK_INT(notify_phone_normalize("1234", p, sizeof(p), &e), -1);
+    CHECK_INT(notify_phone_normalize("1+39", p, sizeof(p), &e), -1);
+}
+
+TEST(notify_rate_bucket_arithmetic) {
+    double tokens = 0;
+    int64_t updated = 0;
+    /* A long idle time fills the bucket to its burst only. */
+    CHECK_INT(notify_rate_take(&tokens, &updated, 1000000, 100, 20, 1000), 20);
+    CHECK_INT(updated, 1000000);
+    CHECK_INT(notify_rate_take(&tokens, &updated, 1000000, 100, 20, 1000), 0);
+    /* 50 ms at 100/s: 5 tokens. */
+    CHECK_INT(notify_rate_take(&tokens, &updated, 1000050, 100, 20, 3), 3);
+    CHECK_INT(notify_rate_take(&tokens, &updated, 1000050, 100, 20, 10), 2);
+    /* A clock that went back refills nothing and takes nothing away. */
+    CHECK_INT(notify_rate_take(&tokens, &updated, 999000, 100, 20, 10), 0);
+    CHECK_INT(updated, 1000050);
+    CHECK_INT(notify_rate_take(&tokens, &updated, 1000060, 100, 20, 10), 1);
+}
+
+TEST(notify_limits_from_the_environment) {
+    notify_limits l;
+    err e = {0};
+    CHECK_INT(notify_limits_from_env(&l, &e), 0);
+    CHECK_INT(l.per_phone, 5);
+    CHECK_INT(l.window_seconds, 600);
+    CHECK_INT((int)l.rate, 500);
+    CHECK_INT(l.batch, 200);
+    setenv("ISLE_SMS_RATE", "fast", 1);
+    CHECK_INT(notify_limits_from_env(&l, &e), -1);
+    CHECK_STR(e.field, "ISLE_SMS_RATE");
+    unsetenv("ISLE_SMS_RATE");
+    setenv("ISLE_SMS_PHONE_WINDOW", "0", 1);
+    CHECK_INT(notify_limits_from_env(&l, &e), -1);
+    CHECK_STR(e.field, "ISLE_SMS_PHONE_WINDOW");
+    unsetenv("ISLE_SMS_PHONE_WINDOW");
+    setenv("ISLE_SMS_BATCH", "100000", 1);
+    CHECK_INT(notify_limits_from_env(&l, &e), -1);
+    CHECK_STR(e.field, "ISLE_SMS_BATCH");
+    unsetenv("ISLE_SMS_BATCH");
+}
+
+TEST(notify_per_phone_limit_delays_never_drops) {
+    use_shipped_templates();
+    setenv("ISLE_SMS_PER_PHONE", "5", 1);
+    setenv("ISLE_SMS_PHONE_WINDOW", "600", 1);
+    db *d = test_db_open();
+    if (!d) return;
+    int64_t now = time_now();
+    time_set_fake(now);
+    int64_t a = add_user(d, "a", "citizen", "13905801234", NULL);
+    int64_t b = add_user(d, "b", "citizen", "13905805678", NULL);
+    queue_messages(d, a, 12);
+    queue_messages(d, b, 2);
+    counting c;
+    counting_init(&c);
+    err e = {0};
+    notify_send_stats st;
+    CHECK_INT(notify_send_pending(d, &c.t, "w", 1000, &st, &e), 0);
+    CHECK_INT(st.sent, 7); /* 5 to a, 2 to b */
+    CHECK_INT(st.deferred, 7);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'"), 7);
+    /* The 7 held back wait for the window: the first 5 one window on, 2 a window later. */
+    char sql[200], t1[32], t2[32];
+    time_iso(t1, sizeof(t1), now + 600);
+    time_iso(t2, sizeof(t2), now + 1200);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND run_after = '%s'", t1);
+    CHECK_INT(test_db_count(d, sql), 5);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND run_after = '%s'", t2);
+    CHECK_INT(test_db_count(d, sql), 2);
+    /* Nothing more inside the window. */
+    time_set_fake(now + 599);
+    CHECK_INT(notify_send_pending(d, &c.t, "w", 1000, &st, &e), 0);
+    CHECK_INT(st.claimed, 0);
+    time_set_fake(now + 600);
+    CHECK_INT(notify_send_pending(d, &c.t, "w", 1000, &st, &e), 0);
+    CHECK_INT(st.sent, 5);
+    time_set_fake(now + 1200);
+    CHECK_INT(notify_send_pending(d, &c.t, "w", 1000, &st, &e), 0);
+    CHECK_INT(st.sent, 2);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"), 14);
+    int once = 0;
+    for (int i = 0; i < MAX_OUTBOX; i++) {
+        CHECK(c.sent[i] <= 1);
+        once += c.sent[i];
+    }
+    CHECK_INT(once, 14);
+    time_set_fake(0);
+    unsetenv("ISLE_SMS_PER_PHONE");
+    unsetenv("ISLE_SMS_PHONE_WINDOW");
+    db_close(d);
+}
+
+TEST(notify_global_rate_limit_paces_the_sender) {
+    use_shipped_templates();
+    setenv("ISLE_SMS_PER_PHONE", "0", 1);
+    setenv("ISLE_SMS_RATE", "40", 1); /* burst 8 */
+    db *d = test_db_open();
+    if (!d) return;
+    int64_t u = add_user(d, "u", "citizen", "13905801234", NULL);
+    queue_messages(d, u, 24);
+    counting c;
+    counting_init(&c);
+    err e = {0};
+    notify_send_stats st;
+    uint64_t t0 = time_mono_ns();
+    CHECK_INT(notify_send_pending(d, &c.t, "w", 1000, &st, &e), 0);
+    double secs = (double)(time_mono_ns() - t0) / 1e9;
+    CHECK_INT(st.sent, 24);
+    CHECK(st.rate_waits > 0);
+    /* 8 at once, 16 more at 40/s: at least 0.4 s. */
+    CHECK(secs >= 0.35);
+    CHECK(secs < 5);
+    unsetenv("ISLE_SMS_RATE");
+    unsetenv("ISLE_SMS_PER_PHONE");
+    db_close(d);
+}
+
+static const audit_actor test_actor = {.user_id = 0, .login = "test"};
+
+TEST(notify_opt_out_settings_td_and_essential) {
+    use_shipped_templates();
+    setenv("ISLE_SMS_PER_PHONE", "0", 1);
+    db *d = test_db_open();
+    if (!d) return;
+    int64_t u = add_user(d, "u", "citizen", "139-0580-1234", NULL);
+    json_t *p = json_pack("{s:s, s:s, s:s}", "case_no", "ZS1", "item_name", "户口迁移", "deadline",
+                          "2026-03-10 17:30");
+    err e = {0};
+    /* Off: the non-essential template is in-app only, the essential one goes. */
+    json_t *out = NULL;
+    CHECK_INT(notify_settings_set(d, &test_actor, u, 0, &out, &e), 0);
+    CHECK(json_is_false(json_object_get(out, "sms_optional")));
+    CHECK_STR(json_string_value(json_object_get(out, "phone")), "139****1234");
+    json_decref(out);
+    notify_msg m = {
+        .user_id = u, .template_name = "case_delivered", .params = p, .dedupe_key = "k-delivered"};
+    CHECK_INT(send_in_tx(d, &m, NULL, &e), 0);
+    m.template_name = "case_accepted";
+    m.dedupe_key = "k-accepted";
+    CHECK_INT(send_in_tx(d, &m, NULL, &e), 0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM notifications"), 2);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox"), 1);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE template = 'case_accepted' "
+                               "AND essential = 1 AND phone = '13905801234'"),
+              1);
+    /* On again; a non-essential SMS is queued; then the phone replies TD before it goes. */
+    CHECK_INT(notify_settings_set(d, &test_actor, u, 1, NULL, &e), 0);
+    m.template_name = "case_delivered";
+    m.dedupe_key = "k-delivered-2";
+    CHECK_INT(send_in_tx(d, &m, NULL, &e), 0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE essential = 0"), 1);
+    json_t *in = json_pack("{s:s, s:s}", "phone", "+86 13905801234", "text", " ｔｄ ");
+    out = notify_inbound_apply(d, &test_actor, in, &e);
+    CHECK_STR(json_string_value(json_object_get(out, "action")), "opted_out");
+    json_decref(out);
+    out = notify_inbound_apply(d, &test_actor, in, &e);
+    CHECK_STR(json_string_value(json_object_get(out, "action")), "already_opted_out");
+    json_decref(out);
+    json_decref(in);
+    in = json_pack("{s:s, s:s}", "phone", "13905801234", "text", "谢谢");
+    out = notify_inbound_apply(d, &test_actor, in, &e);
+    CHECK_STR(json_string_value(json_object_get(out, "action")), "none");
+    json_decref(out);
+    json_decref(in);
+    in = json_pack("{s:s}", "phone", "13905801234");
+    CHECK(notify_inbound_apply(d, &test_actor, in, &e) == NULL);
+    CHECK_STR(e.field, "text");
+    json_decref(in);
+    in = json_pack("{s:s, s:s}", "phone", "not a phone", "text", "TD");
+    CHECK(notify_inbound_apply(d, &test_actor, in, &e) == NULL);
+    CHECK_STR(e.field, "phone");
+    json_decref(in);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM sms_optouts WHERE phone = '13905801234' "
+                               "AND keyword = 'TD'"),
+              1);
+    out = notify_settings_get(d, u, &e);
+    CHECK(json_is_true(json_object_get(out, "sms_optional")));
+    CHECK(json_is_true(json_object_get(out, "phone_opted_out")));
+    CHECK(json_array_size(json_object_get(out, "templates")) >= 15);
+    json_decref(out);
+    counting c;
+    counting_init(&c);
+    notify_send_stats st;
+    CHECK_INT(notify_send_pending(d, &c.t, "w", 100, &st, &e), 0);
+    CHECK_INT(st.suppressed, 1);
+    CHECK_INT(st.sent, 1); /* the essential one */
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE status = 'suppressed' AND "
+                               "template = 'case_delivered'"),
+              1);
+    /* Turning SMS on again, as the account holder, lifts the TD. */
+    CHECK_INT(notify_settings_set(d, &test_actor, u, 1, &out, &e), 0);
+    CHECK(json_is_false(json_object_get(out, "phone_opted_out")));
+    json_decref(out);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM sms_optouts"), 0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM audit_log WHERE action = "
+                               "'notify.settings'"),
+              3);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM audit_log WHERE action = "
+                               "'notify.sms_optout' AND after_json NOT LIKE '%05801234%'"),
+              1);
+    CHECK_INT(notify_settings_set(d, &test_actor, 4242, 0, NULL, &e), -1);
+    CHECK_INT(e.status, 404);
+    json_decref(p);
+    unsetenv("ISLE_SMS_PER_PHONE");
+    db_close(d);
+}
+
+TEST(notify_receipts_first_wins_and_repeat_is_harmless) {
+    use_shipped_templates();
+    setenv("ISLE_SMS_PER_PHONE", "0", 1);
+    db *d = test_db_open();
+    if (!d) return;
+    int64_t u = add_user(d, "u", "citizen", "13905801234", NULL);
+    queue_messages(d, u, 3);
+    counting c;
+    counting_init(&c);
+    err e = {0};
+    notify_send_stats st;
+    CHECK_INT(notify_send_pending(d, &c.t, "w", 100, &st, &e), 0); /* provider ids p-1 … p-3 */
+    json_t *b = json_pack("{s:i, s:s}", "id", 1, "status", "delivered");
+    json_t *out = notify_receipts_apply(d, b, &e);
+    CHECK_STR(json_string_value(json_object_get(out, "result")), "recorded");
+    json_decref(out);
+    out = notify_receipts_apply(d, b, &e);
+    CHECK_STR(json_string_value(json_object_get(out, "result")), "duplicate");
+    json_decref(out);
+    json_decref(b);
+    b = json_pack("{s:s, s:s, s:s}", "provider_id", "p-1", "status", "failed", "error", "x");
+    out = notify_receipts_apply(d, b, &e);
+    CHECK_STR(json_string_value(json_object_get(out, "result")), "ignored");
+    CHECK_STR(json_string_value(json_object_get(out, "receipt_status")), "delivered");
+    json_decref(out);
+    json_decref(b);
+    b = json_pack("{s:s, s:s}", "provider_id", "nobody", "status", "failed");
+    CHECK(notify_receipts_apply(d, b, &e) == NULL);
+    CHECK_INT(e.status, 404);
+    CHECK_STR(e.field, "provider_id");
+    json_decref(b);
+    /* id and provider_id that disagree name no row */
+    b = json_pack("{s:i, s:s, s:s}", "id", 2, "provider_id", "p-3", "status", "failed");
+    CHECK(notify_receipts_apply(d, b, &e) == NULL);
+    CHECK_INT(e.status, 404);
+    json_decref(b);
+    /* A list: per-row results; a bad entry names its index and nothing is stored. */
+    b = json_pack("{s:[{s:i, s:s}, {s:i, s:s}]}", "receipts", "id", 2, "status", "failed", "id", 3,
+                  "status", "lost");
+    CHECK(notify_receipts_apply(d, b, &e) == NULL);
+    CHECK_STR(e.field, "receipts[1].status");
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM outbox WHERE receipt_status IS NOT NULL"), 1);
+    json_decref(b);
+    b = json_pack("{s:[{s:i, s:s, s:s}, {s:s, s:s}, {s:i, s:s}]}", "receipts", "id", 2, "status",
+                  "failed", "error", "用户关机", "provider_id", "p-3", "status", "delivered", "id",
+                  99, "status", "delivered");
+    out = notify_receipts_apply(d, b, &e);
+    CHECK_INT(json_integer_value(json_object_get(out, "recorded")), 2);
+    CHECK_INT(json_integer_value(json_object_get(out, "not_found")), 1);
+    CHECK_STR(json_string_value(
+                  json_object_get(json_array_get(json_object_get(out, "results"), 2), "result")),
+              "not_found");
+    json_decref(out);
+    json_decref(b);
+    CHECK_INT(test_db_count(d,
+                            "SELECT COUNT(*) FROM outbox WHERE id = 2 AND receipt_status = "
+                            "'failed' AND receipt_error = '用户关机' AND receipt_at IS NOT NULL"),
+              1);
+    b = json_pack("{s:s}", "status", "delivered");
+    CHECK(notify_receipts_apply(d, b, &e) == NULL);
+    CHECK_STR(e.field, "id");
+    json_decref(b);
+    b = json_pack("{s:i, s:s, s:s}", "id", 1, "status", "delivered", "extra", "x");
+    CHECK(notify_receipts_apply(d, b, &e) == NULL);
+    CHECK_STR(e.field, "extra");
+    json_decref(b);
+    unsetenv("ISLE_SMS_PER_PHONE");
+    db_close(d);
+}
+
+TEST(notify_webhook_signature_checks) {
+    const char body[] = "{\"id\":1,\"status\":\"delivered\"}";
+    char ts[32], sig[HMAC_SIGNATURE_LEN + 1];
+    int64_t now = 1790000000;
+    snprintf(ts, sizeof(ts), "%lld", (long long)now);
+    hmac_webhook_sign("s3cret", ts, body, strlen(body), sig, sizeof(sig));
+    CHECK_INT((int)strlen(sig), HMAC_SIGNATURE_LEN);
+    err e = {0};
+    CHECK_INT(hmac_webhook_check("s3cret", ts, sig, body, strlen(body), now + 10, 300, &e), 0);
+    CHECK_INT(hmac_webhook_check("s3cret", ts, sig, body, strlen(body) - 1, now, 300, &e), -1);
+    CHECK_INT(e.status, 401);
+    CHECK_STR(e.field, "X-Isle-Signature");
+    CHECK_INT(hmac_webhook_check("other", ts, sig, body, strlen(body), now, 300, &e), -1);
+    CHECK_INT(hmac_webhook_check("s3cret", ts, sig, body, strlen(body), now + 301, 300, &e), -1);
+    CHECK_STR(e.field, "X-Isle-Timestamp");
+    CHECK_INT(hmac_webhook_check("s3cret", NULL, sig, body, strlen(body), now, 300, &e), -1);
+    CHECK_STR(e.field, "X-Isle-Timestamp");
+    CHECK_INT(hmac_webhook_check("s3cret", "12ab", sig, body, strlen(body), now, 300, &e), -1);
+    CHECK_INT(hmac_webhook_check("s3cret", ts, "sha256=00", body, strlen(body), now, 300, &e), -1);
+    CHECK_STR(e.field, "X-Isle-Signature");
+    CHECK_INT(hmac_webhook_check("s3cret", ts, NULL, body, strlen(body), now, 300, &e), -1);
+    CHECK_INT(hmac_webhook_check("", ts, sig, body, strlen(body), now, 300, &e), -1);
+    CHECK_INT(e.status, 503);
+    /* Upper-case hex is the same signature. */
+    char upper[HMAC_SIGNATURE_LEN + 1];
+    for (size_t i = 0; i <= HMAC_SIGNATURE_LEN; i++)
+        upper[i] = (i >= 7 && sig[i] >= 'a' && sig[i] <= 'f') ? (char)(sig[i] - 32) : sig[i];
+    CHECK_INT(hmac_webhook_check("s3cret", ts, upper, body, strlen(body), now, 300, &e), 0);
+}
+
+TEST(notify_templates_essential_flag) {
+    use_shipped_templates();
+    notify_rendered r;
+    err e = {0};
+    json_t *p = json_pack("{s:s, s:s, s:s}", "case_no", "ZS1", "item_name", "户口迁移", "deadline",
+                          "2026-03-10 17:30");
+    CHECK_INT(notify_render("case_accepted", p, &r, &e), 0);
+    CHECK(r.sms && r.essential);
+    notify_rendered_free(&r);
+    CHECK_INT(notify_render("case_delivered", p, &r, &e), 0);
+    CHECK(r.sms && !r.essential);
+    notify_rendered_free(&r);
+    CHECK_INT(notify_render("case_submitted", p, &r, &e), 0);
+    CHECK(!r.sms && !r.essential);
+    notify_rendered_free(&r);
+    json_decref(p);
+    json_t *all = notify_templates_json(&e);
+    int essential = 0, optional = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(all, i, t) {
+        const char *k = json_string_value(json_object_get(t, "sms"));
+        essential += strcmp(k, "essential") == 0;
+        optional += strcmp(k, "optional") == 0;
+    }
+    CHECK(essential >= 8);
+    CHECK(optional >= 2);
+    json_decref(all);
+    /* a bad sms column names the line */
+    char path[] = "/tmp/isle-tpl-XXXXXX";
+    int fd = mkstemp(path);
+    const char bad[] = "ok\tsometimes\tx\t标题\t正文\n";
+    CHECK(write(fd, bad, sizeof(bad) - 1) == (ssize_t)(sizeof(bad) - 1));
+    close(fd);
+    setenv("ISLE_NOTIFY_TEMPLATES", path, 1);
+    notify_set_data_dir(NULL);
+    CHECK(notify_templates_json(&e) == NULL);
+    unlink(path);
+    use_shipped_templates();
 }

@@ -111,7 +111,7 @@ static db *fixture(void) {
              "s", "2026-01-01T00:00:00Z");
     add_item(d, "T-A-1", DEP_A, 20, 5, 4);
     add_item(d, "T-B-2", DEP_B, 10, 0, 3);
-    add_item(d, "T-A-3", DEP_A, 0, 0, 4);  /* legal 0: left out of the compression ratio */
+    add_item(d, "T-A-3", DEP_A, 0, 0, 4);   /* legal 0: left out of the compression ratio */
     add_item(d, "T-C-4", DEP_A, 30, 10, 1); /* no online applications: left out */
     static const case_in cs[] = {
         {1, NULL, "T-A-1", DEP_A, "online", T1, "delivered", "2026-06-01T01:00:00Z",
@@ -211,7 +211,8 @@ TEST(stats_services_city) {
     if (!d) return;
     stats_group *g = NULL;
     size_t n = 0;
-    CHECK_INT(run(d, "2026-06-01", "2026-06-12", NULL, NULL, NULL, NULL, STATS_DIM_NONE, &g, &n), 0);
+    CHECK_INT(run(d, "2026-06-01", "2026-06-12", NULL, NULL, NULL, NULL, STATS_DIM_NONE, &g, &n),
+              0);
     CHECK_INT(n, 1);
     if (g && n == 1) {
         CHECK_STR(g->key, "");
@@ -233,9 +234,9 @@ TEST(stats_services_city) {
         check_fig(g, "rating_avg", 2.5, 10, 4);
         check_fig(g, "bad_callback_rate", 66.67, 2, 3);
         check_fig(g, "bad_closure_rate", 50, 1, 2);
-        CHECK_INT(fig(g, "online_rate")->met, 0);        /* 60 < 90 */
-        CHECK_INT(fig(g, "avg_working_days")->met, 1);   /* 2.57 ≤ 3 */
-        CHECK_INT(fig(g, "overdue_count")->met, 0);      /* 2 > 0 */
+        CHECK_INT(fig(g, "online_rate")->met, 0);          /* 60 < 90 */
+        CHECK_INT(fig(g, "avg_working_days")->met, 1);     /* 2.57 ≤ 3 */
+        CHECK_INT(fig(g, "overdue_count")->met, 0);        /* 2 > 0 */
         CHECK_INT(fig(g, "median_working_days")->met, -1); /* no target */
         CHECK(!fig(g, "median_working_days")->has_numerator);
     }
@@ -249,7 +250,8 @@ TEST(stats_services_holiday_and_empty_window) {
     stats_group *g = NULL;
     size_t n = 0;
     /* May: only case 9 was decided, across 劳动节: 5 working days in 11 calendar days. */
-    CHECK_INT(run(d, "2026-05-01", "2026-05-31", NULL, NULL, NULL, NULL, STATS_DIM_NONE, &g, &n), 0);
+    CHECK_INT(run(d, "2026-05-01", "2026-05-31", NULL, NULL, NULL, NULL, STATS_DIM_NONE, &g, &n),
+              0);
     if (g && n == 1) {
         CHECK_INT(g->counts.decided, 1);
         check_fig(g, "avg_working_days", 5, 5, 1);
@@ -261,7 +263,8 @@ TEST(stats_services_holiday_and_empty_window) {
     }
     free(g);
     /* A window without any case: every case figure is null, the catalog one is not. */
-    CHECK_INT(run(d, "2020-01-01", "2020-01-31", NULL, NULL, NULL, NULL, STATS_DIM_NONE, &g, &n), 0);
+    CHECK_INT(run(d, "2020-01-01", "2020-01-31", NULL, NULL, NULL, NULL, STATS_DIM_NONE, &g, &n),
+              0);
     if (g && n == 1) {
         CHECK_INT(g->counts.submitted, 0);
         CHECK(!fig(g, "online_rate")->has_value);
@@ -283,7 +286,8 @@ TEST(stats_services_filters_and_splits) {
     stats_group *g = NULL;
     size_t n = 0;
     /* Department B: cases 3 and 5; item B has promise 0 of legal 10. */
-    CHECK_INT(run(d, "2026-06-01", "2026-06-12", DEP_B, NULL, NULL, NULL, STATS_DIM_NONE, &g, &n), 0);
+    CHECK_INT(run(d, "2026-06-01", "2026-06-12", DEP_B, NULL, NULL, NULL, STATS_DIM_NONE, &g, &n),
+              0);
     if (g && n == 1) {
         CHECK_INT(g->counts.submitted, 2);
         check_fig(g, "online_rate", 50, 1, 2);
@@ -302,17 +306,17 @@ TEST(stats_services_filters_and_splits) {
     }
     free(g);
     /* Channel window: case 2. */
-    CHECK_INT(run(d, "2026-06-01", "2026-06-12", NULL, NULL, NULL, "window", STATS_DIM_NONE, &g, &n),
-              0);
+    CHECK_INT(
+        run(d, "2026-06-01", "2026-06-12", NULL, NULL, NULL, "window", STATS_DIM_NONE, &g, &n), 0);
     if (g && n == 1) {
         check_fig(g, "online_rate", 0, 0, 1);
         check_fig(g, "instant_rate", 100, 1, 1);
     }
     free(g);
     /* Split by department: A first (3 submitted), then B. */
-    CHECK_INT(run(d, "2026-06-01", "2026-06-12", NULL, NULL, NULL, NULL, STATS_DIM_DEPARTMENT, &g,
-                  &n),
-              0);
+    CHECK_INT(
+        run(d, "2026-06-01", "2026-06-12", NULL, NULL, NULL, NULL, STATS_DIM_DEPARTMENT, &g, &n),
+        0);
     CHECK_INT(n, 2);
     if (g && n == 2) {
         CHECK_STR(g[0].key, DEP_A);
@@ -327,7 +331,8 @@ TEST(stats_services_filters_and_splits) {
     }
     free(g);
     /* Split by town: the catalog figure does not split by town. */
-    CHECK_INT(run(d, "2026-06-01", "2026-06-12", NULL, NULL, NULL, NULL, STATS_DIM_TOWN, &g, &n), 0);
+    CHECK_INT(run(d, "2026-06-01", "2026-06-12", NULL, NULL, NULL, NULL, STATS_DIM_TOWN, &g, &n),
+              0);
     CHECK_INT(n, 2);
     if (g && n == 2) {
         CHECK_STR(g[0].key, T1);
@@ -448,10 +453,11 @@ static db *demo_db(void) {
              "");
     add_item(d, "T-A-1", DEP_A, 20, 5, 4);
     add_item(d, "T-B-2", DEP_B, 10, 0, 3);
-    db_execf(d, &e, "UPDATE catalog_items SET doc = $1", "s",
-             "{\"materials\":[{\"name\":\"居民身份证\",\"required\":true,\"licence\":\"居民身份证\"},"
-             "{\"name\":\"申请表\",\"required\":true,\"form\":\"表格\"},"
-             "{\"name\":\"证明\",\"required\":true}]}");
+    db_execf(
+        d, &e, "UPDATE catalog_items SET doc = $1", "s",
+        "{\"materials\":[{\"name\":\"居民身份证\",\"required\":true,\"licence\":\"居民身份证\"},"
+        "{\"name\":\"申请表\",\"required\":true,\"form\":\"表格\"},"
+        "{\"name\":\"证明\",\"required\":true}]}");
     return d;
 }
 
@@ -542,9 +548,12 @@ TEST(stats_demo_year_small) {
     if (g && n == 1) {
         CHECK_INT(g->counts.submitted, 300);
         CHECK(fig(g, "online_rate")->value > 85);
-        CHECK_INT(g->counts.decided + g->counts.open, test_db_count(d, "SELECT COUNT(*) FROM "
-            "cases WHERE decided_at IS NOT NULL OR status IN ('submitted', 'accepted', "
-            "'returned_for_correction', 'in_review', 'suspended')"));
+        CHECK_INT(g->counts.decided + g->counts.open,
+                  test_db_count(
+                      d,
+                      "SELECT COUNT(*) FROM "
+                      "cases WHERE decided_at IS NOT NULL OR status IN ('submitted', 'accepted', "
+                      "'returned_for_correction', 'in_review', 'suspended')"));
     }
     free(g);
     db_close(d);

@@ -54,8 +54,9 @@ CREATE TABLE stats_cases (
     late INTEGER NOT NULL,
     case_updated_at TEXT NOT NULL          -- the case's updated_at when this row was derived
 );
--- The indexes are chosen so that the figures of the whole city read an index
--- only, in the order the query needs (no table rows, no sort):
+-- The indexes make every figure an index-only scan in the order the query needs
+-- (no table rows, no sort), for the whole city and for one department, town or
+-- item — or all of them, split:
 --   the submission cohort: a range of submitted_at with the columns summed;
 CREATE INDEX stats_cases_submitted ON stats_cases (submitted_at, online, zero_visit,
     materials_required, materials_waived, has_deadline, late);
@@ -63,10 +64,23 @@ CREATE INDEX stats_cases_submitted ON stats_cases (submitted_at, online, zero_vi
 CREATE INDEX stats_cases_days ON stats_cases (working_days, decided_at, same_day, legal_days);
 --   open cases and those past their deadline (few: a range of status);
 CREATE INDEX stats_cases_open ON stats_cases (status, deadline_at, submitted_at);
---   one department, town or item: its rows, then the window.
-CREATE INDEX stats_cases_department ON stats_cases (department, submitted_at);
-CREATE INDEX stats_cases_town ON stats_cases (town_code, submitted_at);
-CREATE INDEX stats_cases_item ON stats_cases (item_code, submitted_at);
+--   the same two per dimension, led by it.
+CREATE INDEX stats_cases_department ON stats_cases (department, submitted_at, online, zero_visit,
+    materials_required, materials_waived, has_deadline, late);
+CREATE INDEX stats_cases_department_days ON stats_cases (department, working_days, decided_at,
+    same_day, legal_days);
+CREATE INDEX stats_cases_town ON stats_cases (town_code, submitted_at, online, zero_visit,
+    materials_required, materials_waived, has_deadline, late);
+CREATE INDEX stats_cases_town_days ON stats_cases (town_code, working_days, decided_at, same_day,
+    legal_days);
+CREATE INDEX stats_cases_item ON stats_cases (item_code, submitted_at, online, zero_visit,
+    materials_required, materials_waived, has_deadline, late);
+CREATE INDEX stats_cases_item_days ON stats_cases (item_code, working_days, decided_at, same_day,
+    legal_days);
+CREATE INDEX stats_cases_channel ON stats_cases (channel, submitted_at, online, zero_visit,
+    materials_required, materials_waived, has_deadline, late);
+CREATE INDEX stats_cases_channel_days ON stats_cases (channel, working_days, decided_at, same_day,
+    legal_days);
 
 -- Small named values of the module: the refresh watermark
 -- ('cases.updated_at') and a fingerprint of the cases carrying exactly that
