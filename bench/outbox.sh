@@ -18,12 +18,15 @@
 #     the limit counts hand-overs (calls to the gateway, retries included); their rate
 #     must not pass the limit by more than its burst (a fifth of a second) and should
 #     come near it.
+#  4. With BENCH_PG_URL (a PostgreSQL server, "postgres://USER@HOST:PORT/", e.g. from
+#     scripts/pg-cluster.sh): one throughput round on a database created there (dropped
+#     after), for the figure; no verdict.
 # Target (issue 5): >= 5,000 messages/s handed to the gateway with no loss under 20%
 # failures. One PASS/FAIL line each. Only 127.0.0.1 is contacted; every loop is bounded;
 # the gateway is stopped on exit.
 #
 # Environment: BENCH_OUTBOX_MESSAGES (100000), BENCH_RUNS (3), BENCH_SMS_CONCURRENCY (32),
-# BENCH_SMS_BATCH (200), BENCH_RATE (2000), BENCH_RATE_MESSAGES (6000), BENCH_STRICT=1
+# BENCH_SMS_BATCH (200), BENCH_RATE (2000), BENCH_RATE_MESSAGES (6000), BENCH_PG_URL, BENCH_STRICT=1
 # exits 1 when a target is missed, BENCH_KEEP=1 keeps the temp dir, BENCH_WAIT_IDLE,
 # ISLE_BIN.
 set -euo pipefail
@@ -60,8 +63,13 @@ now_ms() { date +%s%3N; }
 # stat_of JSON KEY: a number from the gateway's one-line /stats answer.
 stat_of() { echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
 gcc -O2 -o "$T/gateway" bench/outbox/gateway.c $(pkg-config --cflags --libs libevent) ||
     { echo "bench: cannot build bench/outbox/gateway.c" >&2; exit 2; }
+
+# The text of each benchmark SMS (a case_accepted message of the usual length).
+# shellcheck disable=SC1111 # Chinese quotation marks inside an SQL string
+SMS_SQL="'【舟山政务服务】您申请的“户口迁移”（受理编号 ZS' || i || '）已受理，承诺办结时间为 2026-03-10 17:30。'"
 
 # make_db FILE COUNT: a database with COUNT pending SMS to COUNT phones.
 make_db() {
@@ -70,8 +78,7 @@ make_db() {
     sqlite3 "$1" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
         INSERT INTO outbox (channel, template, phone, body, status, attempts, dedupe_key,
                             created_at, essential, run_after)
-        SELECT 'sms', 'case_accepted', '139' || printf('%08d', i),
-               '【舟山政务服务】您申请的“户口迁移”（受理编号 ZS' || i || '）已受理，承诺办结时间为 2026-03-10 17:30。',
+        SELECT 'sms', 'case_accepted', '139' || printf('%08d', i), $SMS_SQL,
                'pending', 0, 'bench:' || i, '2026-01-05T02:00:00Z', 1, '2026-01-05T02:00:00Z'
         FROM n;"
 }
@@ -157,6 +164,31 @@ ACHIEVED=$(awk -v n="$RCALLS" -v ms="$rwall" 'BEGIN { printf "%d", n * 1000 / ms
 RATE_MAX=$(awk -v r="$RATE" -v n="$RCALLS" 'BEGIN { printf "%d", n / ((n - r / 5) / r) }')
 echo "  $ACHIEVED hand-overs/s ($RCALLS calls for $RATE_N messages in $rwall ms; at most $RATE_MAX" \
     "allowed counting the initial burst); isle: $rrest"
+
+if [ -n "${BENCH_PG_URL:-}" ]; then
+    echo
+    PGDB=isle_bench_outbox_$$
+    psql -XAtq -v ON_ERROR_STOP=1 -d "${BENCH_PG_URL}postgres" -c "CREATE DATABASE $PGDB" >/dev/null ||
+        { echo "bench: cannot create $PGDB on $BENCH_PG_URL" >&2; exit 2; }
+    "$ISLE_BIN" --db "$BENCH_PG_URL$PGDB" init >"$T/pg-init.log" 2>&1 ||
+        { echo "bench: isle init on PostgreSQL failed" >&2; tail -5 "$T/pg-init.log" >&2; exit 2; }
+    psql -XAtq -v ON_ERROR_STOP=1 -d "$BENCH_PG_URL$PGDB" -c "
+        INSERT INTO outbox (channel, template, phone, body, status, attempts, dedupe_key,
+                            created_at, essential, run_after)
+        SELECT 'sms', 'case_accepted', '139' || lpad(i::text, 8, '0'), $SMS_SQL,
+               'pending', 0, 'bench:' || i, '2026-01-05T02:00:00Z', 1, '2026-01-05T02:00:00Z'
+        FROM generate_series(1, $N) i" >/dev/null
+    gateway_start "$N"
+    send "$BENCH_PG_URL$PGDB" "$T/res-pg" ISLE_SMS_RATE=0 || exit 1
+    pstats=$(curl -s --max-time 5 "$GW_URL/stats")
+    stop_pid "$GW_PID"
+    GW_PID=""
+    read -r pwall _ prest <"$T/res-pg"
+    echo "PostgreSQL: $(awk -v n="$N" -v ms="$pwall" 'BEGIN { printf "%d", n * 1000 / ms }') messages/s" \
+        "($N in $pwall ms; gateway delivered $(stat_of "$pstats" delivered), sent again after 200:" \
+        "$(stat_of "$pstats" resent_after_200)); isle: $prest"
+    psql -XAtq -d "${BENCH_PG_URL}postgres" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null || true
+fi
 
 echo
 FAIL=0

@@ -120,7 +120,8 @@ int cases_watch_start(const char *dsn, err *e) {
         char *end;
         ms = strtol(v, &end, 10);
         if (*end || ms < 0 || ms > 86400000L)
-            return err_invalid(e, "ISLE_CASES_SCAN_MS", "ISLE_CASES_SCAN_MS 须为 0–86400000 的毫秒数");
+            return err_invalid(e, "ISLE_CASES_SCAN_MS",
+                               "ISLE_CASES_SCAN_MS 须为 0–86400000 的毫秒数");
     }
     if (ms == 0) return 0; /* off */
     snprintf(w.dsn, sizeof(w.dsn), "%s", dsn);

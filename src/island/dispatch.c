@@ -1336,9 +1336,8 @@ typedef struct batch {
     const dsp_agent *agents;
     int nagents;
     int64_t now;
-    int *rem;   /* room left per agent: capacity − open_tasks (0 when unusable) */
-    int *extra; /* tasks given in earlier rounds, per agent */
-    int *cls;   /* class of each agent */
+    int *rem; /* room left per agent: capacity − open_tasks (0 when unusable) */
+    int *cls; /* class of each agent */
     agent_class *classes;
     int nclasses;
     int *class_bucket;
@@ -2040,7 +2039,6 @@ static int assign(const dsp_world *w, const dsp_request *reqs, int nreqs, const 
                   int nagents, int64_t now, dsp_cand *out, int *load, dsp_assign_stats *st_out,
                   int greedy) {
     dsp_assign_stats st = {0};
-    uint64_t t0 = time_mono_ns();
     batch b = {0};
     b.w = w;
     b.agents = agents;
@@ -2055,7 +2053,6 @@ static int assign(const dsp_world *w, const dsp_request *reqs, int nreqs, const 
     b.nvillages = travel_village_count(w->g);
     b.cell = xcalloc((size_t)(b.nvillages > 0 ? b.nvillages : 1), sizeof(int64_t *));
     int *extra = xcalloc((size_t)(nagents ? nagents : 1), sizeof(int));
-    b.extra = extra;
     b.loadkey = xcalloc((size_t)(nagents ? nagents : 1), sizeof(double));
     b.town = xcalloc((size_t)(nagents ? nagents : 1), sizeof(int));
     b.ntowns = travel_town_count(w->g);
@@ -2110,7 +2107,6 @@ static int assign(const dsp_world *w, const dsp_request *reqs, int nreqs, const 
         if (out[i].remote) st.remote++;
         st.total_score += out[i].score;
     }
-    (void)t0;
     free(pending);
     free(ri.req);
     free(ri.cands);

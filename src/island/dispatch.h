@@ -111,9 +111,10 @@ typedef struct dispatch_sim_result {
  *  urgent, served by the database's agents (a fresh day: no open tasks) or, when it has
  *  none, by a roster of 1,470 made in memory spread by population over the stations;
  *  once with isle's dispatcher and once with the nearest-agent-by-straight-line
- *  baseline (haversine from the home station, blind to ferries, timetables and load,
- *  always in person). Each agent serves its tasks in order: travel by the graph within
- *  working hours, service 20–40 minutes by item. 0 or -1 with e. */
+ *  baseline (haversine from the home station, preferring an agent on shift, blind to
+ *  ferries, timetables and load, always in person; and, for comparison, the same
+ *  baseline doing online items remotely). Each agent serves its tasks in order: travel by the graph
+ * within working hours, service 20–40 minutes by item. 0 or -1 with e. */
 int dispatch_simulate(db *d, const char *day, int requests, uint64_t seed, dispatch_sim_result *out,
                       err *e);
 

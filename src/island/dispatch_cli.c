@@ -216,9 +216,9 @@ static int cmd_simulate(const cli_env *env, int argc, char **argv) {
     printf("%-32s %10.0f %10.0f %16.0f\n", "travel, all agents (min)", x->travel_minutes_total,
            y->travel_minutes_total, z->travel_minutes_total);
     printf("%-32s %10d %10s %16s\n", "waited for a free agent", x->queued, "-", "-");
-    printf("baseline: the skilled agent whose home station is nearest in a straight line, blind "
-           "to ferries, timetables, hours and load; baseline+online: the same, online items "
-           "done remotely\n");
+    printf("baseline: the skilled agent whose home station is nearest in a straight line (one on "
+           "shift if any), blind to ferries, timetables and load; baseline+online: the same, "
+           "online items done remotely\n");
     printf("isle's mean time-to-serve is %.1f%% lower than the baseline's (target >= %.0f%%), "
            "%.1f%% lower than baseline+online's; %.0f ms\n",
            100 * r.improvement, 100 * TARGET_IMPROVEMENT, 100 * r.improvement_remote, r.elapsed_ms);
@@ -533,16 +533,16 @@ static int cmd_bench(const cli_env *env, int argc, char **argv) {
     double mean = nsingle ? singles_s * 1e3 / (double)nsingle : 0;
     if (flag(argc, argv, "--json")) {
         json_t *j = json_pack(
-            "{s:I,s:I,s:i,s:i,s:i,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:f,s:f,s:f,s:i,s:f,s:f,s:f,s:f,"
-            "s:f,s:f,s:i}",
+            "{s:I,s:I,s:i,s:i,s:i,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:i,s:f,s:f,s:f,s:i,s:f,s:f,s:f,"
+            "s:f,s:f,s:f,s:i}",
             "agents", (json_int_t)nagents, "agents_on_duty", (json_int_t)on_duty, "agents_added",
             seeded.agents_added, "requests_added", seeded.requests_added, "requests", n, "batch_ms",
             round(batch_ms * 10) / 10, "batch_candidates_ms", round(st.ms_candidates * 10) / 10,
             "batch_flow_ms", round(st.ms_flow * 10) / 10, "batch_assigned", st.assigned,
             "batch_waiting", st.unassigned, "batch_remote", st.remote, "batch_arcs", st.candidates,
-            "batch_total_score", round(st.total_score), "greedy_total_score",
-            round(gst.total_score), "greedy_ms", round(greedy_ms * 10) / 10, "greedy_assigned",
-            gst.assigned, "pick_p50_ms", round(p50 * 1000) / 1000, "pick_p99_ms",
+            "batch_settled", st.searches_nodes, "batch_total_score", round(st.total_score),
+            "greedy_total_score", round(gst.total_score), "greedy_ms", round(greedy_ms * 10) / 10,
+            "greedy_assigned", gst.assigned, "pick_p50_ms", round(p50 * 1000) / 1000, "pick_p99_ms",
             round(p99 * 1000) / 1000, "pick_max_ms", round(pmax * 1000) / 1000, "pick_mean_ms",
             round(mean * 1000) / 1000, "pick_cpu_p50_ms", round(cpu50 * 1000) / 1000,
             "pick_cpu_p99_ms", round(cpu99 * 1000) / 1000, "picks", (int)nsingle);

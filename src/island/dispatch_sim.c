@@ -18,18 +18,18 @@
  *
  * The event model: requests arrive in time order. A dispatcher picks an agent (isle:
  * dsp_rank() with what the database would show — open tasks, served today, the
- * position reported at the last finished task; the baseline: the skilled agent
- * whose home station is nearest the village in a straight line, whatever their load
- * or the water between). The agent serves its tasks in order: it sets off when free
- * and within working hours, travels by the graph (timetables, boarding, no waiting
- * overnight at a pier: dsp_trip), works DSP item service minutes (20–40), and is
- * then at the village. A remote task starts when the agent is free and in hours and
- * takes the same minutes. Time-to-serve = arrival (remote: start) − request time.
- * isle never exceeds capacity: a request nobody can take waits and is offered again
- * whenever an agent finishes a task. Utilisation = travel + service minutes / the
- * agents' scheduled minutes of the day.
+ * position reported at the last finished task; the baseline: the skilled agent whose
+ * home station is nearest the village in a straight line — one on shift at that moment
+ * when there is one — whatever their load or the water between). The agent serves its
+ * tasks in order: it sets off when free and within working hours, travels by the graph
+ * (timetables, boarding, no waiting overnight at a pier: dsp_trip), works the item's
+ * service minutes (20–40), and is then at the village. A remote task starts when the
+ * agent is free and in hours and takes the same minutes. Time-to-serve = arrival
+ * (remote: start) − request time. isle never exceeds capacity: a request nobody can take
+ * waits and is offered again whenever an agent finishes a task. Utilisation = travel +
+ * service minutes / the agents' scheduled minutes of the day.
  *
- * Never writes, except dispatch_bench_seed() (explicitly for benchmark databases). */
+ * Never writes, except dsp_bench_seed() (explicitly for benchmark databases). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,8 +438,8 @@ static double haversine_km(double lat1, double lon1, double lat2, double lon2) {
 
 static int sim_baseline(const sim_ctx *c, sim_state *s, int i, int64_t now, int online) {
     const dsp_request *r = &c->dreqs[i];
-    int best = -1;
-    double bd = 0;
+    int best = -1, best_on_shift = -1;
+    double bd = 0, bds = 0;
     for (int k = 0; k < c->fleet->n; k++) {
         const dsp_agent *a = &c->fleet->agents[k];
         if (!a->hours_ok || !dsp_skills_match(a->skills, r->item)) continue;
@@ -449,7 +449,14 @@ static int sim_baseline(const sim_ctx *c, sim_state *s, int i, int64_t now, int 
             best = k;
             bd = dkm;
         }
+        /* Who is working right now (a dispatcher on the phone knows the shifts). */
+        if ((best_on_shift < 0 || dkm < bds) &&
+            dsp_work_start(c->w->cal, &a->hours, now, NULL, NULL) == now) {
+            best_on_shift = k;
+            bds = dkm;
+        }
     }
+    if (best_on_shift >= 0) best = best_on_shift;
     if (best < 0) return -1;
     sim_assign(c, s, best, i, now, online && r->item && r->item->remote);
     return 0;

@@ -47,8 +47,10 @@ static int receipt_parse(json_t *o, const char *prefix, receipt *r, err *e) {
     err ce = {0};
     if (jsonx_check(o, spec, &ce) != 0) {
         if (e) {
+            char full[sizeof(ce.field) + 32];
+            snprintf(full, sizeof(full), "%.31s%s", prefix, ce.field);
             *e = ce;
-            snprintf(e->field, sizeof(e->field), "%s%s", prefix, ce.field);
+            snprintf(e->field, sizeof(e->field), "%.63s", full);
         }
         return -1;
     }

@@ -115,8 +115,8 @@ static void on_search_connect(db *d, void *arg) {
 
 int search_listen_start(const char *dsn, err *e) {
     if (!db_dsn_is_postgres(dsn)) return 0;
-    snprintf(node_id, sizeof(node_id), "%llx", (unsigned long long)time_mono_ns() ^
-                                                   ((unsigned long long)getpid() << 32));
+    snprintf(node_id, sizeof(node_id), "%llx",
+             (unsigned long long)time_mono_ns() ^ ((unsigned long long)getpid() << 32));
     listener = db_listen_start(dsn, "isle_search", on_search_notify, on_search_connect, NULL, e);
     return listener ? 0 : -1;
 }

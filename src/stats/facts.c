@@ -1,18 +1,15 @@
 /* facts.c: stats_cases, one narrow row of figures per submitted item case,
  * derived from `cases` and `case_materials` (014_stats.sql tells the columns).
  *
- * Incremental: every change of a case bumps cases.updated_at (case_save), so
- * the rows to re-derive are those at or after a watermark kept in stats_state.
- * The watermark is the largest updated_at derived so far, together with a
- * fingerprint of the cases carrying exactly that value — their count and the sum
- * of their versions — because timestamps have whole seconds: more cases, or
- * another change of the same case, may arrive within the same second. Each refresh re-reads
- * STATS_REFRESH_MARGIN seconds below the watermark so that a commit from a node
- * whose clock runs slightly behind is not lost; rows are upserted, so reading a
- * case twice is harmless. The one thing this relies on is that nothing changes
- * a case without bumping updated_at — true of src/cases/, the only writer; a
- * bulk writer with past timestamps (the demo generator, an import) calls
- * stats_rebuild() afterwards.
+ * Incremental: every change of a case writes a row to its timeline, case_events
+ * (cases.h: "every one … with a timeline row"; src/cases/ is the only writer of
+ * cases), and case_events ids only grow, in commit order — isle's writes are
+ * serialised (BEGIN IMMEDIATE on SQLite, the advisory write lock of db_begin() on
+ * PostgreSQL). So the cases to re-derive are exactly those with a timeline row
+ * after a watermark, the last case_events id derived, kept in stats_state:
+ * nothing to do costs one read of the primary key's maximum, and the hot
+ * `cases` table needs no extra index. A bulk writer that bypasses the timeline
+ * (an import) calls stats_rebuild() afterwards; the demo generator does.
  *
  * The working-day duration needs the holiday calendar, which is why this is C
  * and not a SQL view. */
@@ -25,8 +22,7 @@
 
 #include "base/timeutil.h"
 
-#define WM_KEY   "cases.updated_at"
-#define WM_N_KEY "cases.at_watermark" /* "COUNT:SUM(version)" of the cases at it */
+#define WM_KEY "case_events.id" /* the last timeline row derived */
 
 static const char FACT_SELECT[] =
     "SELECT c.id, c.kind, c.submitted_at, c.accepted_at, c.decided_at, c.deadline_at, c.status, "
@@ -223,30 +219,16 @@ static int state_set(db *d, const char *name, const char *value, err *e) {
                     "ss", name, value);
 }
 
-/* The newest updated_at of all cases ("" when none), and a fingerprint of the cases
- * carrying it: "COUNT:SUM(version)". Every change bumps a case's version, so a second
- * change within the same second as the watermark still shows. */
-static int newest(db *d, char *mx, size_t n, char *print, size_t pn, err *e) {
-    mx[0] = print[0] = '\0';
-    db_stmt *s = db_query(d, e, "SELECT MAX(updated_at) FROM cases", "");
-    if (!s) return -1;
-    int rc = db_step(s);
-    if (rc == DB_ROW && db_column_text(s, 0)) snprintf(mx, n, "%s", db_column_text(s, 0));
-    db_reset(s);
-    if (rc == DB_ERROR) return err_internal(e, "读取办件失败");
-    if (!mx[0]) return 0;
-    s = db_query(d, e, "SELECT COUNT(*), SUM(version) FROM cases WHERE updated_at = $1", "s", mx);
-    if (!s) return -1;
-    rc = db_step(s);
-    if (rc == DB_ROW)
-        snprintf(print, pn, "%lld:%lld", (long long)db_column_int64(s, 0),
-                 (long long)db_column_int64(s, 1));
-    db_reset(s);
-    return rc == DB_ERROR ? err_internal(e, "读取办件失败") : 0;
+/* The newest timeline row (0 when none). */
+static int newest(db *d, int64_t *mx, err *e) {
+    *mx = 0;
+    return db_query_int(d, e, mx, "SELECT COALESCE(MAX(id), 0) FROM case_events", "") < 0 ? -1 : 0;
 }
 
-static int set_watermark(db *d, const char *mx, const char *print, err *e) {
-    return state_set(d, WM_KEY, mx, e) != 0 || state_set(d, WM_N_KEY, print, e) != 0 ? -1 : 0;
+static int set_watermark(db *d, int64_t mx, err *e) {
+    char num[32];
+    snprintf(num, sizeof(num), "%lld", (long long)mx);
+    return state_set(d, WM_KEY, num, e);
 }
 
 /* Derive every row sel yields (then reset it). Rows derived added to *done. */
@@ -272,10 +254,10 @@ int stats_rebuild(db *d, const workcal *cal, int64_t *processed, err *e) {
     if (processed) *processed = 0;
     cal = calendar(cal, e);
     if (!cal) return -1;
-    /* The watermark is taken first: a case changed while we work lands at or after it
-     * and is derived again by the next refresh. */
-    char mx[40], print[64];
-    if (newest(d, mx, sizeof(mx), print, sizeof(print), e) != 0) return -1;
+    /* The watermark is taken first: a case changed while we work gets a timeline row
+     * after it and is derived again by the next refresh. */
+    int64_t mx;
+    if (newest(d, &mx, e) != 0) return -1;
     char sql[1200];
     snprintf(sql, sizeof(sql), "%s WHERE c.id > $1 ORDER BY c.id LIMIT $2", FACT_SELECT);
     int64_t last = 0, done = 0;
@@ -287,7 +269,7 @@ int stats_rebuild(db *d, const workcal *cal, int64_t *processed, err *e) {
         int rows = 0;
         if (!s || derive_all(d, cal, s, b, &rows, &last, &done, e) != 0) goto fail;
         if (rows < STATS_REBUILD_CHUNK) {
-            if (mx[0] && set_watermark(d, mx, print, e) != 0) goto fail;
+            if (set_watermark(d, mx, e) != 0) goto fail;
             if (db_commit(d, e) != 0) goto out;
             break;
         }
@@ -305,35 +287,31 @@ out:
 
 int stats_refresh(db *d, const workcal *cal, int64_t *processed, err *e) {
     if (processed) *processed = 0;
-    char wm[40], wm_print[64], mx[40], print[64];
-    if (state_get(d, WM_KEY, wm, sizeof(wm), e) != 0) return -1;
-    if (!wm[0]) return stats_rebuild(d, cal, processed, e);
-    if (state_get(d, WM_N_KEY, wm_print, sizeof(wm_print), e) != 0 ||
-        newest(d, mx, sizeof(mx), print, sizeof(print), e) != 0)
-        return -1;
-    int cmp = strcmp(mx, wm);
-    if (cmp < 0 || (cmp == 0 && !strcmp(print, wm_print))) return 0; /* nothing new */
+    char wm_text[32];
+    int64_t mx;
+    if (state_get(d, WM_KEY, wm_text, sizeof(wm_text), e) != 0) return -1;
+    if (!wm_text[0]) return stats_rebuild(d, cal, processed, e);
+    int64_t wm = strtoll(wm_text, NULL, 10);
+    if (newest(d, &mx, e) != 0) return -1;
+    if (mx <= wm) return 0; /* nothing new */
     cal = calendar(cal, e);
     if (!cal) return -1;
-    int64_t t;
-    if (time_parse_iso(wm, &t) != 0) t = 0;
-    char since[32];
-    time_iso(since, sizeof(since), t - STATS_REFRESH_MARGIN);
     fact_batch *b = calloc(1, sizeof(*b));
     if (!b) abort();
     if (db_begin(d, e) != 0) {
         batch_free(b);
         return -1;
     }
-    char sql[1200];
-    snprintf(sql, sizeof(sql), "%s WHERE c.updated_at >= $1", FACT_SELECT);
-    db_stmt *s = db_query(d, e, sql, "s", since);
+    /* Inside the transaction: the rows up to the newest id now, and nothing after. */
+    char sql[1400];
+    snprintf(sql, sizeof(sql),
+             "%s WHERE c.id IN (SELECT case_id FROM case_events WHERE id > $1 AND id <= $2)",
+             FACT_SELECT);
     int rows = 0;
     int64_t last = 0, done = 0;
-    /* Inside the transaction nothing can change between the read and the watermark. */
-    if (!s || derive_all(d, cal, s, b, &rows, &last, &done, e) != 0 ||
-        newest(d, mx, sizeof(mx), print, sizeof(print), e) != 0 ||
-        set_watermark(d, mx, print, e) != 0) {
+    db_stmt *s = NULL;
+    if (newest(d, &mx, e) != 0 || !(s = db_query(d, e, sql, "ii", wm, mx)) ||
+        derive_all(d, cal, s, b, &rows, &last, &done, e) != 0 || set_watermark(d, mx, e) != 0) {
         db_rollback(d);
         batch_free(b);
         return -1;

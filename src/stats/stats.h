@@ -37,10 +37,11 @@
  * stats_cases (014_stats.sql), one narrow row per case derived from `cases` and
  * `case_materials` — including the working-day duration, which needs the
  * holiday calendar and so cannot be computed in SQL. stats_refresh() keeps the
- * table current incrementally (the cases whose updated_at moved since its
+ * table current incrementally (the cases with timeline rows since its
  * watermark) and every computation runs it first, so figures are never stale;
- * nothing loads the cases into memory. Medians come from a GROUP BY over the
- * durations (rounded to 0.01 working days), not from sorting rows in C. */
+ * nothing loads the cases into memory. Every figure is an index-only scan of a
+ * covering index (014_stats.sql); medians come from a GROUP BY over the durations
+ * (rounded to 0.01 working days) in index order, not from sorting rows. */
 #ifndef ISLE_STATS_H
 #define ISLE_STATS_H
 
@@ -57,7 +58,6 @@
 #define STATS_MAX_GROUPS     1000 /* groups of a split (by=item has ~370) */
 #define STATS_MAX_WINDOW     3660 /* days in one window (ten years) */
 #define STATS_TEXT_MAX       128  /* bytes of a department / item filter */
-#define STATS_REFRESH_MARGIN 5    /* seconds re-read below the watermark (clock skew) */
 #define STATS_REBUILD_CHUNK  5000 /* cases per transaction of stats_rebuild() */
 
 /** The dimensions an indicator may be split or filtered by (bit set). */
@@ -159,14 +159,14 @@ int stats_services(db *d, const workcal *cal, const stats_filter *f, stats_dim b
  *  Caller owns it; NULL with e. */
 json_t *stats_services_json(db *d, const stats_filter *f, stats_dim by, err *e);
 
-/** Bring stats_cases up to date with `cases`: re-derive every case whose updated_at is
- *  at or after the watermark (minus STATS_REFRESH_MARGIN seconds), in one transaction;
- *  nothing to do costs two indexed reads and no transaction. With no watermark yet it
- *  runs stats_rebuild(). *processed (may be NULL) gets the rows derived. cal NULL =
+/** Bring stats_cases up to date with `cases`: re-derive every case with a timeline row
+ *  (case_events) after the watermark, in one transaction; nothing to do costs one read
+ *  of case_events' largest id and no transaction. With no watermark yet it runs
+ *  stats_rebuild(). *processed (may be NULL) gets the rows derived. cal NULL =
  *  workcal_default(). 0 or -1. Must not be called inside a transaction. */
 int stats_refresh(db *d, const workcal *cal, int64_t *processed, err *e);
 /** Re-derive every case (STATS_REBUILD_CHUNK per transaction), then set the watermark.
- *  For after an import or the demo, which write cases with past updated_at values. */
+ *  For after a bulk write that bypasses the timeline (an import), and the demo. */
 int stats_rebuild(db *d, const workcal *cal, int64_t *processed, err *e);
 
 /** `isle stats …` (argv[0] = "stats"): services [--json] [--from D] [--to D]

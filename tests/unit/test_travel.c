@@ -83,7 +83,8 @@ static db *synthetic_db(void) {
         "('339999001205','丙村','339999001','c',400,1),"
         "('339999001206','丁村','339999001','d',100,1),"
         "('339999001207','戊村','339999001','e',50,1)",
-        "INSERT INTO stations (id, name, village_code, town_code, island_id, kind, lat, lon, staff) VALUES "
+        "INSERT INTO stations (id, name, village_code, town_code, island_id, kind, lat, lon, "
+        "staff) VALUES "
         "('S1','甲一站','339999001201','339999001','a','便民服务站',30.00,122.00,1),"
         "('S2','甲二站','339999001202','339999001','a','便民服务站',30.00,122.05,1),"
         "('S3','乙代办点','339999001204','339999001','b','代办点',30.00,122.10,1),"

@@ -3,11 +3,10 @@
 -- aggregate over a narrow table instead of a join over wide rows.
 -- Portable SQL (see 001). Times are UTC ISO-8601 TEXT.
 
--- stats_refresh() keeps stats_cases in step with `cases` incrementally: it
--- re-derives the rows of the cases whose updated_at (bumped by every change,
--- src/cases/cases.c case_save) is at or after its watermark, kept in
--- stats_state. This index makes "what changed since" a range scan.
-CREATE INDEX cases_updated ON cases (updated_at);
+-- stats_refresh() keeps stats_cases in step with `cases` incrementally: every
+-- change of a case writes a case_events row, so it re-derives the cases with a
+-- timeline row after its watermark (the last case_events id it derived, kept in
+-- stats_state) — a range of the primary key, and no extra index on `cases`.
 
 -- Staff queues (src/cases/ cases_list: status, department, kind = 'item', sorted by
 -- deadline) and the supervisor's overdue view (status, deadline_at < now) read
@@ -82,10 +81,8 @@ CREATE INDEX stats_cases_channel ON stats_cases (channel, submitted_at, online, 
 CREATE INDEX stats_cases_channel_days ON stats_cases (channel, working_days, decided_at, same_day,
     legal_days);
 
--- Small named values of the module: the refresh watermark
--- ('cases.updated_at') and a fingerprint of the cases carrying exactly that
--- updated_at when it was taken ('cases.at_watermark': "COUNT:SUM(version)", so
--- another change within the same second still shows). No rows at creation.
+-- Small named values of the module: the refresh watermark ('case_events.id').
+-- No rows at creation.
 CREATE TABLE stats_state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
