@@ -15,17 +15,18 @@
 #     department), best of three after a warm-up.
 #  3. Case state transitions, each one cases_transition(): one durable transaction (SQLite
 #     WAL, synchronous=NORMAL, as isle runs) with the case row, its timeline row, its audit
-#     row and the applicant's notification (in-app + SMS outbox + job), accept (window
-#     staff) → review → approve (approver) → deliver (staff):
+#     row and the applicant's notification (in-app + SMS outbox + job): accept (window
+#     staff) → review → approve (approver), the review path of a case:
 #       over HTTP: BENCH_OPEN (60,000) submitted cases added (sqlite3), then wrk -t
 #       BENCH_WRK_THREADS -c BENCH_CONNECTIONS for BENCH_SECONDS with
 #       bench/cases/transitions.lua (POST /api/v1/cases/{id}/actions/{a}), once against
 #       `isle serve` as shipped (its SMS sender thread writes too) and once with
 #       ISLE_NOTIFY_WORKER=0 (a node that does not send); reported for information;
 #       the target: the hidden `isle demo --bench-transitions N --bench-seconds S` walks
-#       N new cases through the same four actions with cases_transition() on one
-#       connection, the server stopped; counted, timed per call and checked against the
-#       audit rows written. Target: ≥ 2,000 transitions/s sustained.
+#       N new cases, 1,000 at a time, through the same three actions with
+#       cases_transition() on one connection, the server stopped; counted, timed per
+#       call and checked against the audit rows written. Target: ≥ 2,000 transitions/s
+#       sustained.
 # One PASS/FAIL line per target, then a verdict. Only 127.0.0.1 is contacted; every
 # loop is bounded; the servers started here are stopped on exit.
 #
@@ -262,7 +263,7 @@ echo
 echo "cases_transition() on one connection for ${SECONDS_PER_RUN} s: $NTR transitions in $(val bench_seconds) s = $TPS/s;" \
     "per transition p50 $(val bench_p50_ms) ms, p99 $(val bench_p99_ms) ms, max $(val bench_max_ms) ms;" \
     "$FAILED failed; $AUR audit rows"
-AU1=$(q "SELECT COUNT(*) FROM audit_log WHERE id > $AU0 AND action IN ('case.accept', 'case.review', 'case.approve', 'case.deliver')")
+AU1=$(q "SELECT COUNT(*) FROM audit_log WHERE id > $AU0 AND action IN ('case.accept', 'case.review', 'case.approve')")
 q "SELECT '  cases of the run: ' || group_concat(status || ' ' || n, ', ') FROM (SELECT status, COUNT(*) n FROM cases WHERE case_no LIKE 'ZSBENCH%' GROUP BY status)"
 
 # --- verdicts ----------------------------------------------------------------------------

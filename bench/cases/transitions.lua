@@ -4,9 +4,10 @@
 -- audit row and the applicant's notification).
 --
 -- Cases BENCH_FIRST .. BENCH_FIRST+BENCH_COUNT-1 are 'submitted'. Thread t of
--- BENCH_WRK_THREADS takes its own slice of them and walks it four times: accept
--- (window staff), review and approve (approver), deliver (staff). A case's next
--- action is sent a whole slice of requests after the previous one, so it has long
+-- BENCH_WRK_THREADS takes its own slice of them and walks it in chunks of CHUNK
+-- cases: the chunk through accept (window staff), then review and approve
+-- (approver), so every run mixes the three actions evenly. A
+-- case's next action is sent CHUNK requests after the previous one, so it has long
 -- been answered whatever the number of connections. When a thread runs out of
 -- cases it sends GET /healthz (not counted as a transition).
 local first = tonumber(os.getenv("BENCH_FIRST"))
@@ -14,8 +15,8 @@ local count = tonumber(os.getenv("BENCH_COUNT"))
 local nthreads = tonumber(os.getenv("BENCH_WRK_THREADS") or "2")
 local staff = "Bearer " .. os.getenv("BENCH_STAFF_TOKEN")
 local approver = "Bearer " .. os.getenv("BENCH_APPROVER_TOKEN")
-local actions = { "accept", "review", "approve", "deliver" }
-local tokens = { staff, approver, approver, staff }
+local actions = { "accept", "review", "approve" }
+local tokens = { staff, approver, approver }
 local threads = {}
 
 function setup(thread)
@@ -30,11 +31,16 @@ function init(args)
    sent, ok, failed, idle = 0, 0, 0, 0
 end
 
+local CHUNK = 1000
+
 function request()
-   local round = math.floor(k / per)
-   local id = lo + (k % per)
+   local chunk = math.floor(k / (CHUNK * #actions))
+   local within = k % (CHUNK * #actions)
+   local round = math.floor(within / CHUNK)
+   local idx = chunk * CHUNK + within % CHUNK
+   local id = lo + idx
    k = k + 1
-   if round >= #actions then
+   if idx >= per then
       idle = idle + 1
       return wrk.format("GET", "/healthz")
    end

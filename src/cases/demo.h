@@ -78,13 +78,15 @@ typedef struct cases_demo_bench_result {
 
 /** The transition benchmark of bench/cases.sh, through the real path: add `cases`
  *  submitted applications of one item by the demo citizen (one transaction, one
- *  audit row), then walk them through accept (the demo window staff), review and
- *  approve (the demo approver) and deliver with cases_transition() — each call its own
- *  durable transaction with the case row, timeline row, audit row and notification —
- *  for at most `seconds` seconds on this one connection. 0, or -1 with e. */
+ *  audit row), then walk them, 1,000 at a time, through accept (the demo window
+ *  staff), review and approve (the demo approver) with cases_transition() — each call
+ *  its own durable transaction with the case row, timeline row, audit row and
+ *  notification — for at most `seconds` seconds on this one connection. 0, or -1
+ *  with e. */
 int cases_demo_bench(db *d, int cases, double seconds, cases_demo_bench_result *out, err *e);
 
-/** 0 when argv holds only `--cases N` and `--seed N` with valid numbers; else prints
+/** 0 when argv holds only `--cases N`, `--seed N` (and the hidden `--bench-transitions
+ *  N`, `--bench-seconds S`) with valid numbers; else prints
  *  the problem to stderr and returns -1 (so `isle demo` refuses before doing work). */
 int cases_demo_args_ok(int argc, char **argv);
 
