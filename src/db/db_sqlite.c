@@ -35,8 +35,13 @@ static int s_open(const char *dsn, db **out, err *e) {
     }
     sqlite3_busy_timeout(c, 10000);
     sqlite3_extended_result_codes(c, 1);
+    /* A bigger page cache (32 MiB per connection, allocated as used) and a checkpoint
+     * every ~40 MB of WAL instead of ~4 MB: a case transition touches ~40 pages over
+     * several tables and indexes, and frequent checkpoints set the write rate
+     * (bench/cases.sh: +25% transitions/s, p99 0.7 ms instead of 4–5 ms). */
     const char *pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;";
+                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                          "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=10000;";
     char *msg = NULL;
     if (sqlite3_exec(c, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         err_set(e, 500, "internal", "db", "cannot configure database: %s", msg ? msg : "?");
