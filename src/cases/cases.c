@@ -151,6 +151,15 @@ int cases_actor_load(db *d, cases_actor *a, char *dept_buf, size_t dept_n, char 
     return 0;
 }
 
+/* Load case id for actor a: 404 when it does not exist or a may not see it (never
+ * reveal that it exists). */
+static int load_visible(db *d, const cases_actor *a, int64_t id, case_row *c, err *e) {
+    if (case_load(d, id, c, e) != 0) return -1;
+    if (cases_can_see(a, c)) return 0;
+    case_row_free(c);
+    return err_notfound(e, "没有这个办件");
+}
+
 /* ---- timeline, audit, saving ---- */
 
 int case_event(db *d, int64_t case_id, int64_t actor_id, const char *action, const char *from,
@@ -1234,11 +1243,7 @@ int cases_transition(db *d, const cases_actor *a, int64_t id, const char *action
     if (db_begin(d, e) != 0) return -1;
     case_row c;
     int rc = -1;
-    if (case_load(d, id, &c, e) != 0) goto fail;
-    if (!cases_can_see(a, &c)) {
-        err_notfound(e, "没有这个办件");
-        goto done;
-    }
+    if (load_visible(d, a, id, &c, e) != 0) goto fail;
     if (expected_version > 0 && expected_version != c.version) {
         err_conflict(e, "version", "办件已被他人修改，请刷新后重试");
         goto done;
@@ -1323,11 +1328,7 @@ int cases_update(db *d, const cases_actor *a, int64_t id, json_t *in, err *e) {
     case_row c;
     json_t *item = NULL, *def = NULL;
     int rc = -1;
-    if (case_load(d, id, &c, e) != 0) goto fail;
-    if (!cases_can_see(a, &c)) {
-        err_notfound(e, "没有这个办件");
-        goto done;
-    }
+    if (load_visible(d, a, id, &c, e) != 0) goto fail;
     if (!is_owner(a, &c)) {
         err_forbidden(e, "只有申请人可以修改申请");
         goto done;
@@ -1390,11 +1391,7 @@ int cases_assign(db *d, const cases_actor *a, int64_t id, int64_t assignee_id, e
     if (db_begin(d, e) != 0) return -1;
     case_row c;
     int rc = -1;
-    if (case_load(d, id, &c, e) != 0) goto fail;
-    if (!cases_can_see(a, &c)) {
-        err_notfound(e, "没有这个办件");
-        goto done;
-    }
+    if (load_visible(d, a, id, &c, e) != 0) goto fail;
     if (!staff_scope_ok(a, &c)) {
         err_forbidden(e, "您无权分派此办件");
         goto done;
@@ -1442,11 +1439,7 @@ int cases_note(db *d, const cases_actor *a, int64_t id, const char *text, err *e
     if (db_begin(d, e) != 0) return -1;
     case_row c;
     int rc = -1;
-    if (case_load(d, id, &c, e) != 0) goto fail;
-    if (!cases_can_see(a, &c)) {
-        err_notfound(e, "没有这个办件");
-        goto done;
-    }
+    if (load_visible(d, a, id, &c, e) != 0) goto fail;
     if (case_event(d, c.id, a->user_id, "note", c.status, c.status, text, NULL, e) != 0) goto done;
     char oid[32];
     snprintf(oid, sizeof(oid), "%lld", (long long)c.id);
@@ -1527,12 +1520,7 @@ static json_t *allowed_actions(const cases_actor *a, const case_row *c) {
 
 json_t *cases_get(db *d, const cases_actor *a, int64_t id, err *e) {
     case_row c;
-    if (case_load(d, id, &c, e) != 0) return NULL;
-    if (!cases_can_see(a, &c)) {
-        case_row_free(&c);
-        err_notfound(e, "没有这个办件");
-        return NULL;
-    }
+    if (load_visible(d, a, id, &c, e) != 0) return NULL;
     int64_t now = time_now();
     json_t *o = case_summary(&c, now);
     json_t *form = json_loads(c.form, 0, NULL);
@@ -1794,10 +1782,8 @@ json_t *cases_list(db *d, const cases_actor *a, const cases_filter *f, err *e) {
 int cases_material_file(db *d, const cases_actor *a, int64_t id, int idx, char *path, size_t path_n,
                         char *content_type, size_t ct_n, char *filename, size_t fn_n, err *e) {
     case_row c;
-    if (case_load(d, id, &c, e) != 0) return -1;
-    int visible = cases_can_see(a, &c);
+    if (load_visible(d, a, id, &c, e) != 0) return -1;
     case_row_free(&c);
-    if (!visible) return err_notfound(e, "没有这个办件");
     db_stmt *s = db_query(d, e,
                           "SELECT f.sha256, f.content_type, f.filename FROM case_materials m "
                           "JOIN files f ON f.id = m.file_id WHERE m.case_id = $1 AND m.idx = $2",

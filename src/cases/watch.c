@@ -6,15 +6,12 @@
  * cases.escalated_deadline inside the same transaction, so with several nodes
  * exactly one escalates a case. Supervisors see every overdue case in their
  * queue (GET /api/v1/cases?due=overdue). */
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "base/log.h"
 #include "base/timeutil.h"
 #include "cases/internal.h"
+#include "jobs/periodic.h"
 #include "notify/notify.h"
 
 #define SCAN_BATCH 500
@@ -69,76 +66,21 @@ fail:
     return -1;
 }
 
-static struct {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int running, stop;
-    char dsn[1024];
-    long interval_ms;
-} w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static void *watch_main(void *arg) {
-    (void)arg;
-    db *d = NULL;
-    pthread_mutex_lock(&w.mu);
-    while (!w.stop) {
-        pthread_mutex_unlock(&w.mu);
-        err e = {0};
-        if (!d && db_open(w.dsn, &d, &e) != 0) {
-            log_warn("cases watcher: %s", e.message);
-            d = NULL;
-        }
-        if (d) {
-            int n = 0;
-            if (cases_overdue_scan(d, time_now(), &n, &e) != 0) {
-                log_warn("cases watcher: %s", e.message);
-                db_close(d); /* reconnect next time (the database may have restarted) */
-                d = NULL;
-            } else if (n) {
-                log_info("cases watcher: %d overdue case(s) escalated", n);
-            }
-        }
-        pthread_mutex_lock(&w.mu);
-        if (w.stop) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += w.interval_ms / 1000;
-        ts.tv_nsec += (w.interval_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-        pthread_cond_timedwait(&w.cv, &w.mu, &ts);
-    }
-    pthread_mutex_unlock(&w.mu);
-    db_close(d);
-    return NULL;
-}
-
-int cases_watch_start(const char *dsn, err *e) {
-    const char *v = getenv("ISLE_CASES_SCAN_MS");
-    long ms = 60000;
-    if (v && *v) {
-        char *end;
-        ms = strtol(v, &end, 10);
-        if (*end || ms < 0 || ms > 86400000L)
-            return err_invalid(e, "ISLE_CASES_SCAN_MS",
-                               "ISLE_CASES_SCAN_MS 须为 0–86400000 的毫秒数");
-    }
-    if (ms == 0) return 0; /* off */
-    snprintf(w.dsn, sizeof(w.dsn), "%s", dsn);
-    w.interval_ms = ms < 50 ? 50 : ms;
-    w.stop = 0;
-    if (pthread_create(&w.thread, NULL, watch_main, NULL) != 0)
-        return err_internal(e, "cannot start the cases watcher");
-    w.running = 1;
+static int scan(db *d, int64_t now, char *summary, size_t n, err *e) {
+    int escalated = 0;
+    if (cases_overdue_scan(d, now, &escalated, e) != 0) return -1;
+    if (escalated) snprintf(summary, n, "%d overdue case(s) escalated", escalated);
     return 0;
 }
 
+static periodic *watcher;
+
+int cases_watch_start(const char *dsn, err *e) {
+    if (watcher) return 0;
+    return periodic_start("cases watcher", dsn, "ISLE_CASES_SCAN_MS", 60000, scan, &watcher, e);
+}
+
 void cases_watch_stop(void) {
-    if (!w.running) return;
-    pthread_mutex_lock(&w.mu);
-    w.stop = 1;
-    pthread_cond_broadcast(&w.cv);
-    pthread_mutex_unlock(&w.mu);
-    pthread_join(w.thread, NULL);
-    w.running = 0;
+    periodic_stop(watcher);
+    watcher = NULL;
 }
