@@ -5,7 +5,8 @@
 
 CC      ?= gcc
 SANITIZE ?= 0
-PKGS    := libevent libevent_pthreads jansson sqlite3 libsodium zlib opencc libpq libcurl libqrencode
+PKGS    := libevent libevent_pthreads jansson sqlite3 libsodium zlib opencc libpq libcurl libqrencode \
+           libcrypto libzip libxml-2.0 poppler-glib
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/san
@@ -25,7 +26,7 @@ endif
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
            -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lcsv -lhpdf -lpthread -lm
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lcsv -lhpdf -lgfshare -lpthread -lm
 LDFLAGS := $(OPT)
 
 SRC      := $(shell find src -name '*.c' | sort)

@@ -12,6 +12,12 @@ const SEARCH_ADMIN_ROLES = ['staff', 'approver', 'admin', 'supervisor'];
 // Who applies online (我的办件), and who works the case queue (办件队列).
 const APPLICANT_ROLES = ['citizen', 'company'];
 const QUEUE_ROLES = ['staff', 'approver', 'supervisor', 'admin'];
+// Public resource trading: who manages tenders and hosts openings, who bids, who evaluates,
+// who screens bids for collusion (防围串标), who dispatches assisted requests.
+const TRADE_STAFF_ROLES = ['trading_staff', 'admin'];
+const BIDDER_ROLES = ['bidder', 'company'];
+const SCREEN_ROLES = ['supervisor', 'admin'];
+const DISPATCH_ROLES = ['staff', 'supervisor', 'admin'];
 
 /* ---------- routes ---------- */
 // auth: must be logged in; roles: one of these roles; guest: only for anonymous users.
@@ -28,6 +34,19 @@ const ROUTES = {
   '/admin/search': { load: () => import('./pages/admin-search.js'), roles: SEARCH_ADMIN_ROLES },
   '/me/cases': { load: () => import('./pages/my-cases.js'), auth: true },
   '/work/queue': { load: () => import('./pages/work-queue.js'), roles: QUEUE_ROLES },
+  // 公共资源交易 (src/trade/): public lists, staff management, the bidder's desk, experts.
+  '/trade': { load: () => import('./pages/trade-list.js') },
+  '/trade/results': { load: () => import('./pages/trade-list.js') },
+  '/trade/manage': { load: () => import('./pages/trade-manage.js'), roles: [...TRADE_STAFF_ROLES, 'supervisor'] },
+  '/trade/company': { load: () => import('./pages/trade-company.js'), roles: BIDDER_ROLES },
+  '/trade/expert': { load: () => import('./pages/trade-expert.js'), roles: ['expert', ...TRADE_STAFF_ROLES] },
+  // 防围串标 (src/screen/)
+  '/screen': { load: () => import('./pages/screen-alerts.js'), roles: SCREEN_ROLES },
+  // 办事不出岛: the agent's phone inbox, the resident's 帮我办, the dispatch board.
+  '/agent': { load: () => import('./pages/agent-inbox.js'), roles: ['agent'] },
+  '/assist/new': { load: () => import('./pages/assist-new.js'), auth: true },
+  '/me/assist': { load: () => import('./pages/my-assist.js'), auth: true },
+  '/work/dispatch': { load: () => import('./pages/dispatch-board.js'), roles: DISPATCH_ROLES },
 };
 
 // Routes with path parameters, tried in order when no exact route matches;
@@ -38,6 +57,13 @@ const PATTERN_ROUTES = [
   { re: /^\/apply\/bundle\/(?<bundle>[^/]+)$/, load: () => import('./pages/apply.js'), auth: true },
   { re: /^\/apply\/(?<code>[^/]+)$/, load: () => import('./pages/apply.js'), auth: true },
   { re: /^\/cases\/(?<id>[^/]+)$/, load: () => import('./pages/case.js'), auth: true },
+  { re: /^\/trade\/tenders\/(?<id>[^/]+)$/, load: () => import('./pages/trade-tender.js') },
+  { re: /^\/trade\/tenders\/(?<id>[^/]+)\/hall$/, load: () => import('./pages/trade-hall.js') },
+  { re: /^\/trade\/tenders\/(?<id>[^/]+)\/evaluate$/, load: () => import('./pages/trade-evaluate.js'), roles: ['expert', ...TRADE_STAFF_ROLES] },
+  { re: /^\/trade\/tenders\/(?<id>[^/]+)\/auction$/, load: () => import('./pages/trade-auction.js') },
+  { re: /^\/screen\/alerts\/(?<id>[^/]+)$/, load: () => import('./pages/screen-alert.js'), roles: SCREEN_ROLES },
+  { re: /^\/screen\/cases\/(?<id>[^/]+)$/, load: () => import('./pages/screen-case.js'), roles: SCREEN_ROLES },
+  { re: /^\/assist\/(?<id>[^/]+)$/, load: () => import('./pages/assist-request.js'), auth: true },
 ];
 
 function matchRoute(path) {
@@ -57,13 +83,13 @@ function matchRoute(path) {
 }
 
 /* ---------- navigation by role ---------- */
-const STAFF_ROLES = ['agent', 'staff', 'approver', 'trading_staff', 'bidder', 'expert'];
 
 function navItems(u) {
   if (!u) {
     return [
       { href: '/', label: '首页' },
       { href: '/places', label: '服务网点' },
+      { href: '/trade', label: '公共资源交易' },
       { href: '/assistant', label: '智能客服' },
     ];
   }
@@ -75,11 +101,18 @@ function navItems(u) {
   // Admins reach the queue from /me: their bar is full of administration already.
   if (u.role === 'supervisor') items.push({ href: '/work/queue?due=overdue', label: '超期督办' });
   else if (u.role === 'staff' || u.role === 'approver') items.push({ href: '/work/queue', label: '办件队列' });
+  if (u.role === 'citizen') items.push({ href: '/me/assist', label: '帮我办' });
+  if (u.role === 'agent') items.push({ href: '/agent', label: '我的任务' });
+  if (DISPATCH_ROLES.includes(u.role)) items.push({ href: '/work/dispatch', label: '派单调度' });
+  if (TRADE_STAFF_ROLES.includes(u.role) || u.role === 'supervisor') items.push({ href: '/trade/manage', label: '交易管理' });
+  else if (BIDDER_ROLES.includes(u.role)) items.push({ href: '/trade/company', label: '我的投标' });
+  else if (u.role === 'expert') items.push({ href: '/trade/expert', label: '评标任务' });
+  else items.push({ href: '/trade', label: '公共资源交易' });
+  if (SCREEN_ROLES.includes(u.role)) items.push({ href: '/screen', label: '防围串标' });
   items.push({ href: '/assistant', label: '智能客服' });
   if (u.role === 'admin') items.push({ href: '/admin/users', label: '用户管理' });
   if (u.role === 'admin' || u.role === 'supervisor') items.push({ href: '/admin/audit', label: '审计日志' });
   if (SEARCH_ADMIN_ROLES.includes(u.role)) items.push({ href: '/admin/search', label: '搜索管理' });
-  if (STAFF_ROLES.includes(u.role) && !QUEUE_ROLES.includes(u.role)) items.push({ note: `${u.role_name || '工作人员'}工作台即将上线` });
   return items;
 }
 
