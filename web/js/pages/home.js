@@ -16,6 +16,15 @@ const TILES = [
 ];
 
 const STAFF_ROLES = ['agent', 'staff', 'approver', 'trading_staff', 'bidder', 'expert'];
+// Where each working role starts its day.
+const WORKBENCH = {
+  agent: [['/agent', '我的任务']],
+  staff: [['/work/queue', '办件队列'], ['/work/dispatch', '派单调度'], ['/assist/new', '电话受理帮办']],
+  approver: [['/work/queue', '办件队列']],
+  trading_staff: [['/trade/manage', '交易管理'], ['/trade', '交易公告']],
+  bidder: [['/trade/company', '我的投标'], ['/trade', '交易公告']],
+  expert: [['/trade/expert', '评标任务']],
+};
 
 export async function render(main, ctx) {
   const u = ctx.user;
@@ -23,11 +32,12 @@ export async function render(main, ctx) {
 
   const parts = [];
   if (u && STAFF_ROLES.includes(u.role)) {
+    const desk = WORKBENCH[u.role] || [];
     parts.push(
       notice(
         'info',
-        h('strong', null, `${u.role_name || '工作人员'}工作台即将上线。`),
-        ' 目前可在“我的”中查看账号信息、修改密码；下方为群众办事入口。',
+        h('strong', null, `${u.role_name || '工作人员'}工作台：`),
+        desk.map(([href, label], i) => [i ? '、' : '', h('a', { href, class: 'desk-link' }, label)]),
         ['staff', 'approver'].includes(u.role)
           ? [' 事项维护：在办事指南页点“编辑”修改事项，在', h('a', { href: '/admin/search' }, '搜索管理'), '中维护同义词。']
           : null,

@@ -109,15 +109,16 @@ function comingSoon(ev, note) {
 
 /* 在线申请 goes to the apply page (which sends anonymous visitors to log in and
  * back) for items that take online applications (办理深度 2 and up); 预约帮办代办
- * is not there yet and says so. */
+ * books an agent for the item (/assist/new?item=CODE), for every item: an agent
+ * also helps with what must be handed in at a window. */
 function actions(it) {
   const code = encodeURIComponent(it.code);
   const online = Number(it.online_depth) >= 2;
   const note = h(
     'p',
     { class: 'action-note', id: 'apply-note', tabindex: '-1', hidden: true, role: 'status' },
-    online ? '预约帮办代办即将上线。' : '本事项暂不支持网上申请。',
-    '现在可以到办理地点窗口办理，或到就近的',
+    '本事项暂不支持网上申请。',
+    '可以预约帮办代办员上门帮您办，或到就近的',
     h('a', { href: '/places' }, '便民服务站'),
     '请工作人员帮办。',
   );
@@ -142,12 +143,12 @@ function actions(it) {
       online
         ? h('a', { class: 'btn btn-primary', href: `/apply/${code}`, id: 'apply-online' }, '在线申请')
         : soon(`/apply/${code}`, '在线申请', 'btn-primary', 'apply-offline'),
-      soon(`/apply/${code}?assist=1`, '预约帮办代办', 'btn-secondary', 'assist-soon'),
+      h('a', { class: 'btn btn-secondary', href: `/assist/new?item=${code}`, id: 'assist-book' }, '预约帮办代办'),
       h('a', { class: 'btn btn-ghost', href: `/assistant?item=${code}`, id: 'ask-assistant' }, '问问智能客服'),
     ),
     online
-      ? h('p', { class: 'hint' }, '在线申请：填写申请表、上传材料，能从电子证照库调取的材料免提交。', h('span', { id: 'assist-soon' }, '预约帮办代办即将上线。'))
-      : h('p', { class: 'hint', id: 'apply-offline' }, '本事项暂不支持网上申请，请到窗口办理。', h('span', { id: 'assist-soon' }, '预约帮办代办即将上线。')),
+      ? h('p', { class: 'hint' }, '在线申请：填写申请表、上传材料，能从电子证照库调取的材料免提交。', h('span', { id: 'assist-hint' }, '不方便自己办？预约帮办代办，代办员上门或在网上帮您办。'))
+      : h('p', { class: 'hint', id: 'apply-offline' }, '本事项暂不支持网上申请，请到窗口办理，或预约帮办代办。'),
     note,
   );
 }

@@ -1,0 +1,192 @@
+// Browser tests of 办事不出岛 (帮办代办) against the real isle server (see
+// server.mjs): a resident books an agent from a guide page on a phone (帮我办),
+// the request page shows the dispatcher's choice and reason; staff reassign it to
+// the demo agent; the agent, on a phone, sees the task arrive in the inbox with
+// the next-ferry hint, accepts it with one tap, starts and finishes it with a
+// photo; the resident sees 已办结 with the timeline; the dispatch board shows the
+// figures and the island map. Phone width and 长者模式.
+// Screenshots: tests/web/out/assist-*.png
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { launchBrowser, openPage, startServer } from './server.mjs';
+
+const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
+const PASSWORD = 'Zhoushan@2026';
+const ITEM = '330900-MZ-300010'; // 老年人优待证办理
+const PHONE = { width: 375, height: 812 };
+// A 1×1 PNG: the completion photo.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+let srv;
+let browser;
+const booked = { id: 0, no: '' };
+
+before(async () => {
+  mkdirSync(OUT, { recursive: true });
+  srv = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+});
+
+const overflowX = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+async function assertNoInlineStyles(page) {
+  const bad = await page.locator('[style]:not([style=""])').evaluateAll((els) => els.map((e) => e.outerHTML.slice(0, 200)));
+  assert.deepEqual(bad, [], 'no inline style attributes');
+}
+
+async function login(page, who) {
+  await page.goto(`${srv.url}/login`);
+  await page.locator('#login-form input[name=login]').fill(who);
+  await page.locator('#login-form input[name=password]').fill(PASSWORD);
+  await page.locator('#login-form button[type=submit]').click();
+  await page.locator('#who-name').waitFor({ state: 'attached' });
+}
+
+test('resident books an agent from the guide on a phone (帮我办)', async (t) => {
+  const { page, assertClean } = await openPage(browser, t, { viewport: PHONE });
+  await login(page, 'citizen');
+  await page.goto(`${srv.url}/items/${ITEM}`);
+  const book = page.locator('#assist-book');
+  assert.equal(await book.getAttribute('href'), `/assist/new?item=${ITEM}`);
+  await book.click();
+  await page.locator('#assist-form').waitFor();
+  assert.match(await page.locator('#assist-item-chosen').textContent(), /老年人优待证/);
+
+  // Submitting without a village names the field.
+  await page.locator('#assist-submit').click();
+  const villageErr = page.locator('.field', { has: page.locator('[name="village_code"]') }).locator('.field-error');
+  await villageErr.waitFor();
+  assert.match(await villageErr.textContent(), /村/);
+
+  // The resident's own town is preselected; pick a village.
+  const village = page.locator('select[name=village_code]');
+  await page.waitForFunction(() => document.querySelectorAll('select[name=village_code] option').length > 1);
+  const first = await village.evaluate((s) => [...s.options].map((o) => o.value).find((v) => v));
+  await village.selectOption(first);
+  await page.locator('textarea[name=description]').fill('腿脚不便，请上门帮我办老年证');
+  assert.ok((await overflowX(page)) <= 0, 'no horizontal scroll on a phone');
+  await assertNoInlineStyles(page);
+  await page.screenshot({ path: path.join(OUT, 'assist-book.png'), fullPage: true });
+  await page.locator('#assist-submit').click();
+
+  await page.waitForURL(/\/assist\/\d+\?created=1$/);
+  booked.id = Number(page.url().match(/\/assist\/(\d+)/)[1]);
+  await page.locator('#assist-timeline').waitFor();
+  booked.no = (await page.locator('.page-sub').textContent()).match(/BB\d+/)[0];
+  // The dispatcher has chosen someone and says why, or says why nobody.
+  const agentBox = await page.locator('#assist-agent').textContent();
+  assert.match(agentBox, /派单依据|代办员/);
+  assert.match(await page.locator('#assist-hint').textContent(), /代办员|寻找/);
+  await page.screenshot({ path: path.join(OUT, 'assist-request-resident.png'), fullPage: true });
+
+  // 我的帮办 lists it.
+  await page.goto(`${srv.url}/me/assist`);
+  await page.locator(`#assist-list [data-id="${booked.id}"]`).waitFor();
+  await assertClean();
+});
+
+test('staff reassign the request to the demo agent from the request page', async (t) => {
+  assert.ok(booked.id, 'booked by the previous test');
+  const { page, assertClean } = await openPage(browser, t);
+  await login(page, 'staff');
+  const agents = await page.evaluate(() => fetch('/api/v1/agents?q=李代办').then((r) => r.json()));
+  const me = agents.items.find((a) => a.login === 'agent');
+  assert.ok(me, 'the demo agent is in the registry');
+  await page.goto(`${srv.url}/assist/${booked.id}`);
+  await page.locator('#assist-reassign-agent').fill(String(me.id));
+  await page.locator('.assist-reassign button[type=submit]').click();
+  await page.locator('#assist-flash .notice').waitFor();
+  await page.waitForFunction(() => /李代办/.test(document.querySelector('#assist-agent')?.textContent || ''));
+  await assertClean();
+});
+
+test('the agent accepts on a phone, sees the ferry hint, finishes with a photo', async (t) => {
+  const { page, assertClean } = await openPage(browser, t, { viewport: PHONE });
+  await login(page, 'agent');
+  await page.goto(`${srv.url}/agent`);
+  const card = page.locator(`#agent-task-list [data-id="${booked.id}"]`);
+  await card.waitFor();
+  assert.equal(await card.getAttribute('data-status'), 'dispatched');
+  // The way there: from 六横 to the resident's island (金塘) there is a boat (or a hint why not).
+  await page.waitForFunction((id) => !/正在查询/.test(document.querySelector(`#agent-task-list [data-id="${id}"] .agent-ferry`)?.textContent || '正在查询'), booked.id);
+  assert.match(await card.locator('.agent-ferry').textContent(), /船|分钟|班次|查不到/);
+  assert.ok((await overflowX(page)) <= 0, 'no horizontal scroll on a phone');
+  await assertNoInlineStyles(page);
+  await page.screenshot({ path: path.join(OUT, 'assist-agent-inbox.png'), fullPage: true });
+
+  await card.locator('button[data-action=accept]').click();
+  await page.locator('#agent-banner .notice').waitFor();
+  await page.waitForFunction((id) => document.querySelector(`#agent-task-list [data-id="${id}"]`)?.dataset.status === 'accepted', booked.id);
+
+  // On the task: start, then finish with a photo.
+  await card.locator('a.agent-task-link').click();
+  await page.locator('#assist-actions button[data-action=start]').click();
+  await page.waitForFunction(() => document.querySelector('.assist-status')?.dataset.status === 'in_progress');
+  await page.locator('#assist-photo').setInputFiles({ name: 'receipt.png', mimeType: 'image/png', buffer: PNG });
+  await page.locator('#assist-complete button[type=submit]').click();
+  await page.waitForFunction(() => document.querySelector('.assist-status')?.dataset.status === 'done');
+  assert.match(await page.locator('#assist-timeline').textContent(), /已附办结照片/);
+  await page.screenshot({ path: path.join(OUT, 'assist-agent-done.png'), fullPage: true });
+
+  // 长者模式 on the inbox: large type, nothing wider than the phone.
+  await page.goto(`${srv.url}/agent`);
+  await page.locator('#elder-toggle').click();
+  const px = await page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
+  assert.ok(px >= 22, `elder root font ${px}px`);
+  assert.ok((await overflowX(page)) <= 0, 'no horizontal scroll in 长者模式');
+  await page.screenshot({ path: path.join(OUT, 'assist-agent-elder.png'), fullPage: true });
+  await assertClean();
+});
+
+test('the resident sees 已办结 with the whole timeline', async (t) => {
+  const { page, assertClean } = await openPage(browser, t, { viewport: PHONE });
+  await login(page, 'citizen');
+  await page.goto(`${srv.url}/assist/${booked.id}`);
+  await page.locator('#assist-timeline').waitFor();
+  assert.equal(await page.locator('.assist-status').getAttribute('data-status'), 'done');
+  const tl = await page.locator('#assist-timeline').textContent();
+  for (const step of ['提交预约', '接单', '开始办理', '办结']) assert.ok(tl.includes(step), `timeline has ${step}`);
+  await assertClean();
+});
+
+test('staff take a phone intake; the dispatch board shows it with the figures and the island map', async (t) => {
+  const { page, assertClean } = await openPage(browser, t);
+  await login(page, 'staff');
+  // A phone intake for a resident of 东极 (the far east: boats only a few times a day).
+  await page.goto(`${srv.url}/assist/new`);
+  await page.locator('#assist-form').waitFor();
+  await page.locator('input[name=resident_name]').fill('王阿公');
+  await page.locator('input[name=resident_phone]').fill('13905809999');
+  const town = await page.locator('select[name=town]').evaluate((s) => [...s.options].find((o) => o.textContent === '东极镇').value);
+  await page.locator('select[name=town]').selectOption(town);
+  await page.waitForFunction(() => document.querySelectorAll('select[name=village_code] option').length > 1);
+  const v = await page.locator('select[name=village_code]').evaluate((s) => [...s.options].map((o) => o.value).find((x) => x));
+  await page.locator('select[name=village_code]').selectOption(v);
+  await page.locator('textarea[name=description]').fill('来电：想办医保报销');
+  await page.locator('#assist-submit').click();
+  await page.waitForURL(/\/assist\/\d+\?created=1$/);
+  const phoneId = page.url().match(/\/assist\/(\d+)/)[1];
+
+  await page.goto(`${srv.url}/work/dispatch`);
+  await page.locator('#dispatch-kpis .kpi').first().waitFor();
+  const kpis = await page.locator('#dispatch-kpis').textContent();
+  assert.match(kpis, /在岗代办员/);
+  assert.match(kpis, /开放预约/);
+  assert.ok(Number(await page.locator('#dispatch-kpis .kpi-value').first().textContent()) >= 1, 'the intake is open');
+  assert.equal(await page.locator(`#dispatch-waiting-list [data-id="${phoneId}"], #dispatch-table tr[data-id="${phoneId}"]`).count(), 1);
+  await page.locator('#dispatch-map canvas').waitFor();
+  await page.locator('#dispatch-waiting h2').waitFor();
+  await page.screenshot({ path: path.join(OUT, 'assist-dispatch-board.png'), fullPage: true });
+  await assertClean();
+});
