@@ -129,8 +129,30 @@ test('the agent accepts on a phone, sees the ferry hint, finishes with a photo',
   await page.locator('#agent-banner .notice').waitFor();
   await page.waitForFunction((id) => document.querySelector(`#agent-task-list [data-id="${id}"]`)?.dataset.status === 'accepted', booked.id);
 
-  // On the task: start, then finish with a photo.
+  // Applying online for the resident needs their consent first.
   await card.locator('a.agent-task-link').click();
+  await page.locator('#assist-case').waitFor();
+  assert.match(await page.locator('#assist-case').textContent(), /授权后才能代为申请/);
+  {
+    const resident = await openPage(browser, t, { viewport: PHONE });
+    await login(resident.page, 'citizen');
+    await resident.page.goto(`${srv.url}/assist/${booked.id}`);
+    await resident.page.locator('#assist-consent').click();
+    await resident.page.locator('#assist-flash .notice').waitFor();
+    await resident.assertClean();
+  }
+  await page.reload();
+  const caseForm = page.locator('#assist-case-form');
+  await caseForm.locator('[name=delivery]').waitFor();
+  assert.equal(await caseForm.locator('[name=name]').inputValue(), '张阿婆', 'prefilled from the request');
+  await caseForm.locator('button[type=submit]').click(); // the ID number is missing
+  await caseForm.locator('.field-error:not([hidden])').first().waitFor();
+  await caseForm.locator('[name=id_number]').fill('330902195203140021');
+  await caseForm.locator('[name=delivery]').selectOption('村（社区）代领');
+  await caseForm.locator('button[type=submit]').click();
+  await page.locator('.assist-dl a[href^="/cases/"]').waitFor();
+
+  // Then start, and finish with a photo.
   await page.locator('#assist-actions button[data-action=start]').click();
   await page.waitForFunction(() => document.querySelector('.assist-status')?.dataset.status === 'in_progress');
   await page.locator('#assist-photo').setInputFiles({ name: 'receipt.png', mimeType: 'image/png', buffer: PNG });

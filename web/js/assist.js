@@ -53,6 +53,7 @@ export const EVENT_LABELS = {
   reassign: '改派',
   consent: '同意代办',
   case: '代为申请',
+  case_opened: '代为网上申请',
   note: '备注',
   escalated: '超时督办',
   undispatched: '暂无可派人员',

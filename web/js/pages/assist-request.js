@@ -24,7 +24,7 @@ import {
   URGENCY,
 } from '../assist.js';
 import { askReason, uploadFile } from '../cases.js';
-import { h, maskMiddle, notice, replace } from '../dom.js';
+import { clearFormErrors, field, h, maskMiddle, notice, replace, showFormError } from '../dom.js';
 import * as session from '../session.js';
 
 const REFRESH_MS = 15000;
@@ -167,7 +167,7 @@ export async function render(main, ctx) {
           h('h2', null, '预约信息'),
           h(
             'dl',
-            { class: 'facts' },
+            { class: 'assist-dl' },
             h('dt', null, '居民'),
             h('dd', null, resident.name || '', resident.phone ? ` · ${isAgent || !resident.id ? resident.phone : maskMiddle(resident.phone, 3, 4)}` : ''),
             h('dt', null, '地点'),
@@ -191,8 +191,64 @@ export async function render(main, ctx) {
         agent,
       ),
       h('section', { class: 'card' }, h('h2', null, '办理记录'), assistTimeline(r.events)),
+      // The assigned agent may apply for the resident once they consent (open_case).
+      r.item_code && !r.case && r.resident && r.resident.id && (actions.includes('open_case') || (isAgent && ['accepted', 'in_progress', 'waiting_on_department'].includes(r.status)))
+        ? caseForm(r)
+        : null,
       actions.includes('note') ? noteForm(r) : null,
     );
+  }
+
+  /* 代为网上申请: the agent fills the item's online form for the resident (who
+   * consented) and submits it through POST /api/v1/assist/{id}/case; the server
+   * reuses the resident's e-licences (免提交) and files it as channel assisted. */
+  function caseForm(r) {
+    const holder = h('section', { class: 'card assist-case', id: 'assist-case' }, h('h2', null, '代为网上申请'));
+    if (!r.consent) {
+      holder.append(h('p', { class: 'muted' }, '居民授权后才能代为申请：请居民在本页点“我同意代为申请”，或由工作人员记录电话授权。'));
+      return holder;
+    }
+    const form = h('form', { class: 'form', id: 'assist-case-form', novalidate: true });
+    const alertBox = h('div', { 'aria-live': 'polite' });
+    holder.append(h('p', { class: 'hint' }, '按居民提供的信息填写；能从电子证照库调取的材料免提交，其余材料办理时现场收取。'), alertBox, form);
+    get(`/api/v1/items/${encodeURIComponent(r.item_code)}/form`)
+      .then((def) => {
+        const prefill = { name: r.resident && r.resident.name, phone: r.resident && r.resident.phone, address: r.address };
+        const controls = [];
+        for (const f of (def && def.fields) || []) {
+          const opts = { label: f.label, name: f.name, required: !!f.required, value: prefill[f.name] || '' };
+          if (f.type === 'select') opts.options = [{ value: '', label: '请选择' }, ...(f.options || []).map((o) => ({ value: o, label: o }))];
+          else if (f.type === 'textarea') opts.multiline = true;
+          else if (f.type === 'date') opts.type = 'date';
+          else if (f.type === 'number') opts.type = 'number';
+          const el = field(opts);
+          controls.push([f, el]);
+          form.append(el);
+        }
+        const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, '提交申请');
+        form.append(submit);
+        form.addEventListener('submit', async (ev) => {
+          ev.preventDefault();
+          clearFormErrors(form);
+          const values = {};
+          for (const [f, el] of controls) {
+            const v = el.control.value.trim();
+            if (v) values[f.name] = f.type === 'number' ? Number(v) : v;
+          }
+          submit.disabled = true;
+          try {
+            await post(`/api/v1/assist/${r.id}/case`, { form: values, submit: true });
+            await load('已代为提交网上申请');
+          } catch (e) {
+            const name = (e.field || '').replace(/^form\./, '');
+            if (name && form.querySelector(`[name="${name}"]`)) showFormError(form, { field: name, message: e.message });
+            else replace(alertBox, notice('error', e.message || '提交失败'));
+            submit.disabled = false;
+          }
+        });
+      })
+      .catch(() => replace(alertBox, notice('error', '申请表加载失败')));
+    return holder;
   }
 
   function completeForm(r) {
