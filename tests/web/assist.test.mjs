@@ -212,3 +212,78 @@ test('staff take a phone intake; the dispatch board shows it with the figures an
   await page.screenshot({ path: path.join(OUT, 'assist-dispatch-board.png'), fullPage: true });
   await assertClean();
 });
+
+/** Log in over HTTP (no browser) and return a caller for the API as that user. */
+async function apiAs(who, password = PASSWORD) {
+  const r = await fetch(`${srv.url}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ login: who, password }) });
+  assert.equal(r.status, 200, `login ${who}`);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const { csrf_token: csrf } = await r.json();
+  return async (method, p, json) => {
+    const res = await fetch(`${srv.url}${p}`, { method, headers: { Cookie: cookie, 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' }, body: json ? JSON.stringify(json) : undefined });
+    return { status: res.status, json: await res.json().catch(() => null) };
+  };
+}
+
+test('a proof asked for on a phone is checked by the village and the town, issued, and its QR verifies', async (t) => {
+  // The checkers of the resident's town (金塘镇): one for the village, one for the town.
+  const admin = await apiAs('admin');
+  for (const [login, name] of [['jt_village', '金塘村务核查员'], ['jt_town', '金塘镇便民服务中心']]) {
+    const r = await admin('POST', '/api/v1/users', { login, password: PASSWORD, role: 'staff', display_name: name, town_code: '330902100' });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+  }
+
+  const { page, assertClean } = await openPage(browser, t, { viewport: PHONE });
+  await login(page, 'citizen');
+  await page.goto(`${srv.url}/me/proofs`);
+  await page.locator('#proof-form select[name=kind]').selectOption('residence');
+  await page.locator('#proof-form input[name=purpose]').fill('子女入学');
+  await page.locator('#proof-form textarea[name=details]').fill('本人自2010年起居住于金塘镇大浦社区');
+  await page.locator('#proof-submit').click();
+  const card = page.locator('#proof-list .proof-card').first();
+  await card.waitFor();
+  assert.equal(await card.getAttribute('data-status'), 'requested');
+  const proofId = await card.getAttribute('data-id');
+
+  // Village, town, district, each on its own queue page.
+  for (const [who, action] of [['jt_village', 'check_village'], ['jt_town', 'check_town'], ['approver', 'issue']]) {
+    const s = await openPage(browser, t);
+    await login(s.page, who);
+    await s.page.goto(`${srv.url}/work/proofs`);
+    const row = s.page.locator(`#proof-queue .proof-card[data-id="${proofId}"]`);
+    await row.locator(`button[data-action=${action}]`).click();
+    await s.page.locator('#proof-flash .notice').waitFor();
+    assert.doesNotMatch(await s.page.locator('#proof-flash').textContent(), /失败|不能|无权/);
+    if (action === 'issue') await s.page.screenshot({ path: path.join(OUT, 'assist-proof-queue.png'), fullPage: true });
+    await s.assertClean();
+  }
+
+  await page.reload();
+  await page.locator(`#proof-list .proof-card[data-id="${proofId}"][data-status="issued"]`).waitFor();
+  const pdf = await page.request.get(`${srv.url}/api/v1/proofs/${proofId}/pdf`);
+  assert.equal(pdf.status(), 200);
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+  await page.screenshot({ path: path.join(OUT, 'assist-proof-mine.png'), fullPage: true });
+  const proof = (await (await page.request.get(`${srv.url}/api/v1/proofs/${proofId}`)).json()).proof;
+  await assertClean();
+
+  // Anyone verifies it: the QR text pasted into /verify, without logging in.
+  const anon = await openPage(browser, t, { viewport: PHONE });
+  await anon.page.goto(`${srv.url}/verify`);
+  await anon.page.locator('#verify-qr').fill(proof.qr_text);
+  await anon.page.locator('#verify-by-qr button').click();
+  await anon.page.locator('#verdict').waitFor();
+  assert.equal(await anon.page.locator('#verdict').getAttribute('data-status'), 'valid');
+  assert.match(await anon.page.locator('#verdict').textContent(), /核验通过/);
+  assert.doesNotMatch(await anon.page.locator('#verdict').textContent(), /330902195203140021/, 'no ID number shown');
+  await anon.page.screenshot({ path: path.join(OUT, 'assist-proof-verify.png'), fullPage: true });
+  // An altered QR (the validity pushed a year later) fails and says why.
+  const until = proof.qr_text.split('|')[6];
+  const forged = proof.qr_text.replace(`|${until}|`, `|${Number(until.slice(0, 4)) + 1}${until.slice(4)}|`);
+  assert.notEqual(forged, proof.qr_text);
+  await anon.page.locator('#verify-qr').fill(forged);
+  await anon.page.locator('#verify-by-qr button').click();
+  await anon.page.waitForFunction(() => document.querySelector('#verdict')?.dataset.status !== 'valid');
+  assert.match(await anon.page.locator('#verdict').textContent(), /未通过/);
+  await anon.assertClean();
+});

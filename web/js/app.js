@@ -47,6 +47,10 @@ const ROUTES = {
   '/assist/new': { load: () => import('./pages/assist-new.js'), auth: true },
   '/me/assist': { load: () => import('./pages/my-assist.js'), auth: true },
   '/work/dispatch': { load: () => import('./pages/dispatch-board.js'), roles: DISPATCH_ROLES },
+  // 证明: residents ask, the village/town/district check and issue, anyone verifies.
+  '/me/proofs': { load: () => import('./pages/proofs.js'), roles: ['citizen'] },
+  '/work/proofs': { load: () => import('./pages/proofs.js'), roles: ['staff', 'approver', 'supervisor', 'admin'] },
+  '/verify': { load: () => import('./pages/verify.js') },
 };
 
 // Routes with path parameters, tried in order when no exact route matches;
@@ -90,6 +94,7 @@ function navItems(u) {
       { href: '/', label: '首页' },
       { href: '/places', label: '服务网点' },
       { href: '/trade', label: '公共资源交易' },
+      { href: '/verify', label: '证明核验' },
       { href: '/assistant', label: '智能客服' },
     ];
   }
@@ -101,7 +106,8 @@ function navItems(u) {
   // Admins reach the queue from /me: their bar is full of administration already.
   if (u.role === 'supervisor') items.push({ href: '/work/queue?due=overdue', label: '超期督办' });
   else if (u.role === 'staff' || u.role === 'approver') items.push({ href: '/work/queue', label: '办件队列' });
-  if (u.role === 'citizen') items.push({ href: '/me/assist', label: '帮我办' });
+  if (u.role === 'citizen') items.push({ href: '/me/assist', label: '帮我办' }, { href: '/me/proofs', label: '我的证明' });
+  if (u.role === 'staff' || u.role === 'approver') items.push({ href: '/work/proofs', label: '证明审核' });
   if (u.role === 'agent') items.push({ href: '/agent', label: '我的任务' });
   if (DISPATCH_ROLES.includes(u.role)) items.push({ href: '/work/dispatch', label: '派单调度' });
   if (TRADE_STAFF_ROLES.includes(u.role) || u.role === 'supervisor') items.push({ href: '/trade/manage', label: '交易管理' });
