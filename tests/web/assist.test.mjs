@@ -210,6 +210,11 @@ test('staff take a phone intake; the dispatch board shows it with the figures an
   await page.locator('#dispatch-map canvas').waitFor();
   await page.locator('#dispatch-waiting h2').waitFor();
   await page.screenshot({ path: path.join(OUT, 'assist-dispatch-board.png'), fullPage: true });
+  // 超时督办: only overdue requests (none here: the intake was just made).
+  await page.locator('#dispatch-overdue-tab').click();
+  await page.waitForURL(/due=overdue/);
+  await page.waitForFunction(() => document.querySelector('#dispatch-kpis .kpi-value')?.textContent === '0');
+  assert.equal(await page.locator(`#dispatch-table tr[data-id="${phoneId}"]`).count(), 0);
   await assertClean();
 });
 

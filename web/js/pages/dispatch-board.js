@@ -44,6 +44,7 @@ async function allAgents(signal) {
 
 export async function render(main, ctx) {
   ctx.setTitle('派单调度');
+  const overdueOnly = ctx.params.get('due') === 'overdue';
   const kpis = h('div', { class: 'dispatch-kpis', id: 'dispatch-kpis' });
   const mapBox = h('div', { class: 'dispatch-map', id: 'dispatch-map', role: 'img', 'aria-label': '各岛开放预约和在岗代办员分布图' });
   const waitingBox = h('section', { class: 'card', id: 'dispatch-waiting' });
@@ -55,6 +56,16 @@ export async function render(main, ctx) {
       { class: 'page-head page-head-row' },
       h('div', null, h('h1', { class: 'page-title', tabindex: '-1' }, '派单调度'), h('p', { class: 'page-sub' }, '智能派单按渡轮时刻、技能、负荷和公平性选人；无人可派的预约在这里人工处理。')),
       h('a', { class: 'btn btn-primary', href: '/assist/new' }, '电话受理'),
+    ),
+    h(
+      'nav',
+      { class: 'tabs', 'aria-label': '范围' },
+      h(
+        'ul',
+        null,
+        h('li', null, h('a', { class: 'tab', href: '/work/dispatch', 'aria-current': overdueOnly ? null : 'page' }, '全部开放预约')),
+        h('li', null, h('a', { class: 'tab', href: '/work/dispatch?due=overdue', id: 'dispatch-overdue-tab', 'aria-current': overdueOnly ? 'page' : null }, '超时督办')),
+      ),
     ),
     kpis,
     h('section', { class: 'card' }, h('h2', null, '分布图'), mapBox, h('p', { class: 'hint' }, '蓝点：有人居住的岛（点越大人口越多，颜色越深在岗代办员越多）；红色标记：开放预约数。')),
@@ -75,7 +86,7 @@ export async function render(main, ctx) {
     let reqs, islands, agents;
     try {
       [reqs, islands, agents] = await Promise.all([
-        get(withQuery('/api/v1/assist', { status: 'open', limit: 200 }), { signal: ctx.signal }),
+        get(withQuery('/api/v1/assist', { status: 'open', due: overdueOnly ? 'overdue' : '', limit: 200 }), { signal: ctx.signal }),
         get('/api/v1/places/islands', { signal: ctx.signal }),
         allAgents(ctx.signal),
       ]);
