@@ -6,7 +6,7 @@
 CC      ?= gcc
 SANITIZE ?= 0
 PKGS    := libevent libevent_pthreads jansson sqlite3 libsodium zlib opencc libpq libcurl libqrencode \
-           libcrypto libzip libxml-2.0 poppler-glib
+           libcrypto libzip libxml-2.0 poppler-glib xlsxwriter
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/san

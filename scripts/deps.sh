@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PKGS="gcc make pkg-config libevent-dev libjansson-dev libsqlite3-dev sqlite3 libsodium-dev \
 libhttp-parser-dev libcsv-dev zlib1g-dev libopencc-dev libpq-dev libcurl4-openssl-dev postgresql ca-certificates curl \
 chromium fonts-noto-cjk libhpdf-dev libqrencode-dev fonts-arphic-uming \
-libssl-dev openssl libgfshare-dev libzip-dev libxml2-dev libpoppler-glib-dev"
+libssl-dev openssl libgfshare-dev libzip-dev libxml2-dev libpoppler-glib-dev libxlsxwriter-dev"
 case "${1:-}" in
   --bench) PKGS="wrk nginx-light" ;;
   --fuzz)  PKGS="clang libclang-rt-dev" ;;

@@ -18,6 +18,7 @@ const TRADE_STAFF_ROLES = ['trading_staff', 'admin'];
 const BIDDER_ROLES = ['bidder', 'company'];
 const SCREEN_ROLES = ['supervisor', 'admin'];
 const DISPATCH_ROLES = ['staff', 'supervisor', 'admin'];
+const DASH_ROLES = ['staff', 'approver', 'trading_staff', 'supervisor', 'admin'];
 
 /* ---------- routes ---------- */
 // auth: must be logged in; roles: one of these roles; guest: only for anonymous users.
@@ -47,6 +48,13 @@ const ROUTES = {
   '/assist/new': { load: () => import('./pages/assist-new.js'), auth: true },
   '/me/assist': { load: () => import('./pages/my-assist.js'), auth: true },
   '/work/dispatch': { load: () => import('./pages/dispatch-board.js'), roles: DISPATCH_ROLES },
+  // 数智分析 (src/dash/): the city overview, the services drill-down, 无感监测 alerts, the
+  // trading view; 交易成果展示 for the public.
+  '/dash': { load: () => import('./pages/dash-overview.js'), roles: DASH_ROLES },
+  '/dash/services': { load: () => import('./pages/dash-services.js'), roles: DASH_ROLES },
+  '/dash/alerts': { load: () => import('./pages/dash-alerts.js'), roles: DASH_ROLES },
+  '/dash/trading': { load: () => import('./pages/dash-trading.js'), roles: DASH_ROLES },
+  '/open/trading': { load: () => import('./pages/open-trading.js') },
   // 证明: residents ask, the village/town/district check and issue, anyone verifies.
   '/me/proofs': { load: () => import('./pages/proofs.js'), roles: ['citizen'] },
   '/work/proofs': { load: () => import('./pages/proofs.js'), roles: ['staff', 'approver', 'supervisor', 'admin'] },
@@ -94,6 +102,7 @@ function navItems(u) {
       { href: '/', label: '首页' },
       { href: '/places', label: '服务网点' },
       { href: '/trade', label: '公共资源交易' },
+      { href: '/open/trading', label: '交易成果' },
       { href: '/verify', label: '证明核验' },
       { href: '/assistant', label: '智能客服' },
     ];
@@ -115,6 +124,7 @@ function navItems(u) {
   else if (u.role === 'expert') items.push({ href: '/trade/expert', label: '评标任务' });
   else items.push({ href: '/trade', label: '公共资源交易' });
   if (SCREEN_ROLES.includes(u.role)) items.push({ href: '/screen', label: '防围串标' });
+  if (DASH_ROLES.includes(u.role)) items.push({ href: '/dash', label: '数智分析' });
   items.push({ href: '/assistant', label: '智能客服' });
   if (u.role === 'admin') items.push({ href: '/admin/users', label: '用户管理' });
   if (u.role === 'admin' || u.role === 'supervisor') items.push({ href: '/admin/audit', label: '审计日志' });
