@@ -22,6 +22,7 @@
 #include "files/files.h"
 #include "http/server.h"
 #include "island/agents.h"
+#include "base/timeutil.h"
 #include "island/assist.h"
 #include "island/dispatch.h"
 #include "island/places.h"
@@ -31,8 +32,17 @@
 #include "notify/notify.h"
 #include "ops/ops.h"
 #include "proofs/proofs.h"
+#include "screen/screen.h"
+#include "screen/similarity.h"
 #include "search/search.h"
 #include "stats/stats.h"
+#include "trade/ca.h"
+#include "trade/demo.h"
+#include "trade/auction.h"
+#include "dash/dash.h"
+#include "screen/platform.h"
+#include "trade/ocds.h"
+#include "trade/trade_cli.h"
 #include "workcal/workcal.h"
 
 #include <errno.h>
@@ -79,6 +89,8 @@ static int usage(FILE *f) {
         "                               validate and upsert service items (all or nothing)\n"
         "  export catalog [--out FILE] [--bundles-out FILE] [--licences-out FILE]\n"
         "                               write the catalog back in the same formats\n"
+        "  export ocds [--out FILE] [--since DATE] [--prefix PREFIX]\n"
+        "                               OCDS 1.1.5 release package of every tender (with bids)\n"
         "  search [--limit N] [--json] QUERY | search --batch [--limit N]\n"
         "                               search the catalog (batch: one query per line)\n"
         "  ask [--json] [--item CODE] QUESTION | ask --batch\n"
@@ -104,6 +116,21 @@ static int usage(FILE *f) {
         "(证明)\n"
         "  rules check [--catalog] | rules show CODE\n"
         "                               validate the 秒办 rule files (data/cases/rules/)\n"
+        "  trade backup-key init --custodians LOGIN,LOGIN,LOGIN --threshold 2 --out DIR\n"
+        "                               the centre's Shamir-split backup key (shares once)\n"
+        "  trade bids TENDER_NO [--json]  sealed bids' receipts and statuses (no content)\n"
+        "  ca add ROOT.pem [--name N] [--home] | list [--json] | crl FILE.pem\n"
+        "  ca disable|enable ID | check CERT.pem [--json]\n"
+        "                               the CA trust store (统一CA互认) and certificate checks\n"
+        "  screen --bids FILE.csv [--model M] [--out FILE.csv] [--skip-bad] [--groups FILE.csv]\n"
+        "                               防围串标: score each tender for bid rigging\n"
+        "  screen train --labelled FILE.csv --out MODEL | screen cv --labelled FILE.csv\n"
+        "                               train / cross-validate the screening model\n"
+        "  similarity FILE... [--tender-doc FILE]... [--json] [--threshold T] [--list FILE]\n"
+        "                               similar passages between bid documents (PDF/docx/text)\n"
+        "  report --year YYYY [--json] [--pdf FILE]\n"
+        "                               the year's 数说 report: the city's figures, live\n"
+        "  dash overview|alerts|monitor  the city overview, 无感监测 alerts, one monitor pass\n"
         "  backup --out FILE            consistent online copy of the database\n"
         "  audit verify                 check the audit trail's hash chain\n"
         "  version                      print the version\n"
@@ -215,6 +242,8 @@ static const struct {
     {"admin", "admin", "系统管理员", NULL, NULL, NULL},
 };
 
+static int ensure_files_dir(void);
+
 static int cmd_demo(int argc, char **argv) {
     if (cases_demo_args_ok(argc, argv) != 0) return 2;
     db *d;
@@ -267,7 +296,22 @@ static int cmd_demo(int argc, char **argv) {
         db_close(d);
         return fail("demo agents", &e);
     }
+    /* A year of assisted requests (帮办代办); ISLE_DEMO_ASSIST sets how many (0: none). */
+    const char *na = getenv("ISLE_DEMO_ASSIST");
+    int assist_made = 0;
+    if (assist_demo_run(d, time_now(), 7, na ? atoi(na) : 1500, &assist_made, &e) != 0) {
+        db_close(d);
+        return fail("demo assisted requests", &e);
+    }
+    if (assist_made) printf("assisted requests: %d over the last year\n", assist_made);
     int year_rc = cases_demo_cmd(d, data_dir, argc, argv); /* the demo year of applications */
+    /* The trading year ($ISLE_DEMO_TENDERS). Its envelopes and receipt key go to the files
+     * directory: serve's default for SQLite (<db>-files) or $ISLE_FILES_DIR; PostgreSQL
+     * has no safe default (serve takes --files-dir), so then none are written. */
+    int trade_files = !db_dsn_is_postgres(db_path) || getenv("ISLE_FILES_DIR");
+    if (year_rc == 0)
+        year_rc = trade_files && ensure_files_dir() != 0 ? 1
+                                                          : trade_demo_cmd(d, data_dir, trade_files);
     db_close(d);
     if (year_rc != 0) return year_rc;
     printf("places: %lld towns, %lld islands, %lld ferry and bridge links, %lld villages, "
@@ -403,7 +447,31 @@ static int cmd_serve(int argc, char **argv) {
         notify_worker_stop();
         return fail("assist watcher", &e);
     }
+    if (auction_watch_start(db_path, &e) != 0) {
+        assist_watch_stop();
+        cases_watch_stop();
+        notify_worker_stop();
+        return fail("auction watcher", &e);
+    }
+    if (screen_watch_start(db_path, &e) != 0) {
+        auction_watch_stop();
+        assist_watch_stop();
+        cases_watch_stop();
+        notify_worker_stop();
+        return fail("screening watcher", &e);
+    }
+    if (dash_watch_start(db_path, &e) != 0) {
+        screen_watch_stop();
+        auction_watch_stop();
+        assist_watch_stop();
+        cases_watch_stop();
+        notify_worker_stop();
+        return fail("dashboard watcher", &e);
+    }
     int served = http_serve(&cfg, &e);
+    dash_watch_stop();
+    screen_watch_stop();
+    auction_watch_stop();
     assist_watch_stop();
     cases_watch_stop();
     notify_worker_stop();
@@ -606,6 +674,7 @@ int main(int argc, char **argv) {
     rules_set_data_dir(data_dir);
     cases_set_data_dir(data_dir);
     notify_set_data_dir(data_dir);
+    screen_platform_set_data_dir(data_dir);
     int rc;
     if (n == 0)
         rc = usage(stderr);
@@ -632,6 +701,9 @@ int main(int argc, char **argv) {
     } else if (!strcmp(args[0], "ask")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = assistant_cli(&env, n, args);
+    } else if (!strcmp(args[0], "export") && n >= 2 && !strcmp(args[1], "ocds")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = ocds_cli(&env, n, args);
     } else if (!strcmp(args[0], "import") || !strcmp(args[0], "export")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = catalog_cli(&env, n, args);
@@ -665,9 +737,28 @@ int main(int argc, char **argv) {
     } else if (!strcmp(args[0], "proof")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = proofs_cli(&env, n, args);
+    } else if (!strcmp(args[0], "trade")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = trade_cli(&env, n, args);
+    } else if (!strcmp(args[0], "screen") && n >= 2 &&
+               (!strcmp(args[1], "run") || !strcmp(args[1], "alerts"))) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = screen_platform_cli(&env, n, args); /* 防围串标 over the platform's own bids */
+    } else if (!strcmp(args[0], "screen")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = screen_cli(&env, n, args);
+    } else if (!strcmp(args[0], "similarity")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = similarity_cli(&env, n, args);
     } else if (!strcmp(args[0], "notify")) {
         cli_env env = {.db_path = db_path, .data_dir = data_dir};
         rc = notify_cli(&env, n, args);
+    } else if (!strcmp(args[0], "ca")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = ca_cli(&env, n, args);
+    } else if (!strcmp(args[0], "report") || !strcmp(args[0], "dash")) {
+        cli_env env = {.db_path = db_path, .data_dir = data_dir};
+        rc = dash_cli(&env, n, args);
     } else {
         fprintf(stderr, "isle: unknown command \"%s\"; see `isle help`\n", args[0]);
         rc = 2;

@@ -32,6 +32,15 @@ API_ROUTES(api_proofs);
 API_ROUTES(api_travel);
 API_ROUTES(api_assist);
 API_ROUTES(api_idverify);
+API_ROUTES(api_ca);
+API_ROUTES(api_bids);
+API_ROUTES(api_auction);
+API_ROUTES(api_ocds);
+API_ROUTES(api_opening);
+API_ROUTES(api_trade);
+API_ROUTES(api_eval);
+API_ROUTES(api_dash);
+API_ROUTES(api_screen);
 
 /** Every route of the application, gathered once at start-up. *count gets the total.
  *  The array is static; never free it. */

@@ -8,6 +8,10 @@
  *        town, or by town within an item), where a handful of cases can point at
  *        the people behind them. Unknown parameters are refused (400 naming them),
  *        so a typo never silently widens the selection.
+ *   GET /api/v1/stats/trading?from=&to=&kind=
+ *        the 公共资源交易 indicators (projects, amount, savings, 增幅, e-rate,
+ *        remote openings, CA mutual recognition, failures), by kind and by month.
+ *        Public: aggregates only. Unknown parameters are refused.
  *   GET /api/v1/stats/indicators
  *        the registry: id, name, definition, unit, target, direction, dimensions. */
 #include <stdio.h>
@@ -40,10 +44,12 @@ static int only_known_params(http_req *r, const char *const *allowed) {
                     (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || p[i] == '-')
                     name[k++] = p[i];
             name[k] = '\0';
-            http_reply_error(
-                r, 400, "invalid_argument", k ? name : "query",
-                "未知的查询参数%s%s（可用：from、to、department、town、item、channel、by）",
-                k ? " " : "", name);
+            char list[160] = "";
+            for (int i = 0; allowed[i]; i++)
+                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? "、" : "",
+                         allowed[i]);
+            http_reply_error(r, 400, "invalid_argument", k ? name : "query",
+                             "未知的查询参数%s%s（可用：%s）", k ? " " : "", name, list);
             return -1;
         }
         p += len;
@@ -86,6 +92,21 @@ static void services(http_req *r) {
     http_reply_json(r, 200, o);
 }
 
+static const char *const trading_params[] = {"from", "to", "kind", NULL};
+
+/* GET /api/v1/stats/trading?from=&to=&kind= — public aggregates of the trading side. */
+static void trading(http_req *r) {
+    if (only_known_params(r, trading_params) != 0) return;
+    err e = {0};
+    json_t *o = stats_trading_json(r->db, param(r, "from"), param(r, "to"), param(r, "kind"),
+                                   time_now(), &e);
+    if (!o) {
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, o);
+}
+
 static void indicators(http_req *r) {
     http_reply_json(r, 200, json_pack("{s:o}", "items", stats_indicators_json()));
 }
@@ -93,5 +114,6 @@ static void indicators(http_req *r) {
 const http_route api_stats_routes[] = {
     {M_GET, "/api/v1/stats/services", services, 0, ROUTE_PUBLIC | ROUTE_OPTIONAL_AUTH},
     {M_GET, "/api/v1/stats/indicators", indicators, 0, ROUTE_PUBLIC},
+    {M_GET, "/api/v1/stats/trading", trading, 0, ROUTE_PUBLIC | ROUTE_OPTIONAL_AUTH},
 };
 const size_t api_stats_route_count = sizeof(api_stats_routes) / sizeof(api_stats_routes[0]);

@@ -85,7 +85,9 @@ int dash_report_pdf(json_t *report, unsigned char **out, size_t *len, err *e);
 
 /** Alerts of 无感监测: {"items":[{id, indicator, name, dim, key, key_name, period,
  *  value, target, direction, status, role, opened_at, resolved_at, rows_link}],
- *  "total"}; status "open" | "resolved" | NULL (all). Caller owns it. */
+ *  "total"}; status "open" | "resolved" | NULL (all). rows_link is the page with the
+ *  rows behind the figure: a town's items over the alert's month (/dash/services?
+ *  level=town&town=CODE&from=&to=), or the overdue queue for a department. Caller owns it. */
 json_t *dash_alerts_list(db *d, const char *status, int limit, int offset, err *e);
 /** One pass of the monitor at `now`: recompute this month's figures per town and
  *  department, open alerts for crossings (one per indicator, dimension, key and

@@ -383,7 +383,17 @@ json_t *dash_alerts_list(db *d, const char *status, int limit, int offset, err *
         for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
             if (!strcmp(rules[i].indicator, ind)) name = rules[i].name;
         char link[200];
-        if (!strcmp(dim, "town")) snprintf(link, sizeof(link), "/dash/services?level=town&town=%s", key);
+        const char *period = db_column_text(s, 5);
+        int py = 0, pm = 0;
+        /* The town's items over the alert's month: the rows behind the figure. */
+        if (!strcmp(dim, "town") && period && sscanf(period, "%4d-%2d", &py, &pm) == 2 && pm >= 1 &&
+            pm <= 12) {
+            static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+            int last = mdays[pm - 1] + (pm == 2 && ((py % 4 == 0 && py % 100 != 0) || py % 400 == 0));
+            snprintf(link, sizeof(link), "/dash/services?level=town&town=%s&from=%04d-%02d-01&to=%04d-%02d-%02d",
+                     key, py, pm, py, pm, last);
+        } else if (!strcmp(dim, "town"))
+            snprintf(link, sizeof(link), "/dash/services?level=town&town=%s", key);
         else snprintf(link, sizeof(link), "/work/queue?due=overdue");
         json_array_append_new(
             items,

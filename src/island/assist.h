@@ -229,4 +229,9 @@ void assist_watch_stop(void);
  *  [--json]` and `isle assist show ID [--json]` (argv[0] = "assist"). Exit 0/1/2. */
 int assist_cli(const cli_env *env, int argc, char **argv);
 
+/** `isle demo`: a year of assisted requests (assist_demo.c) — count requests over the
+ *  villages, with agents of the resident's town, timelines and SLA dues; today's still
+ *  open. Nothing when requests exist. *created (may be NULL) gets the count. 0 or -1. */
+int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, err *e);
+
 #endif

@@ -46,6 +46,8 @@ typedef struct doc_terms {
     uint32_t len[F_COUNT]; /* field lengths in characters/tokens */
     uint32_t *capture;     /* term ids of the piece being memoised */
     size_t ncapture, capture_cap;
+    char *key; /* the item's texts minus name and department (the bulk memo's key) */
+    size_t keylen, keycap;
 } doc_terms;
 
 static void dt_reset(doc_terms *dt) {
@@ -62,6 +64,7 @@ static void dt_reset(doc_terms *dt) {
 }
 
 static void dt_free(doc_terms *dt) {
+    free(dt->key);
     free(dt->capture);
     free(dt->ids);
     free(dt->tf);
@@ -408,10 +411,13 @@ void eng_flush_postings(search_engine *s) {
     s->npend = 0;
 }
 
+static void dmemo_free(search_engine *s);
+
 void eng_set_bulk(search_engine *s, int on) {
     pthread_rwlock_wrlock(&s->lock);
     if (!on) {
         eng_flush_postings(s);
+        dmemo_free(s);
         free(s->pend);
         s->pend = NULL;
         s->pend_cap = 0;
@@ -513,28 +519,132 @@ void eng_scratch_free(search_engine *s) {
     s->scratch = NULL;
 }
 
-static void analyse_item(search_engine *s, json_t *item, doc_terms *dt) {
-    analyser a = {.s = s, .dt = dt};
-    a.field = F_NAME;
-    analyse_text(&a, jstr(item, "name"));
-    a.field = F_KW;
+/* The texts of an item other than its name and department, in analysis order:
+ * for each piece, its field (1 keywords, 2 body), the text and a NUL. Two items
+ * with the same bytes here give the same terms from these fields. */
+static void key_piece(doc_terms *dt, int field, const char *text) {
+    size_t tl = text ? strlen(text) : 0;
+    if (dt->keylen + tl + 2 > dt->keycap) {
+        while (dt->keylen + tl + 2 > dt->keycap)
+            dt->keycap = dt->keycap ? dt->keycap * 2 : 8192;
+        dt->key = xrealloc(dt->key, dt->keycap);
+    }
+    dt->key[dt->keylen++] = (char)field;
+    memcpy(dt->key + dt->keylen, text, tl);
+    dt->keylen += tl;
+    dt->key[dt->keylen++] = '\0';
+}
+
+/* Call piece(ctx, field, text) for every text of the item except name and
+ * department, in the order they are analysed. */
+static void for_each_rest(json_t *item, void (*piece)(void *ctx, int field, const char *text),
+                          void *ctx) {
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(item, "keywords"), i, v)
-        analyse_text(&a, json_string_value(v));
+        piece(ctx, F_KW, json_string_value(v));
+    piece(ctx, F_BODY, jstr(item, "type"));
+    piece(ctx, F_BODY, jstr(item, "conditions"));
+    piece(ctx, F_BODY, jstr(item, "result"));
+    piece(ctx, F_BODY, jstr(item, "fee"));
+    json_array_foreach(json_object_get(item, "materials"), i, v)
+        piece(ctx, F_BODY, jstr(v, "name"));
+    json_array_foreach(json_object_get(item, "process"), i, v)
+        piece(ctx, F_BODY, json_string_value(v));
+    json_array_foreach(json_object_get(item, "faq"), i, v) {
+        piece(ctx, F_BODY, jstr(v, "q"));
+        piece(ctx, F_BODY, jstr(v, "a"));
+    }
+}
+
+static void rest_key_piece(void *ctx, int field, const char *text) {
+    key_piece(ctx, field, text);
+}
+
+static void rest_analyse_piece(void *ctx, int field, const char *text) {
+    analyser *a = ctx;
+    a->field = field;
+    analyse_text(a, text);
+}
+
+#define DMEMO_MAX_KEY   65536           /* bytes of an item's texts worth remembering */
+#define DMEMO_MAX_POOL  (64u << 20)     /* bytes of keys remembered */
+#define DMEMO_MAX_TERMS (8u << 20)      /* term entries remembered (64 MiB) */
+
+/* Free the bulk load's item memo. */
+static void dmemo_free(search_engine *s) {
+    shash_free(&s->dmemo);
+    free(s->dmemo_ent);
+    free(s->dmemo_terms);
+    s->dmemo_ent = NULL;
+    s->dmemo_terms = NULL;
+    s->ndmemo = s->dmemo_cap = s->ndmemo_terms = s->dmemo_terms_cap = 0;
+}
+
+/* The terms of everything but the name and department, into dt (empty): from the
+ * item memo during a bulk load when an earlier item had the same texts, else by
+ * analysis (remembered for the next items). The sums of term counts and field
+ * lengths do not depend on the order of the pieces, so this gives exactly what
+ * analysing the item in one pass gives. */
+static void analyse_rest(search_engine *s, json_t *item, doc_terms *dt) {
+    analyser a = {.s = s, .dt = dt};
+    if (!s->bulk) {
+        for_each_rest(item, rest_analyse_piece, &a);
+        return;
+    }
+    dt->keylen = 0;
+    for_each_rest(item, rest_key_piece, dt);
+    int memoise = dt->keylen <= DMEMO_MAX_KEY;
+    if (memoise) {
+        uint32_t *hit = shash_get(&s->dmemo, dt->key, dt->keylen);
+        if (hit) {
+            const struct dmemo_ent *m = &s->dmemo_ent[*hit];
+            for (uint32_t k = 0; k < m->n; k++) {
+                const struct dmemo_term *t = &s->dmemo_terms[m->off + k];
+                if (t->kw) dt_add_id(dt, t->id, F_KW);
+                if (t->body) dt_add_id(dt, t->id, F_BODY);
+                /* dt was empty: the entry just added is the last one. */
+                dt->tf[dt->n - 1][F_KW] = t->kw;
+                dt->tf[dt->n - 1][F_BODY] = t->body;
+            }
+            dt->len[F_KW] += m->len_kw;
+            dt->len[F_BODY] += m->len_body;
+            return;
+        }
+    }
+    for_each_rest(item, rest_analyse_piece, &a);
+    if (!memoise || s->dmemo.pool_len + dt->keylen > DMEMO_MAX_POOL ||
+        s->ndmemo_terms + dt->n > DMEMO_MAX_TERMS)
+        return;
+    if (s->ndmemo == s->dmemo_cap) {
+        s->dmemo_cap = s->dmemo_cap ? s->dmemo_cap * 2 : 1024;
+        s->dmemo_ent = xrealloc(s->dmemo_ent, s->dmemo_cap * sizeof(*s->dmemo_ent));
+    }
+    if (s->ndmemo_terms + dt->n > s->dmemo_terms_cap) {
+        while (s->ndmemo_terms + dt->n > s->dmemo_terms_cap)
+            s->dmemo_terms_cap = s->dmemo_terms_cap ? s->dmemo_terms_cap * 2 : 65536;
+        s->dmemo_terms =
+            xrealloc(s->dmemo_terms, s->dmemo_terms_cap * sizeof(*s->dmemo_terms));
+    }
+    for (size_t k = 0; k < dt->n; k++)
+        s->dmemo_terms[s->ndmemo_terms + k] =
+            (struct dmemo_term){.id = dt->ids[k], .kw = dt->tf[k][F_KW], .body = dt->tf[k][F_BODY]};
+    s->dmemo_ent[s->ndmemo] = (struct dmemo_ent){.off = (uint32_t)s->ndmemo_terms,
+                                                .n = (uint32_t)dt->n,
+                                                .len_kw = dt->len[F_KW],
+                                                .len_body = dt->len[F_BODY]};
+    s->ndmemo_terms += dt->n;
+    shash_put(&s->dmemo, dt->key, dt->keylen, (uint32_t)s->ndmemo, NULL);
+    s->ndmemo++;
+}
+
+static void analyse_item(search_engine *s, json_t *item, doc_terms *dt) {
+    analyse_rest(s, item, dt);
+    analyser a = {.s = s, .dt = dt};
+    a.field = F_NAME;
+    analyse_text(&a, jstr(item, "name"));
     a.field = F_BODY;
     analyse_text(&a, jstr(item, "department"));
-    analyse_text(&a, jstr(item, "type"));
-    analyse_text(&a, jstr(item, "conditions"));
-    analyse_text(&a, jstr(item, "result"));
-    analyse_text(&a, jstr(item, "fee"));
-    json_array_foreach(json_object_get(item, "materials"), i, v) analyse_text(&a, jstr(v, "name"));
-    json_array_foreach(json_object_get(item, "process"), i, v)
-        analyse_text(&a, json_string_value(v));
-    json_array_foreach(json_object_get(item, "faq"), i, v) {
-        analyse_text(&a, jstr(v, "q"));
-        analyse_text(&a, jstr(v, "a"));
-    }
 }
 
 static unsigned scope_bits(json_t *item) {
@@ -745,6 +855,7 @@ void search_engine_free(search_engine *s) {
     free(s->memo_ent);
     free(s->memo_ids);
     free(s->pend);
+    dmemo_free(s);
     eng_scratch_free(s);
     search_lexicon_free(s->lex);
     pthread_rwlock_destroy(&s->lock);

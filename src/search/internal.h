@@ -192,6 +192,21 @@ struct search_engine {
         uint8_t imp;
     } * pend;
     size_t npend, pend_cap;
+    /* Memo of whole items minus their name and department, during a bulk load only
+     * (a province's catalog is the same 事项 published by every county: keywords,
+     * materials, process, FAQ repeat verbatim): those texts → the terms they gave
+     * with their keyword and body counts and the two field lengths. Bounded; freed
+     * when the bulk load ends. */
+    shash dmemo;
+    struct dmemo_ent {
+        uint32_t off, n, len_kw, len_body;
+    } * dmemo_ent;
+    size_t ndmemo, dmemo_cap;
+    struct dmemo_term {
+        uint32_t id;
+        uint16_t kw, body;
+    } * dmemo_terms;
+    size_t ndmemo_terms, dmemo_terms_cap;
     uint64_t generation; /* bumped by every change */
     void *scratch;       /* index.c's per-item analysis tables (write lock) */
 };

@@ -47,6 +47,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -168,6 +169,31 @@ int stats_refresh(db *d, const workcal *cal, int64_t *processed, err *e);
 /** Re-derive every case (STATS_REBUILD_CHUNK per transaction), then set the watermark.
  *  For after a bulk write that bypasses the timeline (an import), and the demo. */
 int stats_rebuild(db *d, const workcal *cal, int64_t *processed, err *e);
+
+/* ---- trading indicators (公共资源交易, src/stats/trading.c) ---- */
+
+/** The trading registry (ids "trade.projects", "trade.amount", "trade.savings",
+ *  "trade.savings_rate", "trade.premium_rate", "trade.e_rate", "trade.remote_openings",
+ *  "trade.remote_rate", "trade.ca_rate", "trade.failed_rate", "trade.max_bidders"), in
+ *  display order; *n gets its length. Separate from stats_indicators() (the 一网通办
+ *  side). */
+const stats_indicator *stats_trading_indicators(size_t *n);
+/** The trading figures over [from, to] (Shanghai dates, both included; defaults as
+ *  stats_filter_parse: the last 365 days), optionally of one tender kind:
+ *    {"window":{from,to,from_at,to_at}, "filters":{"kind"}, "indicators":{id:{name,
+ *     value, unit, target, direction, definition[, numerator, denominator]}},
+ *     "counts":{projects, awarded, openings, bids, logins, failed},
+ *     "by_kind":[{kind, name, projects, electronic, awarded, amount_fen, amount (亿元),
+ *       budget_fen, savings_fen, savings_rate, reserve_fen, premium_rate, openings,
+ *       remote_openings, failed, failed_rate, max_bidders, bids}],
+ *     "by_month":[{month "YYYY-MM" (UTC), projects, awarded, amount_fen, amount}],
+ *     "sentence":"累计进场交易项目N项，交易金额X亿元，…"}
+ *  Aggregates only (public). NULL with e (400 naming from/to/kind). Caller owns it. */
+json_t *stats_trading_json(db *d, const char *from, const char *to, const char *kind, int64_t now,
+                           err *e);
+/** The text form of stats_trading_json()'s answer (the city's sentence, the
+ *  indicators, by kind and by month) to out. */
+void stats_trading_print(json_t *o, FILE *out);
 
 /** `isle stats …` (argv[0] = "stats"): services [--json] [--from D] [--to D]
  *  [--department X] [--town CODE] [--item CODE] [--channel C] [--by DIM];

@@ -2,6 +2,7 @@
  *
  *   isle stats services [--json] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--department NAME]
  *                       [--town CODE] [--item CODE] [--channel C] [--by DIM]
+ *   isle stats trading [--json] [--from D] [--to D] [--kind K]   公共资源交易 indicators
  *   isle stats indicators [--json]          the registry: definitions, units, targets
  *   isle stats refresh [--full]             bring stats_cases up to date (--full: rebuild)
  *
@@ -20,6 +21,8 @@ static int usage(void) {
                     "                           [--department NAME] [--town CODE] [--item CODE]\n"
                     "                           [--channel online|window|assisted|station]\n"
                     "                           [--by department|town|item|channel]\n"
+                    "       isle stats trading [--json] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+                    "                          [--kind works|procurement|property|land|emission]\n"
                     "       isle stats indicators [--json]\n"
                     "       isle stats refresh [--full]\n");
     return 2;
@@ -175,6 +178,28 @@ static int cmd_services(const cli_env *env, int argc, char **argv) {
     return 0;
 }
 
+/* `isle stats trading [--json] [--from D] [--to D] [--kind K]`: the JSON is exactly
+ * what GET /api/v1/stats/trading answers. */
+static int cmd_trading(const cli_env *env, int argc, char **argv) {
+    static const char *const known[] = {"--from", "--to", "--kind", NULL};
+    static const char *const flags[] = {"--json", NULL};
+    const char *v[3] = {0};
+    int set[1] = {0};
+    if (parse(argc, argv, known, v, flags, set) != 0) return usage();
+    err e = {0};
+    db *d;
+    if (open_db(env, &d, &e) != 0) return fail("database", &e);
+    json_t *o = stats_trading_json(d, v[0], v[1], v[2], time_now(), &e);
+    db_close(d);
+    if (!o) return fail("stats trading", &e);
+    if (set[0])
+        print_json(o);
+    else
+        stats_trading_print(o, stdout);
+    json_decref(o);
+    return 0;
+}
+
 static int cmd_indicators(int argc, char **argv) {
     static const char *const known[] = {NULL};
     static const char *const flags[] = {"--json", NULL};
@@ -229,7 +254,8 @@ int stats_cli(const cli_env *env, int argc, char **argv) {
     const char *sub = argv[1];
     if (!strcmp(sub, "services")) return cmd_services(env, argc - 2, argv + 2);
     if (!strcmp(sub, "indicators")) return cmd_indicators(argc - 2, argv + 2);
+    if (!strcmp(sub, "trading")) return cmd_trading(env, argc - 2, argv + 2);
     if (!strcmp(sub, "refresh")) return cmd_refresh(env, argc - 2, argv + 2);
-    fprintf(stderr, "isle: unknown stats command \"%s\" (services, indicators, refresh)\n", sub);
+    fprintf(stderr, "isle: unknown stats command \"%s\" (services, trading, indicators, refresh)\n", sub);
     return 2;
 }

@@ -285,7 +285,7 @@ int trade_tender_set_status(db *d, const trade_actor *a, trade_tender *t, const 
     if (db_execf(d, e,
                  "UPDATE tenders SET status = $1, version = version + 1, updated_at = $2 "
                  "WHERE id = $3 AND status = $4 AND version = $5",
-                 "sssisi", to, now, t->id, t->status, t->version) != 0)
+                 "ssisi", to, now, t->id, t->status, t->version) != 0)
         return -1;
     if (db_changes(d) != 1)
         return err_conflict(e, "status", "项目状态已变化，请刷新后重试");

@@ -32,7 +32,8 @@ export const DEMO_USERS = ['citizen', 'company', 'agent', 'staff', 'approver', '
 export function isleEnv(extra = {}) {
   // ISLE_DEMO_CASES: a 300-case demo year keeps every server start fast (the product's
   // `isle demo` makes 3,000; stats.test.mjs asks for those explicitly).
-  const env = { ISLE_DEMO_CASES: '300', ...process.env, ISLE_ARGON2_FAST: '1', ...extra };
+  // ISLE_DEMO_TENDERS: likewise a 60-tender trading year (the product's is 520).
+  const env = { ISLE_DEMO_CASES: '300', ISLE_DEMO_TENDERS: '60', ...process.env, ISLE_ARGON2_FAST: '1', ...extra };
   if (!('ISLE_DB' in extra)) delete env.ISLE_DB;
   return env;
 }

@@ -1,0 +1,162 @@
+// Browser test of the remote opening hall (web/js/pages/trade-hall.js) against the
+// real server: an anonymous watcher (phone width) and a bidder (desktop) have the
+// hall open while the host advances it through the API; both see the steps change,
+// the sign-ins and the 唱标 rows arrive live over SSE. The bidder signs in with the
+// button and submits the plaintext it decrypted with `openssl cms -decrypt` through
+// the file picker. Also the host's controls and 长者模式.
+// Screenshots: tests/web/out/hall-*.png
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { createHall, decryptBid, ensurePki } from '../api/trade-hall-fixture.mjs';
+import { launchBrowser, openPage, startServer } from './server.mjs';
+
+const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
+const PASSWORD = 'Zhoushan@2026';
+const PHONE = { width: 375, height: 812 };
+
+let srv;
+let browser;
+let tmp;
+let pki;
+let hall;
+let hostToken;
+
+before(async () => {
+  mkdirSync(OUT, { recursive: true });
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'isle-hall-web-'));
+  pki = ensurePki(path.join(tmp, 'pki'));
+  srv = await startServer();
+  browser = await launchBrowser();
+  hall = createHall(srv.db, { n: 3, pki, prefix: 'webhall' });
+  const r = await fetch(`${srv.url}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ login: 'trading_staff', password: PASSWORD, token: true }),
+  });
+  hostToken = (await r.json()).token;
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+async function hostAct(action, body = {}, token = hostToken) {
+  const r = await fetch(`${srv.url}/api/v1/trade/tenders/${hall.tenderId}/hall/${action}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  const j = await r.json();
+  assert.equal(r.status, 200, `${action}: ${JSON.stringify(j)}`);
+  return j;
+}
+
+async function login(page, who) {
+  await page.goto(`${srv.url}/login`);
+  await page.locator('#login-form input[name=login]').fill(who);
+  await page.locator('#login-form input[name=password]').fill(PASSWORD);
+  await page.locator('#login-form button[type=submit]').click();
+  await page.locator('#who-name').waitFor({ state: 'attached' });
+}
+
+async function shot(page, name) {
+  const bad = await page.locator('[style]:not([style=""])').evaluateAll((els) => els.map((e) => e.outerHTML.slice(0, 200)));
+  assert.deepEqual(bad, [], 'no inline style attributes');
+  await page.screenshot({ path: path.join(OUT, name), fullPage: true });
+}
+
+const current = (page) => page.locator('.hall-steps li.current');
+const rows = (page) => page.locator('.hall-table tbody tr[data-bid]');
+
+test('the hall is live to a bidder and an anonymous watcher', async (t) => {
+  const url = `${srv.url}/trade/tenders/${hall.tenderId}/hall`;
+  const w = await openPage(browser, t, { viewport: PHONE });
+  const b = await openPage(browser, t);
+  const [b0, b1, b2] = hall.bidders;
+
+  await w.page.goto(url);
+  await w.page.locator('.hall-live.on').waitFor();
+  assert.equal(await current(w.page).textContent(), '等待开标');
+  assert.match(await w.page.locator('.hall-watcher').textContent(), /游客/);
+  await shot(w.page, 'hall-watcher-waiting.png');
+
+  await login(b.page, b0.login);
+  await b.page.goto(url);
+  await b.page.locator('.hall-live.on').waitFor();
+
+  // The host opens the hall: both pages move on without a reload.
+  await hostAct('start');
+  await current(w.page).filter({ hasText: '投标人签到' }).waitFor();
+  await current(b.page).filter({ hasText: '投标人签到' }).waitFor();
+
+  // The bidder signs in with its button; the watcher sees the company arrive.
+  await b.page.getByRole('button', { name: '签到' }).click();
+  await w.page.locator('.hall-chips li', { hasText: b0.name }).waitFor();
+  for (const x of [b1, b2]) await hostAct('signin', {}, x.token);
+  await w.page.locator('.hall-chips li').nth(2).waitFor();
+  await hostAct('begin_decrypt', { minutes: 20 });
+  await current(b.page).filter({ hasText: '投标文件解密' }).waitFor();
+  assert.match(await w.page.locator('.hall-clock-label').textContent(), /解密剩余/);
+  assert.match(await w.page.locator('.hall-clock').textContent(), /^00:(19|20):\d\d$/);
+
+  // The bidder decrypted at home; it picks the plaintext file and submits it.
+  const plainPath = path.join(tmp, '投标文件.json');
+  writeFileSync(plainPath, decryptBid(pki, b0));
+  await b.page.locator('#hall-plain').setInputFiles(plainPath);
+  await b.page.getByRole('button', { name: '提交解密结果' }).click();
+  const price0 = JSON.parse(b0.plaintext).form.price;
+  await w.page.locator('.hall-table tbody tr', { hasText: b0.name }).waitFor();
+  const wRow = w.page.locator('.hall-table tbody tr', { hasText: b0.name });
+  assert.match(await wRow.textContent(), /已唱标/);
+  assert.match((await wRow.locator('td.num').first().textContent()).replace(/,/g, ''), new RegExp(price0.replace('.', '\\.')));
+  assert.match(await wRow.textContent(), new RegExp(JSON.parse(b0.plaintext).form.project_manager));
+
+  // A second bidder reveals from elsewhere: both pages get the row live.
+  await hostAct('reveal', { plaintext_base64: Buffer.from(b1.plaintext).toString('base64') }, b1.token);
+  await w.page.locator('.hall-table tbody tr', { hasText: b1.name }).waitFor();
+  await b.page.locator('.hall-table tbody tr', { hasText: b1.name }).waitFor();
+  assert.equal(await rows(w.page).count(), 2);
+  assert.equal(await rows(b.page).count(), 2);
+  assert.match(await b.page.locator('.hall-controls').textContent(), /已唱标/);
+  await b.page.locator('.hall-feed li', { hasText: b1.name }).first().waitFor();
+  await shot(b.page, 'hall-bidder.png');
+  await shot(w.page, 'hall-watcher.png');
+  const overflow = await w.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling at 375px (${overflow}px)`);
+
+  // A watcher who reloads catches up with the same table.
+  await w.page.reload();
+  await w.page.locator('.hall-live.on').waitFor();
+  assert.equal(await rows(w.page).count(), 2);
+  await w.assertClean();
+  await b.assertClean();
+});
+
+test('the host sees its controls; 长者模式 at phone width', async (t) => {
+  const url = `${srv.url}/trade/tenders/${hall.tenderId}/hall`;
+  const hst = await openPage(browser, t);
+  await login(hst.page, 'trading_staff');
+  await hst.page.goto(url);
+  await hst.page.locator('.hall-live.on').waitFor();
+  assert.match(await hst.page.locator('.hall-host-note').textContent(), /主持人/);
+  await hst.page.getByRole('button', { name: '结束解密并唱标' }).waitFor();
+  await shot(hst.page, 'hall-host.png');
+  await hst.assertClean();
+
+  const e = await openPage(browser, t, { viewport: PHONE, elder: true });
+  await e.page.goto(url);
+  await e.page.locator('.hall-live.on').waitFor();
+  assert.ok(await e.page.evaluate(() => document.documentElement.classList.contains('elder')));
+  assert.equal(await rows(e.page).count(), 2);
+  await shot(e.page, 'hall-watcher-elder.png');
+  const overflow = await e.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling in 长者模式 (${overflow}px)`);
+  await e.assertClean();
+});
