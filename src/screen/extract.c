@@ -73,6 +73,12 @@ static int utf8_valid(const unsigned char *s, size_t n) {
             i++;
             continue;
         }
+        if ((c & 0xF0) == 0xE0 && i + 2 < n && (s[i + 1] & 0xC0) == 0x80 &&
+            (s[i + 2] & 0xC0) == 0x80 && (c != 0xE0 || s[i + 1] >= 0xA0) &&
+            (c != 0xED || s[i + 1] < 0xA0)) { /* 3 bytes, no overlong or surrogate */
+            i += 3;
+            continue;
+        }
         size_t k = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 0;
         if (!k || c < 0xC2 || c > 0xF4 || i + k >= n) return 0;
         for (size_t j = 1; j <= k; j++)
@@ -318,12 +324,21 @@ int sim_extract_file(const char *path, char **text, size_t *tlen, err *e) {
                        SIM_FILE_MAX >> 20);
     }
     size_t n = (size_t)st.st_size;
-    unsigned char *buf = malloc(n ? n : 1);
+    unsigned char *buf = malloc(n + 1);
     size_t got = buf ? fread(buf, 1, n, f) : 0;
     fclose(f);
     if (!buf || got != n) {
         free(buf);
         return err_internal(e, "读取文档失败");
+    }
+    /* UTF-8 text (the common case in bulk) is handed over without a copy */
+    const char *kind = sim_detect(buf, n);
+    if (kind && !strcmp(kind, "text") && n <= SIM_TEXT_MAX && !(n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) &&
+        utf8_valid(buf, n)) {
+        buf[n] = 0;
+        *text = (char *)buf;
+        *tlen = n;
+        return 0;
     }
     int rc = sim_extract(buf, n, text, tlen, e);
     free(buf);

@@ -3,8 +3,10 @@
 #include "screen/similarity.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- hashing ---- */
 
@@ -32,7 +34,8 @@ static uint64_t base_pow(void) {
 
 /* The folded form of code point c, or 0 when it is dropped (whitespace,
  * punctuation, symbols, controls, private use). */
-static inline uint32_t fold(uint32_t c) {
+static inline __attribute__((always_inline)) uint32_t fold(uint32_t c) {
+    if (c >= 0x3400 && c <= 0x9FFF) return c; /* CJK ideographs: the common case */
     if (c >= 0xFF01 && c <= 0xFF5E) c -= 0xFEE0; /* full-width ASCII */
     if (c < 0x80) {
         if (c >= 'A' && c <= 'Z') return c + 32;
@@ -126,9 +129,20 @@ static void shi_init(shiter *it, const char *s, size_t n) {
 }
 
 /* The next shingle's mixed hash into *out; 0 at the end. */
-static inline int shi_next(shiter *it, uint64_t *out) {
+static inline __attribute__((always_inline)) int shi_next(shiter *it, uint64_t *out) {
     while (it->i < it->n) {
-        uint32_t c = it->s[it->i] < 0x80 ? it->s[it->i++] : utf8_next(it->s, it->n, &it->i);
+        const unsigned char *p = it->s + it->i;
+        uint32_t c;
+        if (p[0] < 0x80) {
+            c = p[0];
+            it->i++;
+        } else if ((p[0] & 0xF0) == 0xE0 && it->i + 2 < it->n && (p[1] & 0xC0) == 0x80 &&
+                   (p[2] & 0xC0) == 0x80) { /* 3 bytes: all of CJK */
+            c = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+            it->i += 3;
+        } else {
+            c = utf8_next(it->s, it->n, &it->i);
+        }
         c = fold(c);
         if (!c) continue;
         if (it->filled == SIM_K) {
@@ -560,11 +574,13 @@ static char *view_span(const nview *v, size_t from, size_t to) {
 /* ---- verification ---- */
 
 #define PASSAGES_KEPT 64
+#define SHOW_CHARS    (SIM_PASSAGE_CHARS - 40) /* folded characters shown (punctuation comes back) */
 
 typedef struct passage {
     uint32_t ia, ib, len; /* shingle start positions and run length (shingles) */
+    uint32_t win, wlen; /* the shown window: start and length (shingles) in the run */
     uint32_t a_off, b_off;
-    char *a_text, *b_text;
+    char *a_text, *b_text; /* the window's text, filled for reported pairs only */
     uint64_t *sh;      /* the run's shingle hashes */
     unsigned char *tf; /* tender flags */
     double weight;
@@ -574,7 +590,7 @@ typedef struct passage {
 
 typedef struct vpair {
     int a, b;
-    double est, jac, sim;
+    double est, jac, sim, weight; /* weight: sum of the passages' weights */
     passage *ps;
     int nps;
 } vpair;
@@ -656,14 +672,9 @@ static int verify(sim_corpus *c, const nview *A, const nview *B, vpair *p, err *
     if (nps > PASSAGES_KEPT) nps = PASSAGES_KEPT;
     for (int k = 0; k < nps; k++) {
         passage *x = &ps[k];
-        size_t last = x->len + SIM_K - 2;
-        x->a_off = A->coff[x->ia];
-        x->b_off = B->coff[x->ib];
-        x->a_text = view_span(A, x->ia, x->ia + last);
-        x->b_text = view_span(B, x->ib, x->ib + last);
         x->sh = malloc(x->len * sizeof(uint64_t));
         x->tf = malloc(x->len);
-        if (!x->a_text || !x->b_text || !x->sh || !x->tf) {
+        if (!x->sh || !x->tf) {
             p->ps = ps;
             p->nps = nps;
             pair_clear(p);
@@ -788,6 +799,7 @@ static int cmp_pair_ab(const void *x, const void *y) {
 
 static int cmp_pair_sim(const void *x, const void *y) {
     const vpair *a = x, *b = y;
+    if (a->weight != b->weight) return a->weight > b->weight ? -1 : 1;
     if (a->sim != b->sim) return a->sim > b->sim ? -1 : 1;
     if (a->a != b->a) return a->a - b->a;
     return a->b - b->b;
@@ -807,21 +819,41 @@ static int count_df(sim_corpus *c, vpair *ps, size_t np, hmap *df, err *e) {
         for (int k = 0; k < ps[i].nps; k++)
             total += ps[i].ps[k].len;
     if (hm_init(df, total + 16) != 0) return err_internal(e, "内存不足");
+    /* A bit filter in front of the map: most shingles of the corpus are not in it,
+     * and the filter stays in cache where the map would not. */
+    size_t bits = 1u << 16;
+    while (bits < total * 8 && bits < (1u << 30))
+        bits <<= 1;
+    uint64_t *filter = calloc(bits / 64, sizeof(uint64_t));
+    if (!filter) return err_internal(e, "内存不足");
+    size_t fmask = bits - 1;
     for (size_t i = 0; i < np; i++)
         for (int k = 0; k < ps[i].nps; k++) {
             passage *x = &ps[i].ps[k];
-            for (uint32_t t = 0; t < x->len; t++)
-                if (!x->tf[t] && hm_slot(df, x->sh[t], 1) < 0) return err_internal(e, "内存不足");
+            for (uint32_t t = 0; t < x->len; t++) {
+                if (x->tf[t]) continue;
+                if (hm_slot(df, x->sh[t], 1) < 0) {
+                    free(filter);
+                    return err_internal(e, "内存不足");
+                }
+                size_t fb = (size_t)(x->sh[t] >> 24) & fmask;
+                filter[fb >> 6] |= 1ull << (fb & 63);
+            }
         }
     for (int d = 0; d < c->n; d++) {
         char *t;
         size_t n;
         int own;
-        if (doc_text(&c->docs[d], &t, &n, &own, e) != 0) return -1;
+        if (doc_text(&c->docs[d], &t, &n, &own, e) != 0) {
+            free(filter);
+            return -1;
+        }
         shiter it;
         shi_init(&it, t, n);
         uint64_t h;
         while (shi_next(&it, &h)) {
+            size_t fb = (size_t)(h >> 24) & fmask;
+            if (!((filter[fb >> 6] >> (fb & 63)) & 1)) continue;
             long s = hm_slot(df, h, 0);
             if (s >= 0 && df->b[s] != (uint32_t)d + 1) {
                 df->a[s]++;
@@ -830,6 +862,7 @@ static int count_df(sim_corpus *c, vpair *ps, size_t np, hmap *df, err *e) {
         }
         if (own) free(t);
     }
+    free(filter);
     return 0;
 }
 
@@ -866,7 +899,11 @@ static void weigh_passage(passage *x, const hmap *df, int ndocs) {
         own += w[t];
         nown++;
     }
-    /* a short rare run inside boilerplate: the same typo or odd edit in both */
+    /* The same typo or odd edit in both copies of a boilerplate sentence: a run of
+     * K-1 .. 2K rare shingles (a changed character spoils the K shingles that
+     * cover it) inside boilerplate (tender or common shingles): at least K/2 on
+     * each side and 2K in all. Rare text between common words is not a typo,
+     * hence the long flanks. */
     for (uint32_t t = 0; t < x->len;) {
         if (cls[t] != 2) {
             t++;
@@ -875,7 +912,13 @@ static void weigh_passage(passage *x, const hmap *df, int ndocs) {
         uint32_t u = t;
         while (u < x->len && cls[u] == 2)
             u++;
-        if (t > 0 && u < x->len && u - t <= 2 * SIM_K) {
+        uint32_t left = 0, right = 0;
+        while (left < t && cls[t - 1 - left] != 2)
+            left++;
+        while (u + right < x->len && cls[u + right] != 2)
+            right++;
+        if (u - t + 1 >= SIM_K && u - t <= 2 * SIM_K && left >= SIM_K / 2 &&
+            right >= SIM_K / 2 && left + right >= 2 * SIM_K) {
             for (uint32_t k = t; k < u; k++)
                 w[k] *= SIM_TYPO_BONUS;
             x->typo = 1;
@@ -885,6 +928,23 @@ static void weigh_passage(passage *x, const hmap *df, int ndocs) {
     double sum = 0;
     for (uint32_t t = 0; t < x->len; t++)
         sum += w[t];
+    /* the window shown: the heaviest SHOW_CHARS characters of the run */
+    uint32_t ws = SHOW_CHARS - SIM_K + 1;
+    x->win = 0;
+    x->wlen = x->len < ws ? x->len : ws;
+    if (x->len > ws) {
+        double cur = 0, best;
+        for (uint32_t t = 0; t < ws; t++)
+            cur += w[t];
+        best = cur;
+        for (uint32_t t = ws; t < x->len; t++) {
+            cur += w[t] - w[t - ws];
+            if (cur > best + 1e-9) {
+                best = cur;
+                x->win = t - ws + 1;
+            }
+        }
+    }
     x->weight = sum;
     x->kind = x->typo ? "typo" : (nown && own / nown >= 0.5) ? "rare" : "common";
     free(w);
@@ -893,31 +953,79 @@ static void weigh_passage(passage *x, const hmap *df, int ndocs) {
 
 /* ---- compare ---- */
 
+/* Texts and offsets of the passages shown for a reported pair (documents read
+ * again: only reported pairs pay for it). */
+static int fill_texts(sim_corpus *c, vpair *p, int max_passages, err *e) {
+    nview A, B;
+    if (view_load(c, &c->docs[p->a], &A, e) != 0) return -1;
+    if (view_load(c, &c->docs[p->b], &B, e) != 0) {
+        view_free(&A);
+        return -1;
+    }
+    int shown = 0, rc = 0;
+    for (int k = 0; k < p->nps && shown < max_passages; k++) {
+        passage *x = &p->ps[k];
+        if (x->weight <= 0) continue;
+        size_t fa = x->ia + x->win, fb = x->ib + x->win, span = x->wlen + SIM_K - 2;
+        if (fa + span >= A.n || fb + span >= B.n) continue; /* changed on disk meanwhile */
+        x->a_off = A.coff[fa];
+        x->b_off = B.coff[fb];
+        x->a_text = view_span(&A, fa, fa + span);
+        x->b_text = view_span(&B, fb, fb + span);
+        if (!x->a_text || !x->b_text) {
+            rc = err_internal(e, "内存不足");
+            break;
+        }
+        shown++;
+    }
+    view_free(&A);
+    view_free(&B);
+    return rc;
+}
+
 static json_t *pair_json(sim_corpus *c, const vpair *p, int max_passages) {
     json_t *ps = json_array();
     int shown = 0;
     for (int k = 0; k < p->nps && shown < max_passages; k++) {
         const passage *x = &p->ps[k];
-        if (x->weight <= 0) continue;
-        json_array_append_new(ps, json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:s}", "a_text", x->a_text,
-                                            "b_text", x->b_text, "a_offset", (json_int_t)x->a_off,
-                                            "b_offset", (json_int_t)x->b_off, "length",
-                                            (json_int_t)(x->len + SIM_K - 1), "weight",
-                                            round(x->weight * 100) / 100, "kind", x->kind));
+        if (x->weight <= 0 || !x->a_text || !x->b_text) continue;
+        json_array_append_new(
+            ps, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:f,s:s}", "a_text", x->a_text, "b_text",
+                          x->b_text, "a_offset", (json_int_t)x->a_off, "b_offset",
+                          (json_int_t)x->b_off, "length", (json_int_t)(x->wlen + SIM_K - 1),
+                          "run_length", (json_int_t)(x->len + SIM_K - 1), "weight",
+                          round(x->weight * 100) / 100, "kind", x->kind));
         shown++;
     }
-    return json_pack("{s:i,s:i,s:s,s:s,s:I,s:I,s:f,s:f,s:f,s:o}", "a", p->a, "b", p->b, "a_doc",
-                     c->docs[p->a].label, "b_doc", c->docs[p->b].label, "a_group",
+    return json_pack("{s:i,s:i,s:s,s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:o}", "a", p->a, "b", p->b,
+                     "a_doc", c->docs[p->a].label, "b_doc", c->docs[p->b].label, "a_group",
                      (json_int_t)c->docs[p->a].group, "b_group", (json_int_t)c->docs[p->b].group,
-                     "similarity", round(p->sim * 10000) / 10000, "jaccard",
-                     round(p->jac * 10000) / 10000, "jaccard_est", round(p->est * 10000) / 10000,
-                     "passages", ps);
+                     "similarity", round(p->sim * 10000) / 10000, "weight",
+                     round(p->weight * 100) / 100, "jaccard", round(p->jac * 10000) / 10000,
+                     "jaccard_est", round(p->est * 10000) / 10000, "passages", ps);
+}
+
+/* CPU seconds of the process (ISLE_SIM_TIMING=1 prints the phases on stderr). */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void phase(const char *name, double *t0) {
+    static int on = -1;
+    if (on < 0) on = getenv("ISLE_SIM_TIMING") != NULL;
+    double t = cpu_now();
+    if (on) fprintf(stderr, "similarity: %-12s %8.3f s cpu\n", name, t - *t0);
+    *t0 = t;
 }
 
 int sim_corpus_compare(sim_corpus *c, const sim_opts *o, json_t **out, err *e) {
     *out = NULL;
+    double t0 = cpu_now();
     sim_opts opt = o ? *o : (sim_opts){0};
     if (opt.threshold <= 0) opt.threshold = 0.1;
+    if (opt.min_weight == 0) opt.min_weight = SIM_MIN_WEIGHT;
     if (opt.max_pairs <= 0) opt.max_pairs = 20;
     if (opt.max_passages <= 0) opt.max_passages = 5;
     if (opt.all_pairs_max == 0) opt.all_pairs_max = SIM_ALL_PAIRS_MAX;
@@ -937,6 +1045,7 @@ int sim_corpus_compare(sim_corpus *c, const sim_opts *o, json_t **out, err *e) {
         ps[i].est = sim_estimate(c->docs[ps[i].a].sig, c->docs[ps[i].b].sig);
     }
     free(cand);
+    phase("candidates", &t0);
     size_t np = ncand;
     if (np > SIM_MAX_VERIFY) {
         qsort(ps, np, sizeof(vpair), cmp_pair_est);
@@ -968,9 +1077,11 @@ int sim_corpus_compare(sim_corpus *c, const sim_opts *o, json_t **out, err *e) {
         if (rc == 0 && p.nps > 0) ps[kept++] = p;
     }
     view_free(&A);
+    phase("verify", &t0);
 
     hmap df = {0};
     if (rc == 0 && kept) rc = count_df(c, ps, kept, &df, e);
+    phase("frequencies", &t0);
     if (rc == 0) {
         for (size_t i = 0; i < kept; i++) {
             double shared = 0;
@@ -980,18 +1091,29 @@ int sim_corpus_compare(sim_corpus *c, const sim_opts *o, json_t **out, err *e) {
             }
             size_t na = c->docs[ps[i].a].nsh, nb = c->docs[ps[i].b].nsh;
             double den = (double)(na < nb ? na : nb);
+            ps[i].weight = shared;
             ps[i].sim = den > 0 ? shared / den : 0;
             if (ps[i].sim > 1) ps[i].sim = 1;
             qsort(ps[i].ps, (size_t)ps[i].nps, sizeof(passage), cmp_passage_w);
         }
         qsort(ps, kept, sizeof(vpair), cmp_pair_sim);
         json_t *arr = json_array();
-        for (size_t i = 0; i < kept && (int)json_array_size(arr) < opt.max_pairs; i++)
-            if (ps[i].sim >= opt.threshold)
-                json_array_append_new(arr, pair_json(c, &ps[i], opt.max_passages));
-        *out =
-            json_pack("{s:i,s:I,s:I,s:s,s:o}", "documents", c->n, "candidates", (json_int_t)ncand,
-                      "verified", (json_int_t)np, "mode", all ? "all_pairs" : "lsh", "pairs", arr);
+        for (size_t i = 0; i < kept && (int)json_array_size(arr) < opt.max_pairs; i++) {
+            if (ps[i].sim < opt.threshold && !(opt.min_weight > 0 && ps[i].weight >= opt.min_weight))
+                continue;
+            if (fill_texts(c, &ps[i], opt.max_passages, e) != 0) {
+                rc = -1;
+                break;
+            }
+            json_array_append_new(arr, pair_json(c, &ps[i], opt.max_passages));
+        }
+        phase("report", &t0);
+        if (rc == 0)
+            *out = json_pack("{s:i,s:I,s:I,s:s,s:o}", "documents", c->n, "candidates",
+                             (json_int_t)ncand, "verified", (json_int_t)np, "mode",
+                             all ? "all_pairs" : "lsh", "pairs", arr);
+        else
+            json_decref(arr);
     }
     hm_free(&df);
     for (size_t i = 0; i < kept; i++)

@@ -23,9 +23,11 @@
  *               common or tender sentence — the same typo or odd edit in both
  *               documents — weighs SIM_TYPO_BONUS times more.
  *
- * A pair's "similarity" is the weighted shared text over the smaller document's
- * own (non-tender) text, in [0,1]; "jaccard" the verified Jaccard over shingle
- * positions; "jaccard_est" the MinHash estimate. */
+ * A pair's "weight" is the sum of its passages' weights (one per shared shingle of
+ * rare text: the amount of evidence); "similarity" that weight over the smaller
+ * document's own (non-tender) text, in [0,1]; "jaccard" the verified Jaccard over
+ * shingle positions; "jaccard_est" the MinHash estimate. A pair is reported when
+ * its similarity or its weight reaches the threshold (sim_opts). */
 #ifndef ISLE_SCREEN_SIMILARITY_H
 #define ISLE_SCREEN_SIMILARITY_H
 
@@ -46,6 +48,7 @@
 #define SIM_MIN_PASSAGE   12    /* normalised characters of a reported passage */
 #define SIM_PASSAGE_CHARS 300   /* characters of passage text returned */
 #define SIM_TYPO_BONUS    3.0
+#define SIM_MIN_WEIGHT    30.0 /* default evidence to report a pair (see sim_opts) */
 
 /* Extraction limits (extract.c). */
 #define SIM_FILE_MAX    (64u * 1024 * 1024) /* bytes of one input document */
@@ -97,6 +100,9 @@ int sim_corpus_count(const sim_corpus *c);
 
 typedef struct sim_opts {
     double threshold;  /* report pairs with similarity >= this (default 0.1 when 0) */
+    double min_weight; /* ... or whose passages weigh at least this much (default
+                        * SIM_MIN_WEIGHT when 0, < 0: off): about a 35-character rare
+                        * passage or two shared typos, however long the documents */
     int max_pairs;     /* default 20 */
     int max_passages;  /* per pair, default 5 */
     int all_pairs_max; /* default SIM_ALL_PAIRS_MAX; -1 forces LSH */
@@ -104,17 +110,17 @@ typedef struct sim_opts {
 
 /** Compare the documents: *out = {"documents":N, "candidates":N, "verified":N,
  *  "pairs":[{"a","b" (indexes), "a_doc","b_doc" (labels), "a_group","b_group",
- *  "similarity","jaccard","jaccard_est","passages":[{"a_text","b_text","a_offset",
+ *  "similarity","weight","jaccard","jaccard_est","passages":[{"a_text","b_text","a_offset",
  *  "b_offset" (characters into each original text),"length" (normalised characters
- *  matched),"weight","kind" ("rare"|"typo"|"common")}]}]} — pairs by similarity,
- *  passages by weight. 0 or -1. */
+ *  matched),"weight","kind" ("rare"|"typo"|"common")}]}]} — pairs by weight (the
+ *  evidence), passages by weight. 0 or -1. */
 int sim_corpus_compare(sim_corpus *c, const sim_opts *o, json_t **out, err *e);
 
 /* ---- the platform and the command line ---- */
 
 /** Similar documents among the opened bids of tender_id, the tender's own text
  *  (title, qualification, description, notices) subtracted: *pairs = [{a_bid_id,
- *  b_bid_id, a_doc, b_doc, similarity, jaccard, jaccard_est, passages:[{a_text,
+ *  b_bid_id, a_doc, b_doc, similarity, weight, jaccard, jaccard_est, passages:[{a_text,
  *  b_text, a_offset, b_offset, length, weight, kind}]}] (≤ 20 pairs, 5 passages,
  *  passages ≤ 300 characters). Bids whose plaintext is gone (metadata only) and
  *  documents that cannot be read are skipped: the result is then empty, not an
@@ -122,7 +128,7 @@ int sim_corpus_compare(sim_corpus *c, const sim_opts *o, json_t **out, err *e);
 int similarity_tender(db *d, int64_t tender_id, json_t **pairs, err *e);
 
 /** `isle similarity FILE… [--list FILE] [--tender-doc FILE…] [--json] [--threshold T]
- *  [--max-pairs N] [--lsh]`. */
+ *  [--min-weight W] [--max-pairs N] [--lsh]`. */
 int similarity_cli(const cli_env *env, int argc, char **argv);
 
 #endif

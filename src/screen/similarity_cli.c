@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "screen/similarity.h"
 #include "trade/trade.h"
@@ -163,7 +164,7 @@ int similarity_tender(db *d, int64_t tender_id, json_t **pairs, err *e) {
 
 static int usage(void) {
     fprintf(stderr, "usage: isle similarity FILE... [--list FILE] [--tender-doc FILE]... [--json]\n"
-                    "                       [--threshold T] [--max-pairs N] [--lsh]\n");
+                    "                       [--threshold T] [--min-weight W] [--max-pairs N] [--lsh]\n");
     return 2;
 }
 
@@ -215,6 +216,17 @@ int similarity_cli(const cli_env *env, int argc, char **argv) {
             json = 1;
         else if (!strcmp(a, "--lsh"))
             o.all_pairs_max = -1;
+        else if (!strcmp(a, "--min-weight") && i + 1 < argc) {
+            char *end;
+            o.min_weight = strtod(argv[++i], &end);
+            if (*end || o.min_weight < 0) {
+                fprintf(stderr, "isle similarity: --min-weight must be a number >= 0\n");
+                free(files);
+                free(tenders);
+                return 2;
+            }
+            if (o.min_weight == 0) o.min_weight = -1; /* 0: report on similarity alone */
+        }
         else if (!strcmp(a, "--tender-doc") && i + 1 < argc)
             tenders[nt++] = argv[++i];
         else if (!strcmp(a, "--list") && i + 1 < argc)
@@ -246,6 +258,8 @@ int similarity_cli(const cli_env *env, int argc, char **argv) {
     }
     sim_corpus *c = sim_corpus_new();
     err e = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
     for (int i = 0; i < nt; i++) {
         char *t;
         size_t n;
@@ -283,6 +297,10 @@ int similarity_cli(const cli_env *env, int argc, char **argv) {
     }
     free(files);
     free(tenders);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    if (getenv("ISLE_SIM_TIMING"))
+        fprintf(stderr, "similarity: %-12s %8.3f s cpu\n", "load+sign",
+                (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
     if (sim_corpus_count(c) < 2 && !failed) {
         sim_corpus_free(c);
         fprintf(stderr, "isle similarity: at least two documents are needed\n");

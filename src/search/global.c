@@ -40,18 +40,13 @@ static void put_failed(void *ctx, const err *e) {
     log_warn("search: item not indexed: %s", e->message);
 }
 
-static int put_item(void *ctx, json_t *item) {
-    search_loader_put(ctx, item);
-    return 0;
-}
-
 int search_serve_start(db *d, const char *data_dir, err *e) {
     uint64_t t0 = time_mono_ns();
     search_engine *s;
     if (search_engine_open(data_dir, &s, e) != 0) return -1;
     /* Items are decoded here and indexed on the loader's thread. */
     search_loader *l = search_loader_start(s, put_failed, NULL);
-    int walk = catalog_for_each(d, put_item, l, e);
+    int walk = search_load_catalog(d, l, e);
     search_loader_finish(l, NULL, NULL, NULL);
     if (walk != 0 || search_synonyms_reload(d, s, e) != 0) {
         search_engine_free(s);

@@ -464,11 +464,6 @@ uint32_t eng_intern(search_engine *s, const char *str) {
     return *v;
 }
 
-static const char *jstr(json_t *o, const char *k) {
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
 static void doc_free_strings(sdoc *d) {
     free(d->code);
     free(d->name);
@@ -537,24 +532,17 @@ static void key_piece(doc_terms *dt, int field, const char *text) {
 
 /* Call piece(ctx, field, text) for every text of the item except name and
  * department, in the order they are analysed. */
-static void for_each_rest(json_t *item, void (*piece)(void *ctx, int field, const char *text),
+static void for_each_rest(const sitem *it, void (*piece)(void *ctx, int field, const char *text),
                           void *ctx) {
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(item, "keywords"), i, v)
-        piece(ctx, F_KW, json_string_value(v));
-    piece(ctx, F_BODY, jstr(item, "type"));
-    piece(ctx, F_BODY, jstr(item, "conditions"));
-    piece(ctx, F_BODY, jstr(item, "result"));
-    piece(ctx, F_BODY, jstr(item, "fee"));
-    json_array_foreach(json_object_get(item, "materials"), i, v)
-        piece(ctx, F_BODY, jstr(v, "name"));
-    json_array_foreach(json_object_get(item, "process"), i, v)
-        piece(ctx, F_BODY, json_string_value(v));
-    json_array_foreach(json_object_get(item, "faq"), i, v) {
-        piece(ctx, F_BODY, jstr(v, "q"));
-        piece(ctx, F_BODY, jstr(v, "a"));
-    }
+    for (size_t i = 0; i < it->n[SP_KW]; i++)
+        piece(ctx, F_KW, it->list[SP_KW][i]);
+    piece(ctx, F_BODY, it->type);
+    piece(ctx, F_BODY, it->conditions);
+    piece(ctx, F_BODY, it->result);
+    piece(ctx, F_BODY, it->fee);
+    for (int k = SP_MAT; k <= SP_FAQ; k++)
+        for (size_t i = 0; i < it->n[k]; i++)
+            piece(ctx, F_BODY, it->list[k][i]);
 }
 
 static void rest_key_piece(void *ctx, int field, const char *text) {
@@ -586,7 +574,7 @@ static void dmemo_free(search_engine *s) {
  * analysis (remembered for the next items). The sums of term counts and field
  * lengths do not depend on the order of the pieces, so this gives exactly what
  * analysing the item in one pass gives. */
-static void analyse_rest(search_engine *s, json_t *item, doc_terms *dt) {
+static void analyse_rest(search_engine *s, const sitem *item, doc_terms *dt) {
     analyser a = {.s = s, .dt = dt};
     if (!s->bulk) {
         for_each_rest(item, rest_analyse_piece, &a);
@@ -638,46 +626,28 @@ static void analyse_rest(search_engine *s, json_t *item, doc_terms *dt) {
     s->ndmemo++;
 }
 
-static void analyse_item(search_engine *s, json_t *item, doc_terms *dt) {
+static void analyse_item(search_engine *s, const sitem *item, doc_terms *dt) {
     analyse_rest(s, item, dt);
     analyser a = {.s = s, .dt = dt};
     a.field = F_NAME;
-    analyse_text(&a, jstr(item, "name"));
+    analyse_text(&a, item->name);
     a.field = F_BODY;
-    analyse_text(&a, jstr(item, "department"));
-}
-
-static unsigned scope_bits(json_t *item) {
-    unsigned bits = 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(item, "scope"), i, v) {
-        const char *t = json_string_value(v);
-        if (!t) continue;
-        if (!strcmp(t, "跨省通办")) bits |= SCOPE_CROSS_PROVINCE;
-        if (!strcmp(t, "全省通办")) bits |= SCOPE_PROVINCE;
-        if (!strcmp(t, "甬舟通办")) bits |= SCOPE_YONGZHOU;
-    }
-    return bits;
-}
-
-static unsigned handle_bits(json_t *item) {
-    unsigned bits = 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(item, "handle_at"), i, v) {
-        const char *t = json_string_value(v);
-        for (size_t k = 0; t && k < 6; k++)
-            if (!strcmp(t, search_handle_places[k])) bits |= 1u << k;
-    }
-    return bits;
+    analyse_text(&a, item->department);
 }
 
 static void compact(search_engine *s);
 
 int search_engine_put(search_engine *s, json_t *item, err *e) {
-    const char *code = json_string_value(json_object_get(item, "code"));
-    const char *name = json_string_value(json_object_get(item, "name"));
+    sitem it = {0};
+    sitem_from_json(&it, item);
+    int rc = eng_put_item(s, &it, e);
+    sitem_free(&it);
+    return rc;
+}
+
+int eng_put_item(search_engine *s, const sitem *item, err *e) {
+    const char *code = item->code;
+    const char *name = item->name;
     if (!code || !*code || strlen(code) >= SEARCH_CODE_MAX)
         return err_invalid(e, "code", "事项编码缺失或过长");
     if (!name || !*name || strlen(name) >= SEARCH_NAME_MAX)
@@ -705,19 +675,17 @@ int search_engine_put(search_engine *s, json_t *item, err *e) {
     memset(d, 0, sizeof(*d));
     d->code = xstrdup(code);
     d->name = xstrdup(name);
-    d->department = eng_intern(s, jstr(item, "department"));
-    d->type = eng_intern(s, jstr(item, "type"));
-    json_t *pop = json_object_get(item, "popularity");
-    d->popularity = json_is_number(pop) ? (float)json_number_value(pop) : 0.0f;
+    d->department = eng_intern(s, item->department);
+    d->type = eng_intern(s, item->type);
+    d->popularity = (float)item->popularity;
     if (d->popularity < 0) d->popularity = 0;
-    json_t *pd = json_object_get(item, "promise_days");
-    d->promise_days = json_is_number(pd) ? (float)json_number_value(pd) : 0.0f;
-    json_int_t depth = json_integer_value(json_object_get(item, "online_depth"));
+    d->promise_days = (float)item->promise_days;
+    long depth = item->online_depth;
     d->online_depth = (uint8_t)(depth < 0 ? 0 : depth > 4 ? 4 : depth);
-    d->commitment = json_is_true(json_object_get(item, "commitment"));
-    d->instant = json_is_true(json_object_get(item, "instant"));
-    d->scope = (uint8_t)scope_bits(item);
-    d->handle_at = (uint8_t)handle_bits(item);
+    d->commitment = (uint8_t)item->commitment;
+    d->instant = (uint8_t)item->instant;
+    d->scope = (uint8_t)item->scope;
+    d->handle_at = (uint8_t)item->handle_at;
     snprintf(d->area, sizeof(d->area), "%.6s", code);
     d->live = 1;
     s->live[id] = 1;

@@ -211,6 +211,42 @@ struct search_engine {
     void *scratch;       /* index.c's per-item analysis tables (write lock) */
 };
 
+/* ---- an item as the index reads it (scan.c) ---- */
+/* Lists of an item's pieces: keywords, material names, process steps, FAQ (q and
+ * a alternating); scope and handle_at are only used while scanning. */
+enum { SP_KW, SP_MAT, SP_PROC, SP_FAQ, SP_COUNT, SP_SCOPE = SP_COUNT, SP_HANDLE };
+
+typedef struct sitem {
+    const char *code, *name; /* NULL when absent or not strings */
+    const char *department, *type, *conditions, *result, *fee; /* "" when absent */
+    double popularity, promise_days;
+    long online_depth;
+    int commitment, instant;
+    unsigned scope, handle_at; /* SCOPE_* bits; bit k for search_handle_places[k] */
+    const char **list[SP_COUNT]; /* a piece may be NULL (not a string): nothing */
+    size_t n[SP_COUNT], cap[SP_COUNT];
+    char *buf; /* the scanner's strings */
+    size_t bufcap;
+} sitem;
+
+/** Clear it for the next item (keeps its buffers). */
+void sitem_reset(sitem *it);
+void sitem_free(sitem *it);
+/** it borrows item's strings (valid while item lives). */
+void sitem_from_json(sitem *it, json_t *item);
+/** Scan the JSON text of one item; it points into its own buffer (valid until the
+ *  next scan). 0, or -1 when the text is not JSON the scanner accepts (the caller
+ *  then decodes it with jansson). */
+int sitem_scan(sitem *it, const char *json, size_t len);
+/** search_engine_put for an item already read. */
+int eng_put_item(search_engine *s, const sitem *it, err *e);
+/** Queue the JSON text of an item (malloc'd; the loader frees it) with its
+ *  popularity (which replaces the document's). */
+void search_loader_put_text(search_loader *l, char *json, size_t len, double popularity);
+/** Queue every item of the catalog table to l, in code order (as catalog_for_each,
+ *  without decoding the documents here). 0 or -1. */
+int search_load_catalog(db *d, search_loader *l, err *e);
+
 /* Field parameters of BM25F (shared by index.c and query.c). */
 extern const float search_field_weight[F_COUNT];
 

@@ -1,12 +1,12 @@
-/* search/loader.c: bulk loading with decoding and indexing on two threads.
+/* search/loader.c: bulk loading with reading and indexing on two threads.
  *
- * Building the index from the catalog is two stages of about equal cost: decoding
- * each item's JSON (in the caller: catalog_for_each, or a file reader) and
- * analysing it (search_engine_put). The loader runs the second stage on a worker
- * thread fed through a bounded queue, so that on a machine with two cores the
- * build takes about the longer of the two instead of their sum. Items are
- * indexed in the order they were queued. When the thread cannot be started the
- * loader indexes synchronously. */
+ * The caller reads items (search_load_catalog: the documents' JSON text from the
+ * catalog table; a file reader: decoded objects) and queues them; a worker
+ * thread fed through a bounded queue scans each text (scan.c, jansson only for
+ * what the scanner refuses) and indexes it, so that on a machine with two cores
+ * reading from the database overlaps with indexing. Items are indexed in the
+ * order they were queued. When the thread cannot be started the loader indexes
+ * synchronously. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +22,13 @@ struct search_loader {
     void *ctx;
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full;
-    json_t *q[LOADER_QUEUE];
+    struct queued {
+        json_t *item; /* or: */
+        char *text;   /* JSON text (owned) */
+        size_t len;
+        double popularity;
+    } q[LOADER_QUEUE];
+    sitem it; /* the worker's scan of the current text */
     size_t head, len;
     int done, threaded;
     pthread_t thread;
@@ -31,13 +37,29 @@ struct search_loader {
     err first;
 };
 
-/* Index one item (the loader's reference is released). */
-static void load_one(search_loader *l, json_t *item) {
+/* Index one item (the loader's reference or text is released). */
+static void load_one(search_loader *l, struct queued *qi) {
     err e = {0};
     uint64_t t = time_mono_ns();
-    int rc = search_engine_put(l->s, item, &e);
+    int rc;
+    if (qi->item) {
+        rc = search_engine_put(l->s, qi->item, &e);
+        json_decref(qi->item);
+    } else if (sitem_scan(&l->it, qi->text, qi->len) == 0) {
+        l->it.popularity = qi->popularity;
+        rc = eng_put_item(l->s, &l->it, &e);
+    } else {
+        json_t *item = json_loadb(qi->text, qi->len, 0, NULL);
+        if (item) {
+            json_object_set_new(item, "popularity", json_real(qi->popularity));
+            rc = search_engine_put(l->s, item, &e);
+            json_decref(item);
+        } else {
+            rc = err_invalid(&e, "doc", "事项文档不是有效的 JSON");
+        }
+    }
+    free(qi->text);
     l->put_ns += time_mono_ns() - t;
-    json_decref(item);
     if (rc == 0) {
         l->indexed++;
         return;
@@ -53,12 +75,12 @@ static void *loader_main(void *arg) {
         while (l->len == 0 && !l->done)
             pthread_cond_wait(&l->not_empty, &l->mu);
         if (l->len == 0) break;
-        json_t *item = l->q[l->head];
+        struct queued qi = l->q[l->head];
         l->head = (l->head + 1) % LOADER_QUEUE;
         l->len--;
         pthread_cond_signal(&l->not_full);
         pthread_mutex_unlock(&l->mu);
-        load_one(l, item);
+        load_one(l, &qi);
         pthread_mutex_lock(&l->mu);
     }
     pthread_mutex_unlock(&l->mu);
@@ -79,19 +101,54 @@ search_loader *search_loader_start(search_engine *s, void (*fail)(void *ctx, con
     return l;
 }
 
-void search_loader_put(search_loader *l, json_t *item) {
-    json_incref(item);
+static void enqueue(search_loader *l, struct queued qi) {
     if (!l->threaded) {
-        load_one(l, item);
+        load_one(l, &qi);
         return;
     }
     pthread_mutex_lock(&l->mu);
     while (l->len == LOADER_QUEUE)
         pthread_cond_wait(&l->not_full, &l->mu);
-    l->q[(l->head + l->len) % LOADER_QUEUE] = item;
+    l->q[(l->head + l->len) % LOADER_QUEUE] = qi;
     l->len++;
     pthread_cond_signal(&l->not_empty);
     pthread_mutex_unlock(&l->mu);
+}
+
+void search_loader_put(search_loader *l, json_t *item) {
+    json_incref(item);
+    enqueue(l, (struct queued){.item = item});
+}
+
+void search_loader_put_text(search_loader *l, char *json, size_t len, double popularity) {
+    enqueue(l, (struct queued){.text = json, .len = len, .popularity = popularity});
+}
+
+#define CATALOG_PAGE 512
+
+int search_load_catalog(db *d, search_loader *l, err *e) {
+    char after[64] = "";
+    for (;;) {
+        /* Pages in code order, as catalog_for_each: a bounded result set on PostgreSQL. */
+        db_stmt *st = db_query(d, e,
+                               "SELECT code, doc, popularity FROM catalog_items "
+                               "WHERE code > $1 ORDER BY code LIMIT $2",
+                               "si", after, (int64_t)CATALOG_PAGE);
+        if (!st) return -1;
+        int rc, n = 0;
+        while ((rc = db_step(st)) == DB_ROW) {
+            const char *code = db_column_text(st, 0), *doc = db_column_text(st, 1);
+            size_t len = doc ? strlen(doc) : 0;
+            char *text = xmalloc(len + 1);
+            memcpy(text, doc ? doc : "", len + 1);
+            search_loader_put_text(l, text, len, (double)db_column_int64(st, 2));
+            snprintf(after, sizeof(after), "%s", code ? code : "");
+            n++;
+        }
+        db_reset(st);
+        if (rc == DB_ERROR) return err_internal(e, "读取事项目录失败：%s", db_errmsg(d));
+        if (n < CATALOG_PAGE) return 0;
+    }
 }
 
 long search_loader_finish(search_loader *l, long *failed, uint64_t *put_ns, err *e) {
@@ -110,6 +167,7 @@ long search_loader_finish(search_loader *l, long *failed, uint64_t *put_ns, err 
     pthread_cond_destroy(&l->not_empty);
     pthread_cond_destroy(&l->not_full);
     pthread_mutex_destroy(&l->mu);
+    sitem_free(&l->it);
     free(l);
     return n;
 }

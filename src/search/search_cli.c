@@ -21,7 +21,7 @@
 #include "base/xmalloc.h"
 #include "catalog/catalog.h"
 #include "db/migrate.h"
-#include "search/search.h"
+#include "search/internal.h"
 
 #define BATCH_MAX_QUERIES 100000
 #define ITEMS_LINE_MAX    (256u * 1024u)
@@ -81,11 +81,6 @@ static long index_file(search_engine *s, const char *path, err *e) {
     if (count < 0) return -1;
     if (indexed < 0) *e = le;
     return indexed;
-}
-
-static int put_item(void *ctx, json_t *item) {
-    search_loader_put(ctx, item);
-    return 0;
 }
 
 static long rss_kib(void) {
@@ -174,7 +169,7 @@ int search_cli(const cli_env *env, int argc, char **argv) {
             return 1;
         }
         search_loader *l = search_loader_start(s, NULL, NULL);
-        int walk = catalog_for_each(d, put_item, l, &e);
+        int walk = search_load_catalog(d, l, &e);
         err le = {0};
         if (finish_loader(l, &le) < 0 && walk == 0) {
             e = le;

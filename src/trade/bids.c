@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "auth/roles.h"
+#include "base/crypto.h"
 #include "base/jsonx.h"
 #include "base/timeutil.h"
 #include "proofs/proofs.h"
@@ -481,13 +482,16 @@ int bids_submit(db *d, const trade_actor *a, int64_t tender_id, const bids_submi
                  rec_text, sig, id) != 0 ||
         proofs_key_register(d, &key, e) != 0)
         goto fail;
-    /* The audit row names the envelope, not the price nor the company's name. */
-    json_t *after = json_pack("{s:I,s:I,s:s,s:I,s:I}", "tender_id", (json_int_t)tender_id, "seq",
-                              (json_int_t)seq, "envelope_sha256", env_sha, "replaced",
-                              (json_int_t)replaced, "to_backup", (json_int_t)to_backup);
-    char oid[24];
-    snprintf(oid, sizeof(oid), "%lld", (long long)id);
-    int arc = audit_record(d, &a->audit, "bid.submit", "bid", oid, NULL, after, e);
+    /* Before the opening nobody may learn who bid on what, and supervisors and admins
+     * read the audit trail: the row is written by a sealed actor and names only the
+     * envelope and the receipt's hash. Who submitted is in the bids row (user_id),
+     * readable once the hall opens, and bid.reveal is audited with the company. */
+    char rec_sha[65];
+    crypto_sha256_hex(rec_text, strlen(rec_text), rec_sha);
+    json_t *after = json_pack("{s:s,s:s,s:I}", "envelope_sha256", env_sha, "receipt_sha256",
+                              rec_sha, "replaced", (json_int_t)(replaced ? 1 : 0));
+    audit_actor sealed = {.user_id = 0, .login = "sealed-bidder", .request_id = a->audit.request_id};
+    int arc = audit_record(d, &sealed, "bid.submit", "bid", env_sha, NULL, after, e);
     json_decref(after);
     if (arc != 0 || db_commit(d, e) != 0) goto fail;
     char key_id[sizeof(key.key_id)];
@@ -534,10 +538,15 @@ int bids_withdraw(db *d, const trade_actor *a, int64_t tender_id, err *e) {
     if (db_execf(d, e, "UPDATE bids SET status = 'withdrawn', updated_at = $1 WHERE id = $2", "si",
                  now, id) != 0)
         goto fail;
-    char oid[24];
-    snprintf(oid, sizeof(oid), "%lld", (long long)id);
+    /* Sealed like the submission: nothing here says which tender or company. */
+    char env_sha[65] = "";
+    db_stmt *es = db_query(d, e, "SELECT envelope_sha256 FROM bids WHERE id = $1", "i", id);
+    if (!es) goto fail;
+    if (db_step(es) == DB_ROW) snprintf(env_sha, sizeof(env_sha), "%s", db_column_text(es, 0));
+    db_reset(es);
     json_t *after = json_pack("{s:s}", "status", "withdrawn");
-    int arc = audit_record(d, &a->audit, "bid.withdraw", "bid", oid, NULL, after, e);
+    audit_actor sealed = {.user_id = 0, .login = "sealed-bidder", .request_id = a->audit.request_id};
+    int arc = audit_record(d, &sealed, "bid.withdraw", "bid", env_sha, NULL, after, e);
     json_decref(after);
     if (arc != 0 || db_commit(d, e) != 0) goto fail;
     return 0;

@@ -496,8 +496,7 @@ static int act_backup_reveal(act_ctx *c, const unsigned char *plain, size_t len,
     return rc;
 }
 
-/* A uniformly drawn factor in [lo, hi] at 1/10000 steps, from the OS CSPRNG. */
-static double draw_factor(double lo, double hi) {
+double opening_draw_factor(double lo, double hi) {
     uint32_t a = (uint32_t)llround(lo * 10000), b = (uint32_t)llround(hi * 10000);
     if (b < a) b = a;
     uint32_t k = a + randombytes_uniform(b - a + 1);
@@ -610,7 +609,7 @@ static int act_close_decrypt(act_ctx *c, err *e) {
     if (!strcmp(c->t.method, "reasonable_low")) {
         double lo, hi;
         factor_range(c->d, c->t.id, &lo, &hi);
-        double f = draw_factor(lo, hi);
+        double f = opening_draw_factor(lo, hi);
         if (db_execf(c->d, e,
                      "UPDATE tenders SET benchmark_factor = $1, updated_at = $2 WHERE id = $3",
                      "dsi", f, c->now_s, c->t.id) != 0)
@@ -1237,12 +1236,17 @@ int opening_record_get(db *d, const trade_actor *a, int64_t tender_id, unsigned 
     snprintf(path, sizeof(path), "%s/%s.pdf", dir, h.record_sha256);
     FILE *f = fopen(path, "rb");
     if (!f) return err_internal(e, "开标记录文件缺失");
-    unsigned char *buf = malloc(OPENING_RECORD_MAX);
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || st.st_size > OPENING_RECORD_MAX) {
+        fclose(f);
+        return err_internal(e, "开标记录文件大小异常");
+    }
+    unsigned char *buf = malloc((size_t)st.st_size);
     if (!buf) {
         fclose(f);
         return err_internal(e, "内存不足");
     }
-    size_t n = fread(buf, 1, OPENING_RECORD_MAX, f);
+    size_t n = fread(buf, 1, (size_t)st.st_size, f);
     fclose(f);
     char got[65];
     sha256_hex(buf, n, got);

@@ -81,6 +81,10 @@ json_t *opening_events(db *d, const trade_actor *a, int64_t tender_id, int64_t a
 int opening_record_get(db *d, const trade_actor *a, int64_t tender_id, unsigned char **out,
                        size_t *len, char *sha, char *sig, size_t sig_n, err *e);
 
+/** The benchmark factor draw (抽取): uniform over lo..hi in steps of 0.0001, from the
+ *  OS CSPRNG (libsodium randombytes_uniform, no modulo bias). */
+double opening_draw_factor(double lo, double hi);
+
 /** "isle-opening-confirm:v1:<tender_no>:<sha>" into buf. Returns buf. */
 char *opening_confirm_string(const char *tender_no, const char *sha, char *buf, size_t n);
 /** "isle-opening-record:v1:<tender_no>:<sha>": what the server's Ed25519 key signs. */

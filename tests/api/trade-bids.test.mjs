@@ -523,3 +523,23 @@ test('late bids are refused; the opening reveals with the commitment check and t
   assert.equal(byUscc[bidders.C.uscc].decrypted_via, 'backup');
   assert.equal(byUscc[bidders.B.uscc].status, 'sealed');
 });
+
+test('the audit trail does not tell who bid on what before the opening', async () => {
+  // Supervisors and admins read the audit log: submissions are written by a sealed actor
+  // and name only the envelope and the receipt's hash.
+  const rows = dbQuery(srv.dbPath,
+    "SELECT COALESCE(actor_id, '') || '|' || actor_login || '|' || object_id || '|' || COALESCE(after_json, '') FROM audit_log WHERE action IN ('bid.submit', 'bid.withdraw')")
+    .split('\n').filter(Boolean);
+  assert.ok(rows.length >= 1, 'submissions are audited');
+  const companies = dbQuery(srv.dbPath, 'SELECT uscc FROM trade_companies').split('\n').filter(Boolean);
+  const tenders = dbQuery(srv.dbPath, 'SELECT tender_no FROM tenders').split('\n').filter(Boolean);
+  for (const r of rows) {
+    const [actor, loginName, object] = r.split('|');
+    assert.ok(actor === '' || actor === '0', `no actor id: ${r}`);
+    assert.equal(loginName, 'sealed-bidder');
+    assert.match(object, /^[0-9a-f]{64}$/, 'object is the envelope hash');
+    for (const c of companies) assert.ok(!r.includes(c), `no company in ${r}`);
+    for (const t of tenders) assert.ok(!r.includes(t), `no tender in ${r}`);
+    assert.ok(!/tender_id/.test(r), 'no tender id');
+  }
+});

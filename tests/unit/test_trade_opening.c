@@ -13,6 +13,7 @@
 #include "test.h"
 
 #include <ftw.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,4 +525,24 @@ TEST(trade_opening_visibility) {
     CHECK_STR(opening_confirm_string("ZS-1", "ab", buf, sizeof(buf)),
               "isle-opening-confirm:v1:ZS-1:ab");
     teardown(&f);
+}
+
+/* The factor draw: every value inside the range at 0.0001 steps, both ends reachable,
+ * roughly uniform (each of the 11 values of 0.9500..0.9510 within ±30% of its share). */
+TEST(trade_opening_factor_draw) {
+    int count[11] = {0};
+    int bad = 0;
+    for (int i = 0; i < 22000; i++) {
+        double f = opening_draw_factor(0.95, 0.951);
+        long k = lround(f * 10000) - 9500;
+        if (k < 0 || k > 10 || fabs(f * 10000 - (double)lround(f * 10000)) > 1e-6)
+            bad++;
+        else
+            count[k]++;
+    }
+    CHECK_INT(bad, 0);
+    for (int k = 0; k < 11; k++)
+        CHECK(count[k] > 1400 && count[k] < 2600);
+    double f = opening_draw_factor(0.97, 0.97);
+    CHECK(fabs(f - 0.97) < 1e-9);
 }

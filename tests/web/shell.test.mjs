@@ -92,7 +92,7 @@ test('home page renders the 36 towns from the API and a town\'s stations', async
   assert.equal(shown.length, 36, '36 town buttons');
   assert.deepEqual([...shown].sort(), towns.map((x) => x.name).sort(), 'town names come from the API');
   // Anonymous navigation: 首页, 服务网点, 智能客服 and 登录 / 注册.
-  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '服务网点', '智能客服']);
+  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '服务网点', '公共资源交易', '证明核验', '智能客服']);
   await page.locator('#account a', { hasText: '登录' }).waitFor();
   await page.locator('#account a', { hasText: '注册' }).waitFor();
   assert.match(await page.locator('#home-q').getAttribute('placeholder'), /老人证/);
@@ -151,7 +151,7 @@ test('citizen logs in, sees the display name in the header, /me, and is kept out
   assert.equal((await page.locator('#who-name').textContent()).trim(), u.display_name);
   assert.equal((await page.locator('#account .role-badge').textContent()).trim(), u.role_name);
   assert.equal(new URL(page.url()).pathname, '/');
-  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '我的办件', '智能客服']);
+  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '我的办件', '帮我办', '我的证明', '智能客服']);
   assert.match(await page.locator('h1').textContent(), new RegExp(u.display_name));
 
   await page.locator('#nav-list a[href="/me"]').click();
@@ -261,7 +261,7 @@ test('phone viewport (375x812): menu button, no horizontal overflow', async (t) 
 test('admin opens 审计日志, sees rows and verifies the hash chain', async (t) => {
   const { page, assertClean } = await open(t);
   await login(page, 'admin');
-  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '智能客服', '用户管理', '审计日志', '搜索管理']);
+  assert.deepEqual(await page.locator('#nav-list a').allTextContents(), ['首页', '我的', '用户管理', '审计日志', '搜索管理', '数智分析', '防围串标']);
   await page.locator('#nav-list a', { hasText: '审计日志' }).click();
   await page.waitForURL(/\/admin\/audit$/);
   await page.locator('#audit-table tbody tr').first().waitFor();

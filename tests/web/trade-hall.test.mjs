@@ -3,7 +3,9 @@
 // hall open while the host advances it through the API; both see the steps change,
 // the sign-ins and the 唱标 rows arrive live over SSE. The bidder signs in with the
 // button and submits the plaintext it decrypted with `openssl cms -decrypt` through
-// the file picker. Also the host's controls and 长者模式.
+// the file picker. Then the host runs the rest from its page (a refusal shown, the
+// close of decryption with the factor, objections, the record) while the bidder
+// objects and confirms with a pasted signature. Also 长者模式 at phone width.
 // Screenshots: tests/web/out/hall-*.png
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { createHall, decryptBid, ensurePki } from '../api/trade-hall-fixture.mjs';
+import { dbQuery } from '../api/server.mjs';
+import { createHall, decryptBid, ensurePki, signConfirm } from '../api/trade-hall-fixture.mjs';
 import { launchBrowser, openPage, startServer } from './server.mjs';
 
 const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
@@ -159,4 +162,55 @@ test('the host sees its controls; 长者模式 at phone width', async (t) => {
   const overflow = await e.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no sideways scrolling in 长者模式 (${overflow}px)`);
   await e.assertClean();
+});
+
+test('the host runs the rest of the hall from the page; objection, reply, confirmation', async (t) => {
+  const url = `${srv.url}/trade/tenders/${hall.tenderId}/hall`;
+  const [b0] = hall.bidders;
+  const hst = await openPage(browser, t);
+  const b = await openPage(browser, t);
+  const w = await openPage(browser, t, { viewport: PHONE });
+  await login(hst.page, 'trading_staff');
+  await hst.page.goto(url);
+  await login(b.page, b0.login);
+  await b.page.goto(url);
+  await w.page.goto(url);
+  for (const p of [hst.page, b.page, w.page]) await p.locator('.hall-live.on').waitFor();
+
+  // The third bidder has not decrypted and the window is open: the page shows the refusal.
+  await hst.page.getByRole('button', { name: '结束解密并唱标' }).click();
+  await hst.page.locator('.hall-banner .notice-error', { hasText: '解密时间尚未结束' }).waitFor();
+  dbQuery(srv.db, `UPDATE openings SET decrypt_until = '2020-01-01T00:00:00Z' WHERE tender_id = ${hall.tenderId}`);
+  await hst.page.getByRole('button', { name: '结束解密并唱标' }).click();
+  await current(w.page).filter({ hasText: '唱标完成' }).waitFor();
+  await w.page.locator('.hall-table tbody tr', { hasText: '未解密' }).waitFor();
+  await w.page.locator('.hall-factor').waitFor();
+  assert.match(await w.page.locator('.hall-factor').textContent(), /0\.9[5-8]\d\d/);
+
+  await hst.page.getByRole('button', { name: '开始异议' }).click();
+  await current(b.page).filter({ hasText: '异议' }).waitFor();
+  await b.page.locator('#hall-objection').fill('第二名的项目经理另有在建项目，请核实。');
+  await b.page.getByRole('button', { name: '提交异议' }).click();
+  await w.page.locator('.hall-objection-text', { hasText: '另有在建项目' }).waitFor();
+  await hst.page.locator('.hall-objection textarea').fill('已记录，提交评标委员会核查。');
+  await hst.page.getByRole('button', { name: '答复' }).click();
+  await b.page.locator('.hall-reply', { hasText: '提交评标委员会核查' }).waitFor();
+  await shot(w.page, 'hall-objections.png');
+
+  dbQuery(srv.db, `UPDATE openings SET objections_until = '2020-01-01T00:00:00Z' WHERE tender_id = ${hall.tenderId}`);
+  await hst.page.getByRole('button', { name: '生成开标记录' }).click();
+  const confirm = b.page.locator('.hall-confirm-string');
+  await confirm.waitFor();
+  const text = (await confirm.textContent()).trim();
+  assert.match(text, new RegExp(`^isle-opening-confirm:v1:${hall.tenderNo}:[0-9a-f]{64}$`));
+  await b.page.locator('#hall-sig').fill(signConfirm(pki, b0, text));
+  await b.page.getByRole('button', { name: '确认开标记录' }).click();
+  await w.page.locator('.hall-confirms', { hasText: b0.name }).waitFor();
+  await hst.page.getByRole('button', { name: '结束开标' }).click();
+  await current(w.page).filter({ hasText: '开标结束' }).waitFor();
+  await w.page.locator('.hall-record', { hasText: 'Ed25519' }).waitFor();
+  assert.equal(await w.page.locator('.hall-record a').getAttribute('href'), `/api/v1/trade/tenders/${hall.tenderId}/hall/record.pdf`);
+  await shot(w.page, 'hall-closed.png');
+  await shot(b.page, 'hall-bidder-closed.png');
+  for (const p of [hst, b, w]) await p.assertClean();
 });

@@ -9,8 +9,7 @@ const SITE = '岛上办 · isle 舟山政务服务';
 // Who may edit catalog items, and who sees 搜索管理 (synonyms, zero-result queries).
 const ITEM_EDIT_ROLES = ['staff', 'approver', 'admin'];
 const SEARCH_ADMIN_ROLES = ['staff', 'approver', 'admin', 'supervisor'];
-// Who applies online (我的办件), and who works the case queue (办件队列).
-const APPLICANT_ROLES = ['citizen', 'company'];
+// Who works the case queue (办件队列).
 const QUEUE_ROLES = ['staff', 'approver', 'supervisor', 'admin'];
 // Public resource trading: who manages tenders and hosts openings, who bids, who evaluates,
 // who screens bids for collusion (防围串标), who dispatches assisted requests.
@@ -102,34 +101,29 @@ function navItems(u) {
       { href: '/', label: '首页' },
       { href: '/places', label: '服务网点' },
       { href: '/trade', label: '公共资源交易' },
-      { href: '/open/trading', label: '交易成果' },
       { href: '/verify', label: '证明核验' },
       { href: '/assistant', label: '智能客服' },
     ];
   }
-  const items = [
+  // Each role's daily work, at most seven entries so the bar stays on one line;
+  // the rest is reached from /me and the home page's 工作台 links.
+  const byRole = {
+    citizen: [['/me/cases', '我的办件'], ['/me/assist', '帮我办'], ['/me/proofs', '我的证明'], ['/assistant', '智能客服']],
+    company: [['/me/cases', '我的办件'], ['/trade/company', '我的投标'], ['/assistant', '智能客服']],
+    agent: [['/agent', '我的任务']],
+    staff: [['/work/queue', '办件队列'], ['/work/dispatch', '派单调度'], ['/work/proofs', '证明审核'], ['/dash', '数智分析'], ['/admin/search', '搜索管理']],
+    approver: [['/work/queue', '办件队列'], ['/work/proofs', '证明审核'], ['/dash', '数智分析'], ['/admin/search', '搜索管理']],
+    trading_staff: [['/trade/manage', '交易管理'], ['/dash', '数智分析']],
+    bidder: [['/trade/company', '我的投标'], ['/trade', '公共资源交易']],
+    expert: [['/trade/expert', '评标任务']],
+    supervisor: [['/work/queue?due=overdue', '超期督办'], ['/screen', '防围串标'], ['/dash', '数智分析'], ['/admin/audit', '审计日志'], ['/admin/search', '搜索管理']],
+    admin: [['/admin/users', '用户管理'], ['/admin/audit', '审计日志'], ['/admin/search', '搜索管理'], ['/dash', '数智分析'], ['/screen', '防围串标']],
+  };
+  return [
     { href: '/', label: '首页' },
     { href: '/me', label: '我的' },
+    ...(byRole[u.role] || []).map(([href, label]) => ({ href, label })),
   ];
-  if (APPLICANT_ROLES.includes(u.role)) items.push({ href: '/me/cases', label: '我的办件' });
-  // Admins reach the queue from /me: their bar is full of administration already.
-  if (u.role === 'supervisor') items.push({ href: '/work/queue?due=overdue', label: '超期督办' });
-  else if (u.role === 'staff' || u.role === 'approver') items.push({ href: '/work/queue', label: '办件队列' });
-  if (u.role === 'citizen') items.push({ href: '/me/assist', label: '帮我办' }, { href: '/me/proofs', label: '我的证明' });
-  if (u.role === 'staff' || u.role === 'approver') items.push({ href: '/work/proofs', label: '证明审核' });
-  if (u.role === 'agent') items.push({ href: '/agent', label: '我的任务' });
-  if (DISPATCH_ROLES.includes(u.role)) items.push({ href: '/work/dispatch', label: '派单调度' });
-  if (TRADE_STAFF_ROLES.includes(u.role) || u.role === 'supervisor') items.push({ href: '/trade/manage', label: '交易管理' });
-  else if (BIDDER_ROLES.includes(u.role)) items.push({ href: '/trade/company', label: '我的投标' });
-  else if (u.role === 'expert') items.push({ href: '/trade/expert', label: '评标任务' });
-  else items.push({ href: '/trade', label: '公共资源交易' });
-  if (SCREEN_ROLES.includes(u.role)) items.push({ href: '/screen', label: '防围串标' });
-  if (DASH_ROLES.includes(u.role)) items.push({ href: '/dash', label: '数智分析' });
-  items.push({ href: '/assistant', label: '智能客服' });
-  if (u.role === 'admin') items.push({ href: '/admin/users', label: '用户管理' });
-  if (u.role === 'admin' || u.role === 'supervisor') items.push({ href: '/admin/audit', label: '审计日志' });
-  if (SEARCH_ADMIN_ROLES.includes(u.role)) items.push({ href: '/admin/search', label: '搜索管理' });
-  return items;
 }
 
 const navList = document.getElementById('nav-list');
