@@ -331,10 +331,14 @@ int sim_extract_file(const char *path, char **text, size_t *tlen, err *e) {
         free(buf);
         return err_internal(e, "读取文档失败");
     }
-    /* UTF-8 text (the common case in bulk) is handed over without a copy */
+    /* UTF-8 text (the common case in bulk) is handed over without a copy; the
+     * encoding is judged on the first 64 KiB (decoding later is lenient) */
     const char *kind = sim_detect(buf, n);
+    size_t probe = n < 65536 ? n : 65536;
+    while (probe < n && probe > 0 && (buf[probe] & 0xC0) == 0x80)
+        probe--;
     if (kind && !strcmp(kind, "text") && n <= SIM_TEXT_MAX && !(n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) &&
-        utf8_valid(buf, n)) {
+        utf8_valid(buf, probe)) {
         buf[n] = 0;
         *text = (char *)buf;
         *tlen = n;

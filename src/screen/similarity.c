@@ -337,10 +337,13 @@ typedef struct sdoc {
     int empty;
 } sdoc;
 
+#define TENDER_FILTER_BITS (1u << 20) /* 128 KiB: stays in cache */
+
 struct sim_corpus {
     sdoc *docs;
     int n, cap;
-    hmap tender; /* shingles of the tender's own text */
+    hmap tender;             /* shingles of the tender's own text */
+    uint64_t *tender_filter; /* their bits, checked first */
 };
 
 sim_corpus *sim_corpus_new(void) {
@@ -356,6 +359,7 @@ void sim_corpus_free(sim_corpus *c) {
     }
     free(c->docs);
     hm_free(&c->tender);
+    free(c->tender_filter);
     free(c);
 }
 
@@ -366,16 +370,24 @@ int sim_corpus_count(const sim_corpus *c) {
 int sim_corpus_add_tender(sim_corpus *c, const char *text, size_t len, err *e) {
     if (c->n) return err_conflict(e, "tender", "招标文件须在投标文件之前加入");
     if (!c->tender.k && hm_init(&c->tender, 1024) != 0) return err_internal(e, "内存不足");
+    if (!c->tender_filter && !(c->tender_filter = calloc(TENDER_FILTER_BITS / 64, 8)))
+        return err_internal(e, "内存不足");
     shiter it;
     shi_init(&it, text, len);
     uint64_t h;
-    while (shi_next(&it, &h))
+    while (shi_next(&it, &h)) {
         if (hm_slot(&c->tender, h, 1) < 0) return err_internal(e, "内存不足");
+        size_t b = (size_t)(h >> 20) & (TENDER_FILTER_BITS - 1);
+        c->tender_filter[b >> 6] |= 1ull << (b & 63);
+    }
     return 0;
 }
 
 static inline int in_tender(sim_corpus *c, uint64_t h) {
-    return c->tender.n && hm_slot(&c->tender, h, 0) >= 0;
+    if (!c->tender.n) return 0;
+    size_t b = (size_t)(h >> 20) & (TENDER_FILTER_BITS - 1);
+    if (!((c->tender_filter[b >> 6] >> (b & 63)) & 1)) return 0;
+    return hm_slot(&c->tender, h, 0) >= 0;
 }
 
 /* Signature and own-shingle count of a document's text. */

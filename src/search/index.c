@@ -284,7 +284,9 @@ static void analyse_text(analyser *a, const char *text) {
     if (!text || !*text) return;
     size_t tlen = strlen(text);
     search_engine *s = a->s;
-    if (a->field == F_NAME || tlen > MEMO_MAX_TEXT) {
+    /* Names are remembered only during a bulk load, where the same 事项 keeps its
+     * name in many counties; later edits mostly bring new names. */
+    if ((a->field == F_NAME && !s->bulk) || tlen > MEMO_MAX_TEXT) {
         analyse_text_raw(a, text, tlen);
         return;
     }

@@ -370,6 +370,9 @@ static int elem_object(scanner *sc, sitem *it, int kind) {
     return 0;
 }
 
+/* k (kl bytes) is the key lit: the length test first, as most keys differ in length. */
+#define KEY(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
+
 int sitem_scan(sitem *it, const char *json, size_t len) {
     sitem_reset(it);
     if (it->bufcap < len + 1) {
@@ -402,37 +405,37 @@ int sitem_scan(sitem *it, const char *json, size_t len) {
             if (sc.p >= sc.end || *sc.p != ':') return -1;
             sc.p++;
             int rc;
-            const char **str = !strcmp(k, "code")         ? &it->code
-                               : !strcmp(k, "name")       ? &it->name
-                               : !strcmp(k, "department") ? &it->department
-                               : !strcmp(k, "type")       ? &it->type
-                               : !strcmp(k, "conditions") ? &it->conditions
-                               : !strcmp(k, "result")     ? &it->result
-                               : !strcmp(k, "fee")        ? &it->fee
+            const char **str = KEY("code")         ? &it->code
+                               : KEY("name")       ? &it->name
+                               : KEY("department") ? &it->department
+                               : KEY("type")       ? &it->type
+                               : KEY("conditions") ? &it->conditions
+                               : KEY("result")     ? &it->result
+                               : KEY("fee")        ? &it->fee
                                                           : NULL;
             if (str) {
                 int nullable = str == &it->code || str == &it->name;
                 rc = string_or(&sc, str, nullable ? NULL : "");
-            } else if (!strcmp(k, "keywords")) {
+            } else if (KEY("keywords")) {
                 it->n[SP_KW] = 0;
                 rc = array(&sc, it, SP_KW, elem_string);
-            } else if (!strcmp(k, "process")) {
+            } else if (KEY("process")) {
                 it->n[SP_PROC] = 0;
                 rc = array(&sc, it, SP_PROC, elem_string);
-            } else if (!strcmp(k, "materials")) {
+            } else if (KEY("materials")) {
                 it->n[SP_MAT] = 0;
                 rc = array(&sc, it, SP_MAT, elem_object);
-            } else if (!strcmp(k, "faq")) {
+            } else if (KEY("faq")) {
                 it->n[SP_FAQ] = 0;
                 rc = array(&sc, it, SP_FAQ, elem_object);
-            } else if (!strcmp(k, "scope")) {
+            } else if (KEY("scope")) {
                 it->scope = 0;
                 rc = array(&sc, it, SP_SCOPE, elem_string);
-            } else if (!strcmp(k, "handle_at")) {
+            } else if (KEY("handle_at")) {
                 it->handle_at = 0;
                 rc = array(&sc, it, SP_HANDLE, elem_string);
-            } else if (!strcmp(k, "popularity") || !strcmp(k, "promise_days") ||
-                       !strcmp(k, "online_depth")) {
+            } else if (KEY("popularity") || KEY("promise_days") ||
+                       KEY("online_depth")) {
                 double v = 0;
                 int integer = 0;
                 ws(&sc);
@@ -449,7 +452,7 @@ int sitem_scan(sitem *it, const char *json, size_t len) {
                     it->promise_days = v;
                 else
                     it->online_depth = integer ? (long)v : 0;
-            } else if (!strcmp(k, "commitment") || !strcmp(k, "instant")) {
+            } else if (KEY("commitment") || KEY("instant")) {
                 ws(&sc);
                 int t = sc.p < sc.end && *sc.p == 't';
                 rc = skip(&sc);
