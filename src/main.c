@@ -435,6 +435,8 @@ static int cmd_serve(int argc, char **argv) {
                               .nroutes = nroutes};
     const char *hb = getenv("ISLE_SSE_HEARTBEAT");
     if (hb) cfg.sse_heartbeat = (int)strtol(hb, NULL, 10);
+    const char *rt = getenv("ISLE_REQUEST_TIMEOUT"); /* seconds to receive a request (30) */
+    if (rt) cfg.request_timeout = (int)strtol(rt, NULL, 10);
     const char *batch = getenv("ISLE_SSE_BATCH_MS");
     cfg.sse_batch_ms = batch ? (int)strtol(batch, NULL, 10) : 0;
     if (notify_worker_start(db_path, &e) != 0) return fail("notification sender", &e);

@@ -425,7 +425,7 @@ done:;
     uint64_t ns = time_mono_ns() - c->t_start;
     metrics_observe(st->route_index, st->status, ns);
     log_request(r, st->status, ns);
-    if (!c->sse) evtimer_del(c->timer);
+    evtimer_del(c->timer); /* an SSE stream too: the request timer would answer 408 into it */
     if (!http_should_keep_alive(&c->parser) && !c->sse) c->closing = 1;
 }
 

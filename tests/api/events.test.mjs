@@ -120,3 +120,23 @@ test('publish body is validated', async () => {
   assertError(await publish('public.test', { event: 42, data: {} }), 400, 'invalid_argument', 'event');
   assertError(await publish('public.test', { event: 'bad\nname', data: {} }), 400, 'invalid_argument', 'event');
 });
+
+test('an SSE stream outlives the request timeout (the 408 timer is not left armed)', async () => {
+  // A server with a 2-second request timeout: the stream must still be open after 4 s.
+  const s2 = await startServer({ env: { ISLE_REQUEST_TIMEOUT: '2' } });
+  try {
+    const admin = await s2.loginToken('admin');
+    const sub = await sseSubscribe(s2.base, 'public.timer-check');
+    assert.equal(sub.res.status, 200);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(sub.ended, false, 'the stream is still open');
+    const r = await s2.req('POST', '/api/v1/events/public.timer-check', { token: admin.token, json: { event: 'ping', data: { n: 1 } } });
+    assert.equal(r.status, 202);
+    const ev = await sub.next((e) => e.event === 'ping');
+    assert.equal(JSON.parse(ev.data).n, 1);
+    assert.ok(!sub.events.some((e) => /408|请求超时/.test(e.data)), 'no 408 written into the stream');
+    await sub.close();
+  } finally {
+    await s2.stop();
+  }
+});

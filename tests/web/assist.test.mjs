@@ -292,3 +292,48 @@ test('a proof asked for on a phone is checked by the village and the town, issue
   assert.match(await anon.page.locator('#verdict').textContent(), /未通过/);
   await anon.assertClean();
 });
+
+test('staff manage agents and stations; the 10-minute circle shows the villages left out', async (t) => {
+  const { page, assertClean } = await openPage(browser, t);
+  await login(page, 'staff');
+  await page.goto(`${srv.url}/work/agents?town=330903100`); // 六横镇
+  const row = page.locator('#agents-table tbody tr', { hasText: '李代办' });
+  await row.waitFor();
+  await row.locator('button[data-action=edit]').click();
+  const f = page.locator('#agent-edit-form');
+  await f.waitFor();
+  await f.locator('input[name=capacity]').fill('0');
+  await f.locator('button[type=submit]').click();
+  await f.locator('.field-error:not([hidden]), .form-alert:not([hidden])').first().waitFor();
+  await f.locator('input[name=capacity]').fill('6');
+  await f.locator('button[type=submit]').click();
+  await page.locator('#agents-flash .notice').waitFor();
+  await page.waitForFunction(() => /\/6/.test(document.querySelector('#agents-table tbody tr[data-id]')?.closest('tbody')?.textContent || ''));
+  // A station's opening hours.
+  await row.locator('td:nth-child(3) button').click();
+  const sf = page.locator('#station-edit-form');
+  await sf.waitFor();
+  await sf.locator('input[name=hours]').fill('25:00-26:00');
+  await sf.locator('button[type=submit]').click();
+  await sf.locator('.field-error:not([hidden]), .form-alert:not([hidden])').first().waitFor();
+  await sf.locator('input[name=hours]').fill('08:00-11:30,13:30-17:00');
+  await sf.locator('button[type=submit]').click();
+  await page.locator('#agents-flash', { hasText: '站点已保存' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'assist-agents-admin.png'), fullPage: true });
+  await assertClean();
+
+  // The public 10-minute circle for 户籍办理 (service centres only): some villages are left out.
+  const anon = await openPage(browser, t, { viewport: PHONE });
+  await anon.page.goto(`${srv.url}/places`);
+  await anon.page.locator('#coverage-link').click();
+  await anon.page.locator('#coverage-kpis .kpi').first().waitFor();
+  await anon.page.locator('#coverage-service').selectOption('household');
+  await anon.page.locator('#coverage-form button[type=submit]').click();
+  await anon.page.waitForURL(/service=household/);
+  await anon.page.locator('#coverage-outside-table tbody tr').first().waitFor();
+  assert.ok((await anon.page.locator('#coverage-outside-table tbody tr').count()) >= 1);
+  await anon.page.locator('#coverage-map canvas').waitFor();
+  assert.ok((await anon.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0, 'no sideways scroll on a phone');
+  await anon.page.screenshot({ path: path.join(OUT, 'assist-coverage.png'), fullPage: true });
+  await anon.assertClean();
+});

@@ -47,6 +47,8 @@ const ROUTES = {
   '/assist/new': { load: () => import('./pages/assist-new.js'), auth: true },
   '/me/assist': { load: () => import('./pages/my-assist.js'), auth: true },
   '/work/dispatch': { load: () => import('./pages/dispatch-board.js'), roles: DISPATCH_ROLES },
+  '/work/agents': { load: () => import('./pages/agents-admin.js'), roles: DISPATCH_ROLES },
+  '/coverage': { load: () => import('./pages/coverage.js') },
   // 数智分析 (src/dash/): the city overview, the services drill-down, 无感监测 alerts, the
   // trading view; 交易成果展示 for the public.
   '/dash': { load: () => import('./pages/dash-overview.js'), roles: DASH_ROLES },

@@ -55,7 +55,7 @@ export async function render(main, ctx) {
       'div',
       { class: 'page-head page-head-row' },
       h('div', null, h('h1', { class: 'page-title', tabindex: '-1' }, '派单调度'), h('p', { class: 'page-sub' }, '智能派单按渡轮时刻、技能、负荷和公平性选人；无人可派的预约在这里人工处理。')),
-      h('a', { class: 'btn btn-primary', href: '/assist/new' }, '电话受理'),
+      h('div', { class: 'head-links' }, h('a', { class: 'btn btn-secondary', href: '/work/agents' }, '代办员管理'), ' ', h('a', { class: 'btn btn-primary', href: '/assist/new' }, '电话受理')),
     ),
     h(
       'nav',

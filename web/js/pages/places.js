@@ -57,6 +57,7 @@ export async function render(main, ctx) {
   replace(
     main,
     pageTitle('服务网点', '全市服务中心、便民服务站和代办点。不方便出岛？就近找站点，工作人员帮您办。'),
+    h('p', { class: 'hint' }, h('a', { href: '/coverage', id: 'coverage-link' }, '查看10分钟服务圈：各村到最近站点要多久'), '　', h('a', { href: '/assist/new' }, '预约帮办代办')),
     filters,
     list,
     pager,
