@@ -19,6 +19,7 @@
 #include "auth/roles.h"
 #include "base/idcard.h"
 #include "base/log.h"
+#include "base/rng.h"
 #include "base/timeutil.h"
 #include "base/xmalloc.h"
 #include "cases/cases.h"
@@ -30,31 +31,11 @@
 #define MAX_EVENTS         20
 #define STMT_PARAMS        900 /* bound values per multi-row statement */
 
-/* ---- deterministic randomness (splitmix64) ---- */
+/* ---- deterministic randomness (base/rng.h: splitmix64) ---- */
 
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r) {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1). */
-static double U(rng *r) {
-    return (double)(rng_next(r) >> 11) / 9007199254740992.0;
-}
-
-static double uniform(rng *r, double lo, double hi) {
-    return lo + (hi - lo) * U(r);
-}
-
-static int pick(rng *r, int n) {
-    return (int)(U(r) * n);
-}
+#define U(r)                 rng_unit(r)
+#define uniform(r, lo, hi)   rng_uniform((r), (lo), (hi))
+#define pick(r, n)           rng_pick((r), (n))
 
 /* Index into a cumulative weight table (ascending, last = total). */
 static int pick_cdf(rng *r, const double *cdf, int n) {

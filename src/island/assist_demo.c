@@ -14,20 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "base/timeutil.h"
 #include "base/xmalloc.h"
 #include "island/assist.h"
 #include "workcal/workcal.h"
-
-/* splitmix64: reproducible for a seed. */
-static uint64_t next_u64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-static double unit(uint64_t *s) { return (double)(next_u64(s) >> 11) / 9007199254740992.0; }
-static int pick(uint64_t *s, int n) { return n > 0 ? (int)(unit(s) * n) : 0; }
 
 typedef struct village {
     char code[16], town[16], island[72];
@@ -96,8 +87,8 @@ static int load(db *d, village **vs, int *nv, agent **as, int *na, item **is, in
 }
 
 /* An agent of the town, with room; -1 when none. */
-static int agent_in(agent *as, int na, const char *town, uint64_t *r, int need_room) {
-    int start = pick(r, na), found = -1;
+static int agent_in(agent *as, int na, const char *town, rng *r, int need_room) {
+    int start = rng_pick(r, na), found = -1;
     for (int k = 0; k < na && found < 0; k++) {
         int i = (start + k) % na;
         if (strcmp(as[i].town, town)) continue;
@@ -145,25 +136,25 @@ int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, 
         free(is);
         return nv && na ? -1 : 0; /* no places or agents: nothing to demo */
     }
-    uint64_t r = 0xA55157ULL ^ seed;
+    rng r = {0xA55157ULL ^ seed};
     int rc = db_begin(d, e), made = 0;
     for (int i = 0; rc == 0 && i < count; i++) {
-        const village *v = &vs[pick(&r, nv)];
-        const item *it = unit(&r) < 0.1 || !ni ? NULL : &is[pick(&r, ni)];
+        const village *v = &vs[rng_pick(&r, nv)];
+        const item *it = rng_unit(&r) < 0.1 || !ni ? NULL : &is[rng_pick(&r, ni)];
         /* The last 2 % are today's: still open in every status. */
         int today = i >= count - count / 50 - 1;
-        int64_t created_at = today ? now - (int64_t)(unit(&r) * 6 * 3600)
-                                   : now - 86400 * 2 - (int64_t)(unit(&r) * 363 * 86400);
+        int64_t created_at = today ? now - (int64_t)(rng_unit(&r) * 6 * 3600)
+                                   : now - 86400 * 2 - (int64_t)(rng_unit(&r) * 363 * 86400);
         /* Office hours, Shanghai: shift into 08:30–17:00 of that day. */
         int64_t day0 = ((created_at + 8 * 3600) / 86400) * 86400 - 8 * 3600;
-        if (!today) created_at = day0 + 8 * 3600 + 1800 + (int64_t)(unit(&r) * 8.5 * 3600);
+        if (!today) created_at = day0 + 8 * 3600 + 1800 + (int64_t)(rng_unit(&r) * 8.5 * 3600);
         if (created_at > now) created_at = now - 60;
-        double u = unit(&r);
+        double u = rng_unit(&r);
         const char *channel = u < 0.45 ? "phone" : u < 0.75 ? "station" : "online";
         int remote = it && it->depth >= 4;
         int ai = agent_in(as, na, v->town, &r, today);
         if (ai < 0) ai = agent_in(as, na, v->town, &r, 0);
-        if (ai < 0) ai = pick(&r, na);
+        if (ai < 0) ai = rng_pick(&r, na);
         agent *ag = &as[ai];
         int64_t accept_due = 0, done_due = 0;
         if (assist_sla_dues(cal, created_at, it != NULL, it ? it->promise : 0, &accept_due,
@@ -172,18 +163,18 @@ int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, 
             break;
         }
         /* Acceptance: usually within half an hour; one in twenty late (escalated). */
-        double late = unit(&r);
+        double late = rng_unit(&r);
         int64_t dispatched = created_at + 30;
-        int64_t accepted = late < 0.05 ? accept_due + 600 + (int64_t)(unit(&r) * 7200)
-                                       : dispatched + 120 + (int64_t)(-log(1 - unit(&r) * 0.999) * 1500);
-        int64_t started = accepted + 1800 + (int64_t)(unit(&r) * 20 * 3600);
-        int64_t done = started + 3600 + (int64_t)(unit(&r) * 2.5 * 86400);
-        if (done > done_due && unit(&r) < 0.85) done = done_due - 3600;
+        int64_t accepted = late < 0.05 ? accept_due + 600 + (int64_t)(rng_unit(&r) * 7200)
+                                       : dispatched + 120 + (int64_t)(-log(1 - rng_unit(&r) * 0.999) * 1500);
+        int64_t started = accepted + 1800 + (int64_t)(rng_unit(&r) * 20 * 3600);
+        int64_t done = started + 3600 + (int64_t)(rng_unit(&r) * 2.5 * 86400);
+        if (done > done_due && rng_unit(&r) < 0.85) done = done_due - 3600;
         if (done < started) done = started + 1800;
         const char *status = "done";
-        int cancelled = unit(&r) < 0.03;
+        int cancelled = rng_unit(&r) < 0.03;
         if (today) {
-            double s = unit(&r);
+            double s = rng_unit(&r);
             status = s < 0.3 ? "dispatched" : s < 0.55 ? "accepted" : s < 0.8 ? "in_progress"
                    : s < 0.9 ? "waiting_on_department" : "done";
             if (!strcmp(status, "dispatched")) accepted = started = done = 0;
@@ -197,10 +188,10 @@ int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, 
         }
         int open = strcmp(status, "done") && strcmp(status, "cancelled");
         char name[32];
-        int sidx = pick(&r, (int)(strlen(surnames) / 3));
-        snprintf(name, sizeof(name), "%.3s%s", surnames + sidx * 3, unit(&r) < 0.5 ? "阿婆" : "阿公");
+        int sidx = rng_pick(&r, (int)(strlen(surnames) / 3));
+        snprintf(name, sizeof(name), "%.3s%s", surnames + sidx * 3, rng_unit(&r) < 0.5 ? "阿婆" : "阿公");
         char phone[16];
-        snprintf(phone, sizeof(phone), "139%08llu", (unsigned long long)(next_u64(&r) % 100000000ULL));
+        snprintf(phone, sizeof(phone), "139%08llu", (unsigned long long)(rng_next(&r) % 100000000ULL));
         char c_at[32], d_at[32], a_at[32], s_at[32], dn_at[32], x_at[32], ad[32], dd[32], esc[32];
         time_iso(c_at, sizeof(c_at), created_at);
         time_iso(d_at, sizeof(d_at), dispatched);
@@ -225,7 +216,7 @@ int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, 
             "NULLIF($23, ''), NULLIF($24, ''), 1, $25) RETURNING id",
             "sssssssssssiisssssssssss", name, phone, it ? it->code : NULL,
             it ? it->name : "帮办事项待确认", channel, v->code, v->town, v->island,
-            unit(&r) < 0.1 ? "urgent" : "normal", notes[pick(&r, 5)], status, ag->id,
+            rng_unit(&r) < 0.1 ? "urgent" : "normal", notes[rng_pick(&r, 5)], status, ag->id,
             (int64_t)remote, reason, d_at, ad, dd, esc, c_at, d_at, a_at, s_at, dn_at, x_at);
         if (!s) {
             rc = -1;

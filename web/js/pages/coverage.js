@@ -7,21 +7,8 @@
  * out with the minutes they need and the nearest station. */
 import { get, withQuery } from '../api.js';
 import { h, notice, replace } from '../dom.js';
+import { loadECharts } from '../charts.js';
 
-let echartsLoading = null;
-function loadECharts() {
-  if (window.echarts) return Promise.resolve(window.echarts);
-  if (!echartsLoading) {
-    echartsLoading = new Promise((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = '/vendor/echarts.min.js';
-      s.onload = () => resolve(window.echarts);
-      s.onerror = () => reject(new Error('ECharts 加载失败'));
-      document.head.appendChild(s);
-    });
-  }
-  return echartsLoading;
-}
 
 const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);
 

@@ -11,26 +11,12 @@
 import { get, withQuery } from '../api.js';
 import { dueText, fmtShort, placeText, statusBadge, URGENCY } from '../assist.js';
 import { h, notice, replace } from '../dom.js';
+import { loadECharts } from '../charts.js';
 
 const REFRESH_MS = 30000;
 const AGENT_PAGE = 200;
 const MAX_AGENTS = 3000;
 
-let echartsLoading = null;
-/** Load the vendored ECharts once (a classic script defining window.echarts). */
-function loadECharts() {
-  if (window.echarts) return Promise.resolve(window.echarts);
-  if (!echartsLoading) {
-    echartsLoading = new Promise((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = '/vendor/echarts.min.js';
-      s.onload = () => resolve(window.echarts);
-      s.onerror = () => reject(new Error('ECharts 加载失败'));
-      document.head.appendChild(s);
-    });
-  }
-  return echartsLoading;
-}
 
 async function allAgents(signal) {
   const out = [];

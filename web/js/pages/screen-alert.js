@@ -9,6 +9,7 @@ import { get, post } from '../api.js';
 import { askReason } from '../cases.js';
 import { h, notice, replace } from '../dom.js';
 import { reasonList, scoreBadge } from './screen-alerts.js';
+import { loadECharts } from '../charts.js';
 
 const SCREEN_NAMES = {
   n: '投标人数',
@@ -21,20 +22,6 @@ const SCREEN_NAMES = {
   ks: 'KS 距离（均匀分布）',
 };
 
-let echartsLoading = null;
-function loadECharts() {
-  if (window.echarts) return Promise.resolve(window.echarts);
-  if (!echartsLoading) {
-    echartsLoading = new Promise((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = '/vendor/echarts.min.js';
-      s.onload = () => resolve(window.echarts);
-      s.onerror = () => reject(new Error('ECharts 加载失败'));
-      document.head.appendChild(s);
-    });
-  }
-  return echartsLoading;
-}
 
 const fmtNum = (v) => (v === null || v === undefined ? '不适用' : Number.isInteger(v) || Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(4));
 const money = (v) => (v === null || v === undefined ? '—' : `¥${Number(v).toLocaleString('zh-CN', { minimumFractionDigits: 2 })}`);
