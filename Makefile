@@ -46,7 +46,8 @@ help:
 	@echo "make run     - install deps, build, create isle.db with demo data if missing, serve :8080"
 	@echo "make test    - install deps, build, run unit + API + browser tests"
 	@echo "make lint    - clang-format check and banned-function grep"
-	@echo "make bench   - HTTP, SSE and search benchmarks (wrk, nginx, search peers)"
+	@echo "make bench   - HTTP, SSE, search, scale, sealed bids, opening hall, screening, similarity and"
+	@echo "               dashboard benchmarks (each prints its figures; see docs/BENCHMARKS.md)"
 	@echo "make fuzz    - libFuzzer targets (FUZZ_SECONDS=30 each)"
 	@echo "make clean   - remove build/"
 	@echo "SANITIZE=1   - build and test with ASan+UBSan"
@@ -122,6 +123,15 @@ bench: deps
 	bash bench/search-quality.sh
 	bash bench/search.sh
 	bash bench/scale.sh
+	bash bench/cases.sh
+	bash bench/dispatch.sh
+	bash bench/outbox.sh
+	bash bench/bids.sh
+	bash bench/opening.sh
+	bash bench/screen.sh
+	bash bench/screen-quality.sh
+	bash bench/similarity.sh
+	bash bench/indicators.sh
 
 fuzz:
 	@sh scripts/deps.sh --fuzz

@@ -5,6 +5,7 @@
 #include "base/xmalloc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GATHER(name)                                                                               \
@@ -85,4 +86,16 @@ json_t *api_body(http_req *r, const jsonx_field *spec, int optional) {
         return NULL;
     }
     return body;
+}
+
+int api_path_id(http_req *r, const char *name, const char *what, int64_t *id) {
+    const char *s = http_param(r, name);
+    char *end = NULL;
+    long long v = s && *s ? strtoll(s, &end, 10) : 0;
+    if (!s || !*s || *end || v <= 0) {
+        http_reply_error(r, 404, "not_found", name, "没有这个%s", what);
+        return -1;
+    }
+    *id = v;
+    return 0;
 }

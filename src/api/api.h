@@ -56,6 +56,11 @@ audit_actor api_actor(http_req *r);
 #include "base/jsonx.h"
 json_t *api_body(http_req *r, const jsonx_field *spec, int optional);
 
+/** The positive integer path parameter `name` ("id" for "{id}") into *id; otherwise
+ *  replies 404 "没有这个<what>" naming the field and returns -1 (the handler returns). */
+#include <stdint.h>
+int api_path_id(http_req *r, const char *name, const char *what, int64_t *id);
+
 /** The server's session hook: resolve cookie or bearer token into r->user. */
 void api_authenticate(http_req *r);
 

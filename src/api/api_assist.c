@@ -56,18 +56,6 @@ static void reply(http_req *r, int status, json_t *body, const err *e) {
     http_reply_json(r, status, body);
 }
 
-static int id_param(http_req *r, const char *what, int64_t *id) {
-    const char *s = http_param(r, "id");
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "没有这个%s", what);
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
 static int actor_for(http_req *r, assist_actor *a) {
     memset(a, 0, sizeof(*a));
     a->user_id = r->user.id;
@@ -147,14 +135,14 @@ static void agents_post(http_req *r) {
 
 static void agents_get_one(http_req *r) {
     int64_t id;
-    if (id_param(r, "代办员", &id) != 0) return;
+    if (api_path_id(r, "id", "代办员", &id) != 0) return;
     err e = {0};
     reply(r, 200, agents_get(r->db, id, &e), &e);
 }
 
 static void agents_put(http_req *r) {
     int64_t id;
-    if (id_param(r, "代办员", &id) != 0) return;
+    if (api_path_id(r, "id", "代办员", &id) != 0) return;
     json_t *body = http_json_body(r, NULL);
     if (!body) return;
     err e = {0};
@@ -279,7 +267,7 @@ static void assist_get_list(http_req *r) {
 static void assist_get_one(http_req *r) {
     int64_t id;
     assist_actor a;
-    if (id_param(r, "帮办请求", &id) != 0 || actor_for(r, &a) != 0) return;
+    if (api_path_id(r, "id", "帮办请求", &id) != 0 || actor_for(r, &a) != 0) return;
     reply_request(r, 200, id, &a);
 }
 
@@ -290,7 +278,7 @@ static void assist_action(http_req *r) {
                                        {"version", JX_INT, 0, 0},
                                        {NULL}};
     int64_t id;
-    if (id_param(r, "帮办请求", &id) != 0) return;
+    if (api_path_id(r, "id", "帮办请求", &id) != 0) return;
     json_t *body = api_body(r, spec, 1);
     if (!body) return;
     assist_actor a;
@@ -320,7 +308,7 @@ static void assist_consent_post(http_req *r) {
     static const jsonx_field spec[] = {
         {"method", JX_STRING, 0, 16}, {"note", JX_STRING, 0, ASSIST_NOTE_MAX}, {NULL}};
     int64_t id;
-    if (id_param(r, "帮办请求", &id) != 0) return;
+    if (api_path_id(r, "id", "帮办请求", &id) != 0) return;
     json_t *body = api_body(r, spec, 1);
     if (!body) return;
     assist_actor a;
@@ -342,7 +330,7 @@ static void assist_consent_post(http_req *r) {
 static void assist_note_post(http_req *r) {
     static const jsonx_field spec[] = {{"text", JX_STRING, 1, ASSIST_NOTE_MAX}, {NULL}};
     int64_t id;
-    if (id_param(r, "帮办请求", &id) != 0) return;
+    if (api_path_id(r, "id", "帮办请求", &id) != 0) return;
     json_t *body = api_body(r, spec, 0);
     if (!body) return;
     assist_actor a;
@@ -362,7 +350,7 @@ static void assist_note_post(http_req *r) {
 
 static void assist_case_post(http_req *r) {
     int64_t id;
-    if (id_param(r, "帮办请求", &id) != 0) return;
+    if (api_path_id(r, "id", "帮办请求", &id) != 0) return;
     json_t *body = api_body(r, NULL, 1);
     if (!body) return;
     assist_actor a;

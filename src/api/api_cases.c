@@ -42,18 +42,6 @@ static int actor_for(http_req *r, actor_buf *b) {
     return 0;
 }
 
-static int id_param(http_req *r, int64_t *id) {
-    const char *s = http_param(r, "id");
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "没有这个办件");
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
 static void reply_case(http_req *r, int status, int64_t id, actor_buf *b) {
     err e = {0};
     json_t *c = cases_get(r->db, &b->a, id, &e);
@@ -148,13 +136,13 @@ static void list(http_req *r) {
 static void get(http_req *r) {
     int64_t id;
     actor_buf b;
-    if (id_param(r, &id) != 0 || actor_for(r, &b) != 0) return;
+    if (api_path_id(r, "id", "办件", &id) != 0 || actor_for(r, &b) != 0) return;
     reply_case(r, 200, id, &b);
 }
 
 static void update(http_req *r) {
     int64_t id;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "办件", &id) != 0) return;
     json_t *body = http_json_body(r, NULL);
     if (!body) return;
     actor_buf b;
@@ -176,7 +164,7 @@ static void action(http_req *r) {
     static const jsonx_field spec[] = {
         {"reason", JX_STRING, 0, 1600}, {"version", JX_INT, 0, 0}, {NULL}};
     int64_t id;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "办件", &id) != 0) return;
     json_t *body = api_body(r, spec, 1);
     if (!body) return;
     err e = {0};
@@ -198,7 +186,7 @@ static void action(http_req *r) {
 static void assign(http_req *r) {
     static const jsonx_field spec[] = {{"assignee_id", JX_INT, 1, 0}, {NULL}};
     int64_t id;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "办件", &id) != 0) return;
     json_t *body = api_body(r, spec, 0);
     if (!body) return;
     err e = {0};
@@ -219,7 +207,7 @@ static void assign(http_req *r) {
 static void note(http_req *r) {
     static const jsonx_field spec[] = {{"text", JX_STRING, 1, 1600}, {NULL}};
     int64_t id;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "办件", &id) != 0) return;
     json_t *body = api_body(r, spec, 0);
     if (!body) return;
     err e = {0};
@@ -243,7 +231,7 @@ static void note(http_req *r) {
  * JPEG and PNG are accepted as materials), never from the uploader's claim. */
 static void material_file(http_req *r) {
     int64_t id;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "办件", &id) != 0) return;
     const char *ix = http_param(r, "idx");
     char *end;
     long idx = ix ? strtol(ix, &end, 10) : -1;

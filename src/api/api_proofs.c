@@ -37,18 +37,6 @@ static int actor_for(http_req *r, proofs_actor *a) {
     return 0;
 }
 
-static int id_param(http_req *r, int64_t *id) {
-    const char *s = http_param(r, "id");
-    char *end;
-    long long v = s && *s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "没有这个证明");
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
 static void reply_or_err(http_req *r, int status, json_t *body, const err *e) {
     if (!body) {
         http_reply_err(r, e);
@@ -222,14 +210,14 @@ static void list(http_req *r) {
 static void get(http_req *r) {
     int64_t id;
     proofs_actor a;
-    if (id_param(r, &id) != 0 || actor_for(r, &a) != 0) return;
+    if (api_path_id(r, "id", "证明", &id) != 0 || actor_for(r, &a) != 0) return;
     reply_proof(r, 200, &a, id);
 }
 
 static void pdf(http_req *r) {
     int64_t id;
     proofs_actor a;
-    if (id_param(r, &id) != 0 || actor_for(r, &a) != 0) return;
+    if (api_path_id(r, "id", "证明", &id) != 0 || actor_for(r, &a) != 0) return;
     err e = {0};
     unsigned char *data = NULL;
     size_t len = 0;
@@ -250,7 +238,7 @@ static void action(http_req *r) {
                                        {"valid_until", JX_STRING, 0, 16},
                                        {NULL}};
     int64_t id;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "证明", &id) != 0) return;
     json_t *body = api_body(r, spec, 1);
     if (!body) return;
     err e = {0};
@@ -274,7 +262,7 @@ static void action(http_req *r) {
 static void revoke(http_req *r) {
     static const jsonx_field spec[] = {{"reason", JX_STRING, 1, PROOFS_REASON_MAX}, {NULL}};
     int64_t id;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "证明", &id) != 0) return;
     json_t *body = api_body(r, spec, 0);
     if (!body) return;
     err e = {0};

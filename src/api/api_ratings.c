@@ -26,25 +26,13 @@ static ratings_actor actor_of(http_req *r) {
     return a;
 }
 
-static int path_id(http_req *r, const char *what, int64_t *id) {
-    const char *s = http_param(r, "id");
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "没有这个%s", what);
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
 static void rating_create(http_req *r) {
     static const jsonx_field spec[] = {{"overall", JX_INT, 1, 0},
                                        {"dims", JX_OBJECT, 1, 0},
                                        {"comment", JX_STRING, 0, 4 * RATINGS_COMMENT_MAX},
                                        {NULL}};
     int64_t case_id;
-    if (path_id(r, "办件", &case_id) != 0) return;
+    if (api_path_id(r, "id", "办件", &case_id) != 0) return;
     json_t *body = http_json_body(r, NULL);
     if (!body) return;
     err e = {0};
@@ -76,7 +64,7 @@ static void rating_create(http_req *r) {
 
 static void rating_get(http_req *r) {
     int64_t case_id;
-    if (path_id(r, "办件", &case_id) != 0) return;
+    if (api_path_id(r, "id", "办件", &case_id) != 0) return;
     err e = {0};
     ratings_actor a = actor_of(r);
     json_t *out = ratings_case_get(r->db, &a, case_id, &e);
@@ -125,7 +113,7 @@ static void tickets_list(http_req *r) {
 
 static void ticket_get(http_req *r) {
     int64_t id;
-    if (path_id(r, "工单", &id) != 0) return;
+    if (api_path_id(r, "id", "工单", &id) != 0) return;
     err e = {0};
     ratings_actor a = actor_of(r);
     json_t *out = ratings_ticket_get(r->db, &a, id, &e);
@@ -141,7 +129,7 @@ typedef int (*ticket_step_fn)(db *, const ratings_actor *, int64_t, const char *
 static void ticket_step(http_req *r, ticket_step_fn fn) {
     static const jsonx_field spec[] = {{"note", JX_STRING, 0, 4 * RATINGS_NOTE_MAX}, {NULL}};
     int64_t id;
-    if (path_id(r, "工单", &id) != 0) return;
+    if (api_path_id(r, "id", "工单", &id) != 0) return;
     json_t *body = http_json_body(r, NULL);
     if (!body) return;
     err e = {0};

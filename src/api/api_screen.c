@@ -21,18 +21,6 @@
 
 #define SCREEN_ROLES (ROLE_SUPERVISOR | ROLE_ADMIN)
 
-static int id_param(http_req *r, const char *what, int64_t *id) {
-    const char *s = http_param(r, "id");
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "没有这个%s", what);
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
 static void reply(http_req *r, int status, json_t *o, const err *e) {
     if (!o) http_reply_err(r, e);
     else http_reply_json(r, status, o);
@@ -49,7 +37,7 @@ static void alerts(http_req *r) {
 
 static void alert_one(http_req *r) {
     int64_t id;
-    if (id_param(r, "预警", &id) != 0) return;
+    if (api_path_id(r, "id", "预警", &id) != 0) return;
     err e = {0};
     reply(r, 200, screen_alert_get(r->db, id, &e), &e);
 }
@@ -61,7 +49,7 @@ static void triage(http_req *r) {
                                        {"version", JX_INT, 0, 0},
                                        {NULL}};
     int64_t id;
-    if (id_param(r, "预警", &id) != 0) return;
+    if (api_path_id(r, "id", "预警", &id) != 0) return;
     json_t *body = api_body(r, spec, 0);
     if (!body) return;
     audit_actor a = api_actor(r);
@@ -106,7 +94,7 @@ static void cases(http_req *r) {
 
 static void case_one(http_req *r) {
     int64_t id;
-    if (id_param(r, "案件", &id) != 0) return;
+    if (api_path_id(r, "id", "案件", &id) != 0) return;
     err e = {0};
     reply(r, 200, screen_case_get(r->db, id, &e), &e);
 }
@@ -124,7 +112,7 @@ static void case_entry(http_req *r) {
     static const jsonx_field spec[] = {
         {"kind", JX_STRING, 1, 16}, {"text", JX_STRING, 1, SCREEN_NOTE_MAX}, {NULL}};
     int64_t id;
-    if (id_param(r, "案件", &id) != 0) return;
+    if (api_path_id(r, "id", "案件", &id) != 0) return;
     json_t *body = api_body(r, spec, 0);
     if (!body) return;
     audit_actor a = api_actor(r);
@@ -137,7 +125,7 @@ static void case_entry(http_req *r) {
 static void case_attach(http_req *r) {
     static const jsonx_field spec[] = {{"alert_id", JX_INT, 1, 0}, {NULL}};
     int64_t id;
-    if (id_param(r, "案件", &id) != 0) return;
+    if (api_path_id(r, "id", "案件", &id) != 0) return;
     json_t *body = api_body(r, spec, 0);
     if (!body) return;
     audit_actor a = api_actor(r);
@@ -150,7 +138,7 @@ static void case_attach(http_req *r) {
 static void case_close(http_req *r) {
     static const jsonx_field spec[] = {{"decision", JX_STRING, 1, SCREEN_NOTE_MAX}, {NULL}};
     int64_t id;
-    if (id_param(r, "案件", &id) != 0) return;
+    if (api_path_id(r, "id", "案件", &id) != 0) return;
     json_t *body = api_body(r, spec, 0);
     if (!body) return;
     audit_actor a = api_actor(r);
@@ -162,7 +150,7 @@ static void case_close(http_req *r) {
 
 static void case_pdf(http_req *r) {
     int64_t id;
-    if (id_param(r, "案件", &id) != 0) return;
+    if (api_path_id(r, "id", "案件", &id) != 0) return;
     err e = {0};
     unsigned char *pdf = NULL;
     size_t len = 0;

@@ -6,18 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int path_id(http_req *r, int64_t *id) {
-    const char *s = http_param(r, "id");
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "没有这个用户");
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
 static void list(http_req *r) {
     int64_t limit, offset;
     if (http_query_int(r, "limit", 50, 1, 200, &limit) != 0) return;
@@ -77,7 +65,7 @@ static void create(http_req *r) {
 
 static void get(http_req *r) {
     int64_t id;
-    if (path_id(r, &id) != 0) return;
+    if (api_path_id(r, "id", "用户", &id) != 0) return;
     err e = {0};
     json_t *user = auth_user_get(r->db, id, 0, &e);
     if (!user) {
@@ -94,7 +82,7 @@ static void patch(http_req *r) {
                                        {"town_code", JX_STRING, 0, 9},
                                        {NULL}};
     int64_t id;
-    if (path_id(r, &id) != 0) return;
+    if (api_path_id(r, "id", "用户", &id) != 0) return;
     json_t *body = http_json_body(r, NULL);
     if (!body) return;
     err e = {0};
