@@ -31,6 +31,8 @@
 #include "files/files.h"
 #include "proofs/proofs.h"
 #include "trade/evaluate.h"
+#include "trade/opening.h"
+#include "trade/tenders.h"
 #include "trade/trade.h"
 
 #define DAY         86400LL
@@ -41,6 +43,9 @@
 #define DEMO_HASH   "!demo-bidder:no-password-matches"
 #define FIRST_LOGIN "demo.t0001"
 #define MAX_GROUPS  6
+#define TECH_WEIGHT 70.0 /* 综合评分法: price 30, tech 70 points (method_params) */
+#define PRICE_WEIGHT 30.0
+#define RECORDS_MAX 3 /* signed opening records (≈110 ms CPU each): the latest halls */
 
 /* ---- deterministic randomness (splitmix64), as in cases/demo.c ---- */
 
@@ -281,7 +286,8 @@ static const char *const kind_ids[K_COUNT] = {"works", "procurement", "property"
 static const char *const kind_codes[K_COUNT] = {"GC", "ZC", "CQ", "TD", "PW"}; /* tenders.c */
 static const double kind_cdf[K_COUNT] = {0.45, 0.80, 0.88, 0.95, 1.0};
 
-enum { S_DONE, S_FAILED, S_CANCELLED, S_ANNOUNCED, S_EVALUATION, S_PUBLICITY };
+/* S_AUCTION: a sale in live 竞价 (ends within hours); S_OPENING: a hall in progress. */
+enum { S_DONE, S_FAILED, S_CANCELLED, S_ANNOUNCED, S_EVALUATION, S_PUBLICITY, S_AUCTION, S_OPENING };
 
 /* ---- the plan ---- */
 
@@ -302,8 +308,10 @@ typedef struct bidplan {
     double ratio;          /* price / budget */
     int duration, sealed;  /* sealed: the tender is still open */
     int invalid;           /* index+1 into invalid_reasons */
-    double tech, price_score, total;
+    double tech, price_score, total; /* tech in points 0..TECH_WEIGHT (evaluate.c) */
     int rank;
+    int hall;              /* live hall: 0 opened, 1 signed in and sealed, 2 not signed in */
+    int64_t price_fen, signin, decrypted; /* set while writing */
     int same_file_of;      /* company index whose 技术标 this bid copies, -1 none */
     const char *pm;        /* project manager */
     int64_t id, submitted; /* set while planning */
@@ -323,17 +331,26 @@ typedef struct tplan {
     int first_bid, nbids, winner_bid; /* into the bid plan; winner -1 none */
     int first_abid, nabids, winner_company;
     int64_t award_fen;
+    int64_t a_ends;           /* 竞价 end (0: sold at the 挂牌 stage, or no auction) */
+    /* the hall: start, decryption window, objections, confirmation, close (0: none) */
+    int has_opening;
+    int64_t h_start, h_decrypt, h_decrypt_until, h_dclosed, h_obj_open, h_obj_until, h_confirm,
+        h_closed;
+    char record_sha[65], record_sig[160];
+    int64_t record_size;
 } tplan;
 
 typedef struct abidplan { /* one auction bid */
     int tender, company;
     int step; /* 0 = at the reserve */
+    int listing; /* 1: a 挂牌 offer before the deadline, 0: a 竞价 bid after it */
     int64_t at;
 } abidplan;
 
 typedef struct demo {
     db *d;
     rng r;
+    rng r2; /* draws added later (phases, halls, live items): r's sequence stays as it was */
     int64_t now;
     company *co;
     int nco, co_base; /* co_base: companies before this demo's (the named demo users') */
@@ -354,6 +371,7 @@ typedef struct demo {
     /* ids */
     int64_t next_user, next_company, next_root, next_cert, next_tender, next_bid;
     int64_t staff_id, bidder_user, company_user;
+    char staff_name[129];
     int64_t *experts;
     int nexperts;
     proofs_key pk;
@@ -362,7 +380,7 @@ typedef struct demo {
     int have_dir;
     trade_demo_counts counts;
     tbuf users, companies, cu, roots, certs, logins, tenders, notices, deposits, bids, openings,
-        signins, texperts, results, abids, planted;
+        signins, texperts, results, abids, planted, abidders, events;
 } demo;
 
 static const char *const method_ids[] = {"lowest_price", "composite", "reasonable_low", "auction"};
@@ -761,7 +779,8 @@ static void dates_for(demo *g, tplan *t) {
         if (t->publicity_until < now + HOUR) t->publicity_until = now + DAY;
         break;
     default: {
-        /* historical: announced 45–362 days ago, everything done before now */
+        /* historical: announced 45–362 days ago, everything done before now (the live
+         * statuses draw these too, so that r's sequence is the same, then move) */
         t->announce = local_at(now - (int64_t)uniform(r, 45, 362) * DAY, 9 + pick(r, 8), pick(r, 60));
         t->deadline = weekday(local_at(t->announce + span * DAY, 9, 30));
         if (t->kind <= K_PROC) {
@@ -775,6 +794,56 @@ static void dates_for(demo *g, tplan *t) {
         if (t->contracted > now) t->contracted = 0;
     }
     }
+    if (t->status == S_AUCTION || t->status == S_OPENING) {
+        /* live: the 竞价 began 40–90 minutes ago; the hall 15–25 minutes ago */
+        t->deadline = t->status == S_AUCTION ? now - (int64_t)uniform(&g->r2, 40, 90) * 60
+                                             : now - (int64_t)uniform(&g->r2, 15, 25) * 60;
+        t->announce = t->deadline - span * DAY;
+        t->eval_at = t->publicity_until = t->awarded = t->contracted = 0;
+    }
+}
+
+/* A bid's price in fen: to the cent (whole-yuan prices would make equal bids by
+ * chance, a false 40(4)). */
+static int64_t bid_price(int64_t budget_fen, double ratio) {
+    return llround((double)budget_fen / 100.0 * ratio * 100.0);
+}
+
+static double round2d(double v) { return round(v * 100) / 100; }
+static double factor_of(const tplan *t) { return round(t->bench * 10000) / 10000; }
+
+/* Validity, scores and ranks of an opened tender's bids by evaluate.c's own method
+ * (evaluate_rank, the one evaluate_compute applies): 综合评分法 price score =
+ * lowest valid price / price × 30 and total = price + tech (tech in points 0..70);
+ * 合理低价法 by the distance to the benchmark; 最低价 by price. The first-ranked bid
+ * becomes the winner. budget_fen: the tender's (a nominal one while planning; the
+ * ranks do not depend on the scale but for rounding, so writing ranks again). */
+static void rank_bids(demo *g, tplan *t, int64_t budget_fen) {
+    if (t->nbids <= 0) return;
+    evaluate_bid *eb = xcalloc((size_t)t->nbids, sizeof(*eb));
+    for (int i = 0; i < t->nbids; i++) {
+        const bidplan *b = &g->b[t->first_bid + i];
+        eb[i].bid_id = b->id ? b->id : i + 1;
+        eb[i].price_fen = bid_price(budget_fen, b->ratio);
+        eb[i].submitted_at = b->submitted * 1000; /* evaluate.c breaks ties by ms */
+        eb[i].tech_score = t->method == 1 ? b->tech : 0;
+        eb[i].valid = !b->invalid;
+    }
+    evaluate_params p = {.method = method_ids[t->method],
+                         .budget_fen = budget_fen,
+                         .price_weight = PRICE_WEIGHT,
+                         .benchmark_factor = t->method == 2 ? factor_of(t) : 0};
+    double ref = 0;
+    evaluate_rank(eb, t->nbids, &p, &ref);
+    t->winner_bid = -1;
+    for (int i = 0; i < t->nbids; i++) {
+        bidplan *b = &g->b[t->first_bid + i];
+        b->price_score = eb[i].price_score;
+        b->total = eb[i].total_score;
+        b->rank = eb[i].rank;
+        if (eb[i].rank == 1) t->winner_bid = t->first_bid + i;
+    }
+    free(eb);
 }
 
 /* Bids of an opened works/procurement tender: the designated winner has the
@@ -790,7 +859,9 @@ static void plan_sealed(demo *g, int ti, int nbids, int group, int designated) {
             who[n++] = g->group_members[group - 1][j];
     }
     int open = t->status == S_ANNOUNCED;
-    if (nbids > n) n += draw_companies(g, p, nbids - n, who + n, who, n, open);
+    /* the live hall keeps some bids sealed: real envelopes need ECDSA certificates */
+    int live = t->status == S_OPENING;
+    if (nbids > n) n += draw_companies(g, p, nbids - n, who + n, who, n, open || live);
     t->first_bid = g->nb;
     t->nbids = n;
     t->winner_bid = -1;
@@ -811,6 +882,10 @@ static void plan_sealed(demo *g, int ti, int nbids, int group, int designated) {
         b->duration = t->kind == K_WORKS ? 90 + 30 * pick(r, 10) : 15 + 15 * pick(r, 4);
         b->pm = g->co[who[i]].pm;
         b->submitted = t->deadline - (int64_t)uniform(r, 0.5 * HOUR, 9 * DAY);
+        if (open && b->submitted > g->now - 600) { /* not in the future: folded back */
+            int64_t span = g->now - 600 - t->announce;
+            b->submitted = t->announce + 600 + (b->submitted - t->announce) % (span > 1 ? span : 1);
+        }
         if (open) { /* sealed: the price is in the envelope only */
             b->ratio = clampd(w * (1 + fabs(0.03 * normal(r))), 0.8, 0.999);
             continue;
@@ -837,8 +912,9 @@ static void plan_sealed(demo *g, int ti, int nbids, int group, int designated) {
     }
     free(who);
     if (open || t->winner_bid < 0) return;
-    /* Scores: price score 30 × lowest valid price / price, total = price + 0.7 × tech;
-     * the winner gets the best technical score so the lowest price also ranks first. */
+    /* Technical scores are drawn on 0..100 and kept in points (× 70 / 100, as the
+     * experts score 0..tech_weight); the winner gets the best one so that the lowest
+     * price also ranks first under 综合评分法. */
     bidplan *win = &g->b[t->winner_bid];
     double best_tech = 0;
     for (int i = 0; i < t->nbids; i++)
@@ -846,38 +922,60 @@ static void plan_sealed(demo *g, int ti, int nbids, int group, int designated) {
     win->tech = clampd(best_tech + uniform(r, 0.5, 4), 0, 98);
     for (int i = 0; i < t->nbids; i++) {
         bidplan *b = &g->b[t->first_bid + i];
-        b->price_score = 30 * w / b->ratio;
-        b->total = t->method == 1 ? b->price_score + 0.7 * b->tech : b->price_score;
+        b->tech = round2d(b->tech * TECH_WEIGHT / 100.0);
     }
-    /* ranks by total among the valid (selection sort: n ≤ 130) */
-    for (int rank = 1;; rank++) {
-        int best = -1;
+    rank_bids(g, t, 10000000000LL); /* nominal ¥1亿: the real budget is known when writing */
+    t->award_ratio = t->winner_bid >= 0 ? g->b[t->winner_bid].ratio : 0;
+    if (live) { /* the hall in progress: who signed in, whose bid is opened */
+        /* half opened, the rest signed in and still sealed, the last absent */
         for (int i = 0; i < t->nbids; i++) {
             bidplan *b = &g->b[t->first_bid + i];
-            if (b->invalid || b->rank) continue;
-            if (best < 0 || b->total > g->b[t->first_bid + best].total) best = i;
+            b->hall = i < (t->nbids + 1) / 2 ? 0 : i == t->nbids - 1 && t->nbids >= 5 ? 2 : 1;
+            b->sealed = b->hall != 0;
         }
-        if (best < 0) break;
-        g->b[t->first_bid + best].rank = rank;
+        t->winner_bid = -1;
+        t->award_ratio = 0;
     }
-    t->award_ratio = w;
 }
 
-/* Auction of a sale: 30% uncontested (sold at the reserve), else an ascending
- * series to a premium of 10–30%. */
+#define AUCTION_LIVE_MINUTES 180 /* the live demo auctions' 竞价 time (method_params) */
+
+/* Auction of a sale, as auction.c runs it: 挂牌 offers before the deadline (the
+ * first at the reserve), then, with two or more companies, 竞价 from the deadline for
+ * auction_minutes, a bid in the last extend_seconds (300) moving the end. 30% are
+ * uncontested (one 挂牌 offer at the reserve: 挂牌成交), the others climb in steps
+ * of one increment to a premium of 10–30%. A live auction (S_AUCTION) stops at now
+ * with its end AUCTION_LIVE_MINUTES after the deadline. */
 static void plan_auction(demo *g, int ti) {
     tplan *t = &g->t[ti];
     rng *r = &g->r;
+    int live = t->status == S_AUCTION;
     int n = U(r) < 0.3 ? 1 : 2 + pick(r, 7);
     int who[8];
     int p = t->kind == K_LAND ? (U(r) < 0.7 ? CO_INVEST : CO_WORKS) : CO_INVEST;
     n = draw_companies(g, p, n, who, NULL, 0, 0);
     if (n == 0) return;
+    if (live && n == 1) {
+        /* a live 竞价 needs two: the second company and the whole series from r2, so
+         * that r's sequence (every later tender's draws) stays as it was */
+        rng keep = g->r;
+        g->r = g->r2;
+        n += draw_companies(g, p, 1, who + 1, who, 1, 0);
+        g->r2 = g->r;
+        g->r = keep;
+        r = &g->r2;
+    }
     t->first_abid = g->nab;
     int steps = n == 1 ? 0 : 5 + pick(r, 36);
     double premium = n == 1 ? 0 : uniform(r, 0.10, 0.30);
     int64_t at = t->deadline + (int64_t)uniform(r, 60, 600);
-    int last = -1;
+    /* 挂牌: the first 2–4 offers (1 when uncontested), in the last hours before the
+     * deadline (after the deposits, paid 1–10 days before) */
+    int listing = n == 1 ? 1 : 2 + pick(&g->r2, 3);
+    if (listing > steps + 1) listing = steps + 1;
+    int64_t gap = (int64_t)uniform(&g->r2, 1200, 14400);
+    int64_t ends = t->deadline + (live ? AUCTION_LIVE_MINUTES : 30) * 60;
+    int last = -1, lead = -1;
     for (int s = 0; s <= steps; s++) {
         if (g->nab == g->capab) {
             g->capab = g->capab ? 2 * g->capab : 2048;
@@ -885,17 +983,30 @@ static void plan_auction(demo *g, int ti) {
         }
         int k = pick(r, n);
         if (n > 1 && k == last) k = (k + 1) % n;
-        g->ab[g->nab++] = (abidplan){.tender = ti, .company = who[k], .step = s, .at = at};
+        int64_t when = s < listing ? t->deadline - (int64_t)(listing - s) * gap : at;
+        if (s >= listing) at += (int64_t)uniform(r, 20, 280);
+        else (void)uniform(r, 20, 280);
+        if (live && when > g->now - 60) { /* the live one: offers so far (r drawn on) */
+            last = k;
+            continue;
+        }
+        g->ab[g->nab++] =
+            (abidplan){.tender = ti, .company = who[k], .step = s, .listing = s < listing, .at = when};
         last = k;
-        at += (int64_t)uniform(r, 20, 280);
+        lead = who[k];
+        /* 延时: gaps are under 300 s, so a bid never jumps past the end */
+        if (s >= listing && ends - when < 300) ends = when + 300;
     }
     t->nabids = g->nab - t->first_abid;
-    t->winner_company = who[last];
-    t->award_ratio = 1 + premium;
+    t->winner_company = lead; /* the leader: the last offer written */
     t->nbids = n; /* participants */
     /* store the step count in bench (unused for sales): the premium per step */
     t->bench = steps ? premium / steps : 0;
-    if (t->awarded < g->ab[g->nab - 1].at + 300) t->awarded = g->ab[g->nab - 1].at + 300;
+    t->award_ratio = 1 + (steps ? premium * g->ab[g->nab - 1].step / steps : 0);
+    t->a_ends = n > 1 ? ends : 0;
+    if (live) return;
+    int64_t done = n > 1 ? ends : t->deadline;
+    if (t->awarded < done + 60) t->awarded = done + 60;
     if (t->contracted && t->contracted < t->awarded) t->contracted = 0;
 }
 
@@ -912,7 +1023,8 @@ static void plan_tenders(demo *g, int count) {
         t->kind = k;
         t->status = S_DONE;
         t->electronic = U(r) < 0.98;
-        t->remote = t->electronic && U(r) < 0.97;
+        /* ~95% of the electronic openings are remote (不见面); the others on site */
+        t->remote = t->electronic && U(r) < 0.95;
         t->method = k >= K_PROPERTY ? 3 : k == K_PROC ? (U(r) < 0.7 ? 1 : 0)
                                       : (x = U(r)) < 0.4 ? 2 : x < 0.75 ? 1 : 0;
         switch (k) {
@@ -942,19 +1054,26 @@ static void plan_tenders(demo *g, int count) {
             done++;
         }
     /* special statuses, at spread-out positions of the right kinds */
+    /* kinds: 0 any, 1 works or procurement, 2 sales, 3 procurement (the live ones
+     * come last and avoid works, so the planted groups' tenders stay as they were) */
     struct {
-        int status, n, sealed_only;
+        int status, n, kinds;
     } quota[] = {{S_ANNOUNCED, count * 15 / 520 < 2 ? 2 : count * 15 / 520, 0},
                  {S_EVALUATION, count >= 100 ? 2 : 1, 1},
                  {S_PUBLICITY, 1, 1},
                  {S_CANCELLED, count / 100 < 1 ? 1 : count / 100, 0},
-                 {S_FAILED, count * 4 / 100 < 2 ? 2 : count * 4 / 100, 0}};
+                 {S_FAILED, count * 4 / 100 < 2 ? 2 : count * 4 / 100, 0},
+                 {S_AUCTION, count >= 100 ? 3 : 1, 2},
+                 {S_OPENING, 1, 3}};
     int pos = 7;
     for (int q = 0; q < COUNT(quota); q++)
         for (int done = 0, tries = 0; done < quota[q].n && tries < 4 * count; tries++) {
             pos = (pos + 37) % count;
             tplan *t = &g->t[pos];
-            if (t->status != S_DONE || (quota[q].sealed_only && t->kind > K_PROC)) continue;
+            int kinds = quota[q].kinds;
+            if (t->status != S_DONE || (kinds == 1 && t->kind > K_PROC) ||
+                (kinds == 2 && t->kind < K_PROPERTY) || (kinds == 3 && t->kind != K_PROC))
+                continue;
             t->status = quota[q].status;
             done++;
         }
@@ -988,6 +1107,18 @@ static void plan_tenders(demo *g, int count) {
         t->group = gi + 1;
         g->group_tenders[gi]++;
         gi = (gi + 1) % g->ngroups;
+    }
+    /* Rigged tenders are scored by lowest price or 综合评分法: under 合理低价法 the
+     * benchmark, not the group, would pick the winner (their rotation is the ground
+     * truth). The rigged, the widest and the live hall are electronic (the others
+     * keep their draw: ~2% of tenders are paper ones, without electronic bids). */
+    for (int i = 0; i < count; i++) {
+        tplan *t = &g->t[i];
+        if (t->group && t->method == 2) t->method = i % 2;
+        if ((t->group || i == widest || t->status == S_OPENING) && !t->electronic) {
+            t->electronic = 1;
+            t->remote = U(&g->r2) < 0.95;
+        }
     }
     /* dates and numbers: numbered per kind and year in order of announcement */
     for (int i = 0; i < count; i++)
@@ -1028,7 +1159,7 @@ static void plan_tenders(demo *g, int count) {
         t->winner_company = -1;
         if (t->status == S_CANCELLED) continue;
         if (t->kind >= K_PROPERTY) {
-            if (t->status == S_DONE) plan_auction(g, i);
+            if (t->status == S_DONE || t->status == S_AUCTION) plan_auction(g, i);
             continue;
         }
         int n;
@@ -1046,6 +1177,8 @@ static void plan_tenders(demo *g, int count) {
         int designated = grp ? rot[grp - 1]++ % g->group_size[grp - 1] : 0;
         plan_sealed(g, i, n, grp, designated);
         if (t->status == S_FAILED) t->winner_bid = -1, t->award_ratio = 0;
+        /* paper tenders still open have no electronic bids to seal yet */
+        if (!t->electronic && t->status == S_ANNOUNCED) t->nbids = 0;
     }
     /* sales that found no bidder fail */
     for (int i = 0; i < count; i++) {
@@ -1093,9 +1226,12 @@ static const char TEXPERTS_COLS[] =
     "tender_experts (tender_id, expert_id, draw_seq, chair, drawn_at, submitted_at)";
 static const char RESULTS_COLS[] =
     "tender_results (tender_id, bid_id, company_id, valid, reason, price_fen, price_score, "
-    "tech_score, total_score, rank)";
+    "tech_score, total_score, rank, outliers)";
 static const char ABIDS_COLS[] =
-    "auction_bids (tender_id, company_id, user_id, amount_fen, client_ip, at)";
+    "auction_bids (tender_id, company_id, user_id, amount_fen, client_ip, at, phase)";
+static const char ABIDDERS_COLS[] =
+    "auction_bidders (tender_id, company_id, bidder_no, created_at)";
+static const char EVENTS_COLS[] = "opening_events (tender_id, seq, kind, data, at)";
 static const char PLANTED_COLS[] = "trade_demo_planted (group_no, company_id, pattern, tenders)";
 
 static void buffers_init(demo *g) {
@@ -1112,8 +1248,10 @@ static void buffers_init(demo *g) {
     g->openings = (tbuf){.target = OPENINGS_COLS, .ncols = 9};
     g->signins = (tbuf){.target = SIGNINS_COLS, .ncols = 4};
     g->texperts = (tbuf){.target = TEXPERTS_COLS, .ncols = 6};
-    g->results = (tbuf){.target = RESULTS_COLS, .ncols = 10};
-    g->abids = (tbuf){.target = ABIDS_COLS, .ncols = 6};
+    g->results = (tbuf){.target = RESULTS_COLS, .ncols = 11};
+    g->abids = (tbuf){.target = ABIDS_COLS, .ncols = 7};
+    g->abidders = (tbuf){.target = ABIDDERS_COLS, .ncols = 4};
+    g->events = (tbuf){.target = EVENTS_COLS, .ncols = 5};
     g->planted = (tbuf){.target = PLANTED_COLS, .ncols = 4};
 }
 
@@ -1122,7 +1260,7 @@ static tbuf *all_buffers(demo *g, int i) {
     tbuf *order[] = {&g->users,   &g->companies, &g->cu,        &g->roots,    &g->certs,
                      &g->logins,  &g->tenders,   &g->notices,  &g->deposits,
                      &g->bids,    &g->openings,  &g->signins,   &g->texperts, &g->results,
-                     &g->abids,   &g->planted};
+                     &g->abids,   &g->abidders,  &g->planted,   &g->events};
     return i < COUNT(order) ? order[i] : NULL;
 }
 
@@ -1283,8 +1421,8 @@ static char *b64(const void *data, size_t n) {
 static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t deposit_fen,
                      err *e) {
     company *c = &g->co[b->company];
-    /* to the cent: whole-yuan prices would make equal bids by chance (a false 40(4)) */
-    int64_t price = fen_of((double)budget_fen / 100.0 * b->ratio, 1);
+    int64_t price = bid_price(budget_fen, b->ratio);
+    b->price_fen = price;
     if (!b->sealed && t->winner_bid >= 0 && &g->b[t->winner_bid] == b) t->award_fen = price;
     char price_s[32], deposit_ref[64], sha_plain[65], envelope_sha[65], commit[200],
         commit_sig[200], at[32];
@@ -1398,7 +1536,13 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
         json_decref(form);
         json_decref(meta);
     } else {
-        tb_time(r, t->deadline + 300 + pick(&g->r, 900));
+        /* revealed in the hall's decryption window (write_opening's timeline) */
+        b->decrypted = t->h_decrypt + 20 + pick(&g->r, 900);
+        if (t->status == S_OPENING) { /* the live hall: revealed so far, before now */
+            int64_t span = g->now - 60 - t->h_decrypt;
+            b->decrypted = t->h_decrypt + 20 + (b->decrypted - t->h_decrypt) % (span > 1 ? span : 1);
+        }
+        tb_time(r, b->decrypted);
         tb_text(r, "bidder");
         tb_int(r, price);
         tb_int(r, b->duration);
@@ -1410,7 +1554,7 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
         tb_null(r);
     }
     tb_time(r, b->submitted);
-    tb_time(r, b->sealed ? b->submitted : t->deadline + 1200);
+    tb_time(r, b->sealed ? b->submitted : b->decrypted);
     free(receipt_s);
     g->counts.bids++;
     /* the deposit, the logins, the sign-in, the result */
@@ -1418,15 +1562,26 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
     deposit(g, t, deposit_fen, c, b->submitted - (int64_t)uniform(&g->r, HOUR, 3 * DAY),
             done && (t->contracted || t->status == S_FAILED) ? "refunded" : "paid");
     login_row(g, c, b->submitted - 120);
-    if (!b->sealed) {
-        login_row(g, c, t->deadline - 900 + pick(&g->r, 600));
+    b->signin = 0;
+    if (t->has_opening && (!b->sealed || b->hall == 1)) {
+        /* signed in once the host started the hall, after a certificate login */
+        int64_t login = t->h_start + pick(&g->r, 600) / 2;
+        b->signin = login + 10 + pick(&g->r, 540) / 4;
+        if (t->status == S_OPENING) { /* the live hall: signed in before the decryption */
+            int64_t span = t->h_decrypt - t->h_start - 30;
+            b->signin = t->h_start + 15 + (b->signin - t->h_start) % (span > 1 ? span : 1);
+            login = b->signin - 10;
+        }
+        login_row(g, c, login);
         tbuf *s = &g->signins;
         tb_int(s, t->id);
         tb_int(s, c->id);
         tb_int(s, c->user_id);
-        tb_time(s, t->deadline - 600 + pick(&g->r, 540));
+        tb_time(s, b->signin);
     }
     if (!b->sealed && (t->status == S_DONE || t->status == S_PUBLICITY)) {
+        /* the row evaluate_compute() writes: evaluate_rank's figures, tech 0 for the
+         * qualification methods, invalid bids with rank 0 and zero scores */
         tbuf *x = &g->results;
         tb_int(x, t->id);
         tb_int(x, b->id);
@@ -1437,20 +1592,11 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
         else
             tb_null(x);
         tb_int(x, price);
-        if (b->invalid) {
-            tb_null(x);
-            tb_null(x);
-            tb_null(x);
-            tb_null(x);
-        } else {
-            tb_real(x, round(b->price_score * 100) / 100);
-            if (t->method == 1)
-                tb_real(x, round(b->tech * 100) / 100);
-            else
-                tb_null(x);
-            tb_real(x, round(b->total * 100) / 100);
-            tb_int(x, b->rank);
-        }
+        tb_real(x, b->invalid ? 0.0 : b->price_score);
+        tb_real(x, t->method == 1 ? round2d(b->tech) : 0.0);
+        tb_real(x, b->invalid ? 0.0 : b->total);
+        tb_int(x, b->invalid ? 0 : b->rank);
+        tb_text(x, "[]");
     }
     return 0;
 }
@@ -1467,12 +1613,32 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
                                : fen_of((double)base / 100.0 * 0.02, 100000);
     if (!sale && deposit_fen > 80000000) deposit_fen = 80000000; /* ≤ 80万 (招标投标法实施条例) */
     t->award_fen = 0;
+    /* Paper tenders (electronic = 0) were bid and opened on paper: no electronic bid,
+     * hall or result rows; the award is still the winner's price. */
+    int paper = !sale && !t->electronic;
+    t->has_opening = !sale && !paper && t->nbids > 0 && t->status != S_ANNOUNCED &&
+                     t->status != S_CANCELLED;
+    if (t->has_opening) { /* the hall's timeline (see write_opening) */
+        t->h_start = t->deadline + 60;
+        t->h_decrypt = t->h_start + 480;
+        t->h_decrypt_until = t->h_decrypt + 1800;
+        if (t->status == S_OPENING) { /* in progress: the window ends in 20–30 minutes */
+            t->h_start = t->deadline + 30;
+            t->h_decrypt = g->now - 900 - pick(&g->r2, 300);
+            if (t->h_decrypt < t->h_start + 300) t->h_decrypt = t->h_start + 300;
+            t->h_decrypt_until = g->now + 1200 + pick(&g->r2, 600);
+        }
+    }
+    /* ranks with the real prices (the plan's were at a nominal budget) */
+    if (!sale && (t->status == S_DONE || t->status == S_PUBLICITY) && t->nbids > 0)
+        rank_bids(g, t, budget_fen);
     /* bids first: the award is the winner's price */
-    for (int i = 0; i < t->nbids && !sale; i++) {
+    for (int i = 0; i < t->nbids && !sale && !paper; i++) {
         bidplan *b = &g->b[t->first_bid + i];
         if (b->sealed && !g->have_dir) continue; /* no place for its envelope: not written */
         if (write_bid(g, t, b, budget_fen, deposit_fen, e) != 0) return -1;
     }
+    if (paper && t->winner_bid >= 0) t->award_fen = bid_price(budget_fen, g->b[t->winner_bid].ratio);
     int64_t step_fen = 0;
     if (sale && t->nabids) {
         step_fen = fen_of((double)reserve_fen / 100.0 * t->bench, 10000);
@@ -1489,7 +1655,14 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
                 deposit(g, t, deposit_fen, &g->co[a->company],
                         t->deadline - (int64_t)uniform(r, DAY, 10 * DAY),
                         t->contracted ? "refunded" : "paid");
-                login_row(g, &g->co[a->company], t->deadline - 300);
+                login_row(g, &g->co[a->company], a->at - 120);
+            }
+            if (!dup) { /* the 竞买号, given at the company's first offer (auction.c) */
+                tbuf *x = &g->abidders;
+                tb_int(x, t->id);
+                tb_int(x, g->co[a->company].id);
+                tb_int(x, nseen);
+                tb_time(x, a->at);
             }
             int64_t amount = reserve_fen + a->step * step_fen;
             tbuf *x = &g->abids;
@@ -1499,23 +1672,28 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
             tb_int(x, amount);
             tb_text(x, g->co[a->company].ip);
             tb_time(x, a->at);
+            tb_text(x, a->listing ? "listing" : "auction");
             t->award_fen = amount;
             g->counts.auction_bids++;
         }
     }
+    int64_t live_price = 0;
+    if (t->status == S_AUCTION) live_price = t->award_fen, t->award_fen = 0;
     int awarded = t->status == S_DONE && t->award_fen > 0;
     const bidplan *win = !sale && t->winner_bid >= 0 ? &g->b[t->winner_bid] : NULL;
     const company *winner = win ? &g->co[win->company]
                             : sale && t->winner_company >= 0 ? &g->co[t->winner_company]
                                                               : NULL;
-    static const char *const status_ids[] = {"contracted", "failed", "cancelled",
-                                             "announced",  "evaluation", "publicity"};
+    static const char *const status_ids[] = {"contracted", "failed",    "cancelled", "announced",
+                                             "evaluation", "publicity", "auction",   "opening"};
     const char *status = status_ids[t->status];
     if (t->status == S_DONE) status = t->contracted ? "contracted" : "awarded";
     int64_t updated = t->contracted  ? t->contracted
                       : t->awarded   ? t->awarded
                       : t->status == S_PUBLICITY ? t->eval_at
                       : t->status == S_ANNOUNCED ? t->announce
+                      : t->status == S_AUCTION   ? t->deadline
+                      : t->status == S_OPENING   ? t->h_start
                                                  : t->deadline + 2 * HOUR;
     if (t->status == S_CANCELLED) updated = t->announce + 5 * DAY;
     char contract_no[48] = "";
@@ -1523,9 +1701,10 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
         snprintf(contract_no, sizeof(contract_no), "HT-%s", t->no + 3);
     json_t *params = t->method == 1 ? json_pack("{s:i, s:i}", "price_weight", 30, "tech_weight", 70)
                      : t->method == 2 ? json_pack("{s:f, s:f}", "factor_min", 0.95, "factor_max", 0.98)
-                     : t->method == 3 ? json_pack("{s:I, s:i}", "increment_fen",
+                     : t->method == 3 ? json_pack("{s:I, s:i, s:i}", "increment_fen",
                                                   (json_int_t)(step_fen ? step_fen : 1000000),
-                                                  "extend_seconds", 300)
+                                                  "extend_seconds", 300, "auction_minutes",
+                                                  t->status == S_AUCTION ? AUCTION_LIVE_MINUTES : 30)
                                       : json_object();
     tbuf *x = &g->tenders;
     tb_int(x, t->id);
@@ -1570,8 +1749,8 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
                                                : "有效投标人不足3家，依法重新招标";
     tb_text(x, failed);
     tb_text(x, t->status == S_CANCELLED ? "招标人调整建设计划，终止本次招标" : NULL);
-    tb_time(x, sale && t->nabids ? g->ab[t->first_abid + t->nabids - 1].at + 300 : 0);
-    tb_id(x, sale && t->nabids ? t->award_fen : 0);
+    tb_time(x, sale ? t->a_ends : 0);
+    tb_id(x, sale && t->nabids ? (live_price ? live_price : t->award_fen) : 0);
     tb_id(x, sale && winner ? winner->id : 0);
     tb_id(x, g->staff_id);
     tb_time(x, t->announce - DAY);
@@ -1616,25 +1795,223 @@ static void write_notices(demo *g, const tplan *t) {
     }
 }
 
-static void write_opening(demo *g, const tplan *t) {
-    if (t->kind >= K_PROPERTY || t->status == S_ANNOUNCED || t->status == S_CANCELLED ||
-        t->nbids == 0)
-        return;
+/* The hall as opening.c leaves it: start (deadline + 1 min), sign-in, a 30-minute
+ * decryption window in which every bidder revealed its bid, close of decryption
+ * after the last one, a 10-minute objection window, confirmation, close. The live
+ * hall stays in 'decrypting'. */
+static void write_opening(demo *g, tplan *t) {
+    if (!t->has_opening) return;
     int64_t closed = t->deadline + (int64_t)uniform(&g->r, 40, 100) * 60;
+    int watchers = t->nbids + pick(&g->r, 12);
+    int live = t->status == S_OPENING;
+    int64_t last = t->h_decrypt;
+    for (int i = 0; i < t->nbids; i++) {
+        const bidplan *b = &g->b[t->first_bid + i];
+        if (!b->sealed && b->decrypted > last) last = b->decrypted;
+    }
+    if (!live) {
+        t->h_dclosed = last + 30;
+        t->h_obj_open = t->h_dclosed + 60;
+        t->h_obj_until = t->h_obj_open + 600;
+        t->h_confirm = t->h_obj_until + 60;
+        if (closed < t->h_confirm + 300) closed = t->h_confirm + 300;
+        t->h_closed = closed;
+    }
     tbuf *o = &g->openings;
     tb_int(o, t->id);
-    tb_text(o, "closed");
+    tb_text(o, live ? "decrypting" : "closed");
     tb_id(o, g->staff_id);
-    tb_time(o, t->deadline);
-    tb_time(o, t->deadline + 1800);
-    tb_time(o, t->deadline + 2400);
-    tb_time(o, closed);
-    tb_int(o, t->nbids + pick(&g->r, 12));
-    tb_time(o, closed);
+    tb_time(o, t->h_start);
+    tb_time(o, t->h_decrypt_until);
+    tb_time(o, live ? 0 : t->h_obj_until);
+    tb_time(o, live ? 0 : closed);
+    tb_int(o, watchers);
+    tb_time(o, live ? g->now - 20 : closed);
+}
+
+/* One hall event as trade_event_append() stores it (data with seq, kind, at). */
+static void event_row(demo *g, const tplan *t, int *seq, const char *kind, json_t *data,
+                      int64_t at) {
+    char iso[32];
+    time_iso(iso, sizeof(iso), at);
+    json_object_set_new(data, "seq", json_integer(++*seq));
+    json_object_set_new(data, "kind", json_string(kind));
+    json_object_set_new(data, "at", json_string(iso));
+    tbuf *x = &g->events;
+    tb_int(x, t->id);
+    tb_int(x, *seq);
+    tb_text(x, kind);
+    tb_json(x, data);
+    tb_text(x, iso);
+}
+
+/* The order of a tender's bids by a time (insertion sort: n ≤ 130). */
+static void bids_by(demo *g, const tplan *t, int signin, int *idx, int *n) {
+    *n = 0;
+    for (int i = 0; i < t->nbids; i++) {
+        const bidplan *b = &g->b[t->first_bid + i];
+        int64_t k = signin ? b->signin : b->decrypted;
+        if (signin ? !b->signin : (b->sealed || !b->decrypted)) continue;
+        int j = (*n)++;
+        while (j > 0) {
+            const bidplan *p = &g->b[t->first_bid + idx[j - 1]];
+            if ((signin ? p->signin : p->decrypted) <= k) break;
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+}
+
+/* The hall's event log (opening_events), as opening.c appends it step by step: what
+ * the hall page replays and the record of who did what when. */
+static void write_events(demo *g, tplan *t) {
+    if (!t->has_opening) return;
+    int live = t->status == S_OPENING, seq = 0, n = 0, *idx = xmalloc((size_t)t->nbids * sizeof(int) + 1);
+    char iso[32];
+    event_row(g, t, &seq, "hall_started",
+              json_pack("{s:s, s:s, s:s, s:I}", "tender_no", t->no, "title", t->title, "host",
+                        g->staff_name, "sealed_bids", (json_int_t)t->nbids),
+              t->h_start);
+    bids_by(g, t, 1, idx, &n);
+    for (int i = 0; i < n; i++) {
+        const bidplan *b = &g->b[t->first_bid + idx[i]];
+        const company *c = &g->co[b->company];
+        event_row(g, t, &seq, "signed_in",
+                  json_pack("{s:I, s:s, s:s, s:I}", "company_id", (json_int_t)c->id,
+                            "company_name", c->name, "at", time_iso(iso, sizeof(iso), b->signin),
+                            "signins", (json_int_t)(i + 1)),
+                  b->signin);
+    }
+    int signins = n;
+    event_row(g, t, &seq, "decrypt_started",
+              json_pack("{s:s, s:i, s:I}", "decrypt_until",
+                        time_iso(iso, sizeof(iso), t->h_decrypt_until), "minutes",
+                        (int)((t->h_decrypt_until - t->h_decrypt) / 60), "signins",
+                        (json_int_t)signins),
+              t->h_decrypt);
+    if (signins < TRADE_MIN_VALID_BIDS) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "签到投标人仅 %d 家，少于 %d 家；有效投标不足 %d 家将依法流标",
+                 signins, TRADE_MIN_VALID_BIDS, TRADE_MIN_VALID_BIDS);
+        event_row(g, t, &seq, "warning",
+                  json_pack("{s:s, s:I}", "message", msg, "signins", (json_int_t)signins),
+                  t->h_decrypt);
+    }
+    bids_by(g, t, 0, idx, &n);
+    for (int i = 0; i < n; i++) { /* 唱标: the announce of bids_reveal_tx() */
+        const bidplan *b = &g->b[t->first_bid + idx[i]];
+        const company *c = &g->co[b->company];
+        char price[32], dref[64];
+        snprintf(dref, sizeof(dref), "BZJ-%s-%lld", t->no, (long long)c->id);
+        event_row(g, t, &seq, "bid_opened",
+                  json_pack("{s:I, s:I, s:s, s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:n, s:s}",
+                            "bid_id", (json_int_t)b->id, "company_id", (json_int_t)c->id,
+                            "company_name", c->name, "uscc", c->uscc, "price_fen",
+                            (json_int_t)b->price_fen, "price",
+                            trade_money_str(b->price_fen, price, sizeof(price)), "duration_days",
+                            b->duration, "quality", "合格", "project_manager", b->pm,
+                            "deposit_ref", dref, "status", "opened", "invalid_reason", "via",
+                            "bidder"),
+                  b->decrypted);
+    }
+    int opened = n;
+    free(idx);
+    if (live) return;
+    event_row(g, t, &seq, "decrypt_closed",
+              json_pack("{s:I, s:i, s:i}", "opened", (json_int_t)opened, "not_decrypted", 0,
+                        "backup_pending", 0),
+              t->h_dclosed);
+    if (t->method == 2)
+        event_row(g, t, &seq, "factor_drawn",
+                  json_pack("{s:f, s:f, s:f}", "benchmark_factor", factor_of(t), "factor_min", 0.95,
+                            "factor_max", 0.98),
+                  t->h_dclosed);
+    event_row(g, t, &seq, "objections_opened",
+              json_pack("{s:s, s:i}", "objections_until",
+                        time_iso(iso, sizeof(iso), t->h_obj_until), "minutes", 10),
+              t->h_obj_open);
+    if (t->record_sha[0]) { /* only the halls whose record was kept (write_records) */
+        char confirm[200];
+        opening_confirm_string(t->no, t->record_sha, confirm, sizeof(confirm));
+        event_row(g, t, &seq, "confirm_started",
+                  json_pack("{s:s, s:s, s:I}", "record_sha256", t->record_sha, "confirm_string",
+                            confirm, "size", (json_int_t)t->record_size),
+                  t->h_confirm);
+    }
+    const char *sig = strrchr(t->record_sig, ':');
+    json_t *closed = json_pack("{s:o, s:o, s:o, s:I, s:i, s:I}", "record_sha256",
+                               t->record_sha[0] ? json_string(t->record_sha) : json_null(),
+                               "record_sig", sig ? json_string(sig + 1) : json_null(), "key_id",
+                               sig ? json_string(g->pk.key_id) : json_null(), "opened",
+                               (json_int_t)opened, "confirmed", 0, "signins", (json_int_t)signins);
+    event_row(g, t, &seq, "closed", closed, t->h_closed);
+    if (opened < TRADE_MIN_VALID_BIDS)
+        event_row(g, t, &seq, "failed",
+                  json_pack("{s:s, s:I}", "reason", TENDERS_FAIL_FEW_BIDS, "opened",
+                            (json_int_t)opened),
+                  t->h_closed);
+}
+
+/* Signed opening records (record.c's PDF, stored and signed as opening.c's
+ * begin_confirm and close do) for the RECORDS_MAX most recently closed halls: a
+ * record costs ~110 ms of CPU (the CJK font) and ~440 KB, so older halls keep none
+ * (their record.pdf is a 404 "开标记录尚未生成"). Runs after the rows are written
+ * (the PDF is rendered from them), inside the transaction. */
+static int write_records(demo *g, err *e) {
+    if (!g->have_pk || !g->have_dir) return 0;
+    char dir[1024];
+    if (trade_dir("openings", dir, sizeof(dir), e) != 0) return -1;
+    int *pick_idx = xmalloc(sizeof(int) * RECORDS_MAX), np = 0;
+    for (int i = 0; i < g->nt; i++) { /* the latest closed halls (insertion into a top list) */
+        const tplan *t = &g->t[i];
+        if (!t->has_opening || !t->h_closed) continue;
+        int j = np < RECORDS_MAX ? np++ : RECORDS_MAX;
+        if (j == RECORDS_MAX && g->t[pick_idx[j - 1]].h_closed >= t->h_closed) continue;
+        if (j == RECORDS_MAX) j--;
+        while (j > 0 && g->t[pick_idx[j - 1]].h_closed < t->h_closed) {
+            pick_idx[j] = pick_idx[j - 1];
+            j--;
+        }
+        pick_idx[j] = i;
+    }
+    int rc = 0;
+    for (int k = 0; k < np && rc == 0; k++) {
+        tplan *t = &g->t[pick_idx[k]];
+        trade_tender tt;
+        unsigned char *pdf = NULL;
+        size_t len = 0;
+        if (trade_tender_load(g->d, t->id, &tt, e) != 0 ||
+            opening_record_render(g->d, &tt, &pdf, &len, e) != 0) {
+            rc = -1;
+            break;
+        }
+        crypto_sha256_hex(pdf, len, t->record_sha);
+        char path[1200];
+        snprintf(path, sizeof(path), "%s/%s.pdf", dir, t->record_sha);
+        FILE *f = fopen(path, "wb");
+        int ok = f && fwrite(pdf, 1, len, f) == len;
+        if (f && fclose(f) != 0) ok = 0;
+        free(pdf);
+        if (!ok) {
+            rc = err_internal(e, "无法保存演示开标记录");
+            break;
+        }
+        t->record_size = (int64_t)len;
+        char payload[200], sig[100];
+        opening_record_payload(t->no, t->record_sha, payload, sizeof(payload));
+        proofs_sign(&g->pk, payload, sig, sizeof(sig));
+        snprintf(t->record_sig, sizeof(t->record_sig), "ed25519:%s:%s", g->pk.key_id, sig);
+        rc = db_execf(g->d, e,
+                      "UPDATE openings SET record_sha256 = $1, record_sig = $2 WHERE tender_id = $3",
+                      "ssi", t->record_sha, t->record_sig, t->id);
+    }
+    free(pick_idx);
+    return rc;
 }
 
 static void write_panel(demo *g, const tplan *t) {
-    if (t->kind >= K_PROPERTY || g->nexperts < 5 || t->nbids < 3 ||
+    if (t->kind >= K_PROPERTY || !t->electronic || g->nexperts < 5 || t->nbids < 3 ||
         !(t->status == S_DONE || t->status == S_EVALUATION || t->status == S_PUBLICITY))
         return;
     int chosen[5];
@@ -1762,8 +2139,17 @@ static int demo_run(db *d, int64_t now, unsigned seed, int count, int use_files,
     g->d = d;
     g->now = now;
     g->r.s = 0x7261646531ull ^ ((uint64_t)seed << 20);
+    g->r2.s = 0x68616c6c32ull ^ ((uint64_t)seed << 24);
     buffers_init(g);
     g->staff_id = user_by_login(d, "trading_staff");
+    snprintf(g->staff_name, sizeof(g->staff_name), "交易中心");
+    if (g->staff_id) {
+        db_stmt *s = db_query(d, NULL, "SELECT display_name FROM users WHERE id = $1", "i",
+                              g->staff_id);
+        if (s && db_step(s) == DB_ROW && db_column_text(s, 0))
+            snprintf(g->staff_name, sizeof(g->staff_name), "%s", db_column_text(s, 0));
+        if (s) db_reset(s);
+    }
     g->bidder_user = user_by_login(d, "bidder");
     g->company_user = user_by_login(d, "company");
     err ke = {0};
@@ -1832,7 +2218,12 @@ static int demo_run(db *d, int64_t now, unsigned seed, int count, int use_files,
             g->t[i].status != S_ANNOUNCED)
             g->counts.max_bidders = g->t[i].nbids;
     for (int i = 0; all_buffers(g, i); i++)
-        if (tb_flush(d, all_buffers(g, i), e) != 0) goto rollback;
+        if (all_buffers(g, i) != &g->events && tb_flush(d, all_buffers(g, i), e) != 0)
+            goto rollback;
+    if (write_records(g, e) != 0) goto rollback;
+    for (int i = 0; i < g->nt; i++)
+        write_events(g, &g->t[i]);
+    if (tb_flush(d, &g->events, e) != 0) goto rollback;
     static const char *const tables[] = {"users", "trade_companies", "ca_roots", "trade_certs",
                                          "tenders", "bids", "ca_logins",
                                          "tender_notices", "trade_deposits", "auction_bids"};

@@ -15,13 +15,26 @@
  *     X.509 certificate per company (about 60% from the two foreign CAs), made with
  *     OpenSSL; ca_logins rows (two per bid: submission and opening sign-in);
  *   - count tenders over the 365 days before now: ~45% works, ~35% procurement,
- *     ~20% asset sales; ~98% electronic, ~95% remote openings; most contracted or
- *     awarded, some failed (流标), a few cancelled, ~3% still announced (deadline
- *     ahead), two in evaluation, one in publicity; notices for each step;
+ *     ~20% asset sales; ~98% electronic, ~95% of the openings remote; most
+ *     contracted or awarded, some failed (流标), a few cancelled, ~3% still announced
+ *     (deadline ahead), two in evaluation, one in publicity; notices for each step;
+ *     paper tenders (electronic 0, ~2%) have no electronic bid, hall or result rows;
  *   - sealed bids (3–30 per opened tender, one opening with 119 bidders), deposits,
- *     openings (closed), results with ranks, awards at the winner's price (savings
- *     ≈ 5.5% of the budgets), contracts; auctions with ascending auction_bids for
- *     the sales (增幅 10–30% when contested, the reserve price when not);
+ *     closed openings with the hall's event log (opening_events: start, sign-ins,
+ *     decryption, 唱标 per bid, objections window, close) and, for the 3 latest,
+ *     the signed opening record (record.c's PDF under trade_dir("openings"),
+ *     record_sha256/record_sig as opening.c's close writes them; older halls have
+ *     none: their record.pdf answers 404); results ranked by evaluate_rank() as
+ *     evaluate_compute() writes them (综合评分法: technical points 0..70, total =
+ *     price score + tech), awards at the first-ranked bid's price (savings ≈ 5.5% of
+ *     the budgets), contracts; auctions run as auction.c runs them: 挂牌 offers
+ *     (phase listing) before the deadline, 竞价 bids (phase auction) after it with
+ *     延时, a 竞买号 per company (auction_bidders); 增幅 10–30% when contested, the
+ *     reserve price when not;
+ *   - live items for the pages: 3 sales in 竞价 (status auction, ending within the
+ *     next ~3 hours) and one procurement hall in progress (status opening, hall
+ *     'decrypting': bidders signed in, half the bids opened, the rest sealed in real
+ *     envelopes until the window closes);
  *   - ~6 planted collusive groups of 3–5 companies (cover bidding, rotation, shared
  *     traces, price patterns), listed in trade_demo_planted (031_trade_demo.sql):
  *     the ground truth the screening is measured against;

@@ -11,12 +11,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/crypto.h"
+#include "base/timeutil.h"
 #include "db/db.h"
 #include "files/files.h"
 #include "proofs/proofs.h"
 #include "stats/stats.h"
 #include "test.h"
 #include "trade/demo.h"
+#include "trade/evaluate.h"
 #include "trade/trade.h"
 
 #define NOW 1795140000LL /* 2026-11-20T02:00:00Z */
@@ -240,6 +243,222 @@ TEST(trade_demo_planted_groups) {
                            "trade_demo_planted p ON p.company_id = b.company_id WHERE p.pattern "
                            "LIKE '%same_file%' GROUP BY b.tender_id, SUBSTR(b.documents, 1, 120) "
                            "HAVING COUNT(*) > 1) x") > 0);
+}
+
+/* The results are what evaluate_compute() would write: recompute every scored tender
+ * with evaluate_rank() from its stored prices and technical points and compare. */
+TEST(trade_demo_results_agree_with_evaluate) {
+    db *d = full_year();
+    if (!d) return;
+    err e = {0};
+    db_stmt *s = db_query(d, &e,
+                          "SELECT t.id, t.method, t.budget_fen, COALESCE(t.benchmark_factor, 0), "
+                          "t.method_params, r.bid_id, r.valid, r.price_fen, r.price_score, "
+                          "r.tech_score, r.total_score, r.rank, b.submitted_at, "
+                          "COALESCE(t.award_bid_id, 0) FROM tender_results r JOIN tenders t ON "
+                          "t.id = r.tender_id JOIN bids b ON b.id = r.bid_id ORDER BY t.id, r.bid_id",
+                          "");
+    CHECK(s != NULL);
+    if (!s) return;
+    enum { MAXB = 200 };
+    evaluate_bid eb[MAXB];
+    double stored[MAXB][3];
+    int n = 0, tenders = 0, bad = 0, methods[3] = {0}, winners = 0, over = 0;
+    int64_t cur = 0, award = 0, budget = 0;
+    double factor = 0, tech_weight = 0;
+    char method[20] = "";
+    int rc;
+    do {
+        rc = db_step(s);
+        int64_t id = rc == DB_ROW ? db_column_int64(s, 0) : -1;
+        if (id != cur && n > 0) { /* a tender complete: rank it again */
+            evaluate_params p = {.method = method,
+                                 .budget_fen = budget,
+                                 .price_weight = 30,
+                                 .benchmark_factor = factor};
+            double ref = 0;
+            CHECK(evaluate_rank(eb, n, &p, &ref) >= 0);
+            for (int i = 0; i < n; i++) {
+                if (fabs(eb[i].price_score - stored[i][0]) > 1e-9 ||
+                    fabs(eb[i].total_score - stored[i][1]) > 1e-9 || eb[i].rank != (int)stored[i][2])
+                    bad++;
+                if (eb[i].rank == 1 && eb[i].bid_id == award) winners++;
+                if (eb[i].tech_score > tech_weight + 1e-9) over++;
+            }
+            tenders++;
+            methods[!strcmp(method, "composite") ? 1 : !strcmp(method, "reasonable_low") ? 2 : 0]++;
+            n = 0;
+        }
+        if (rc != DB_ROW) break;
+        cur = id;
+        snprintf(method, sizeof(method), "%s", db_column_text(s, 1));
+        budget = db_column_int64(s, 2);
+        factor = db_column_double(s, 3);
+        json_t *mp = json_loads(db_column_text(s, 4), 0, NULL);
+        tech_weight = json_number_value(json_object_get(mp, "tech_weight"));
+        json_decref(mp);
+        award = db_column_int64(s, 13);
+        if (n == MAXB) continue;
+        evaluate_bid *b = &eb[n];
+        memset(b, 0, sizeof(*b));
+        b->bid_id = db_column_int64(s, 5);
+        b->valid = (int)db_column_int64(s, 6);
+        b->price_fen = db_column_int64(s, 7);
+        b->tech_score = db_column_double(s, 9);
+        int64_t at = 0;
+        time_parse_iso(db_column_text(s, 12), &at);
+        b->submitted_at = at * 1000;
+        stored[n][0] = db_column_double(s, 8);
+        stored[n][1] = db_column_double(s, 10);
+        stored[n][2] = (double)db_column_int64(s, 11);
+        n++;
+    } while (1);
+    db_reset(s);
+    CHECK(tenders > 250);
+    CHECK(methods[0] > 20 && methods[1] > 50 && methods[2] > 20);
+    CHECK_INT(bad, 0);
+    CHECK_INT(over, 0);
+    /* awarded or in publicity: the first-ranked is the award (publicity: no award yet) */
+    CHECK_INT(winners, test_db_count(d, "SELECT COUNT(*) FROM tenders WHERE award_bid_id IS NOT "
+                                        "NULL AND id IN (SELECT tender_id FROM tender_results)"));
+    /* 综合评分法: technical points within 0..70 and not all tiny (scores in points) */
+    CHECK(test_db_count(d, "SELECT COUNT(*) FROM tender_results r JOIN tenders t ON t.id = "
+                           "r.tender_id WHERE t.method = 'composite' AND r.tech_score > 40") > 500);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tender_results r JOIN tenders t ON t.id = "
+                               "r.tender_id WHERE t.method <> 'composite' AND (r.tech_score <> 0 "
+                               "OR r.price_score <> 0)"),
+              0);
+    /* rigged tenders are not left to a 合理低价法 benchmark */
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tenders WHERE method = 'reasonable_low' AND "
+                               "award_company_id IN (SELECT company_id FROM trade_demo_planted) "
+                               "AND id IN (SELECT b.tender_id FROM bids b JOIN trade_demo_planted "
+                               "p ON p.company_id = b.company_id GROUP BY b.tender_id, p.group_no "
+                               "HAVING COUNT(*) >= 3)"),
+              0);
+}
+
+/* Auctions as auction.c runs them: 挂牌 offers before the deadline, 竞价 after it,
+ * a 竞买号 per company in order of first offer, amounts on the increment grid. */
+TEST(trade_demo_auctions_have_phases_and_numbers) {
+    db *d = full_year();
+    if (!d) return;
+    CHECK(test_db_count(d, "SELECT COUNT(*) FROM auction_bids WHERE phase = 'listing'") > 50);
+    CHECK(test_db_count(d, "SELECT COUNT(*) FROM auction_bids WHERE phase = 'auction'") > 200);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM auction_bids b JOIN tenders t ON t.id = "
+                               "b.tender_id WHERE (b.phase = 'listing') <> (b.at < t.deadline_at)"),
+              0);
+    /* every bidding company has its number, 1..n by first offer */
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM (SELECT DISTINCT tender_id, company_id FROM "
+                               "auction_bids) x LEFT JOIN auction_bidders n ON n.tender_id = "
+                               "x.tender_id AND n.company_id = x.company_id WHERE n.bidder_no IS "
+                               "NULL"),
+              0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM auction_bidders n WHERE n.bidder_no <> (SELECT "
+                               "COUNT(*) FROM auction_bidders m WHERE m.tender_id = n.tender_id AND "
+                               "m.created_at <= n.created_at) OR n.created_at <> (SELECT MIN(at) "
+                               "FROM auction_bids b WHERE b.tender_id = n.tender_id AND b.company_id "
+                               "= n.company_id)"),
+              0);
+    /* contested sales had two 挂牌 companies (else 挂牌成交 without a 竞价 end) */
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tenders t WHERE t.auction_ends_at IS NOT NULL "
+                               "AND (SELECT COUNT(DISTINCT company_id) FROM auction_bids b WHERE "
+                               "b.tender_id = t.id AND b.phase = 'listing') < 2"),
+              0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tenders t WHERE t.method = 'auction' AND "
+                               "t.auction_ends_at IS NULL AND (SELECT COUNT(DISTINCT company_id) "
+                               "FROM auction_bids b WHERE b.tender_id = t.id) > 1"),
+              0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM auction_bids b JOIN tenders t ON t.id = "
+                               "b.tender_id WHERE b.at > t.auction_ends_at OR (t.awarded_at IS NOT "
+                               "NULL AND b.at > t.awarded_at)"),
+              0);
+    /* live 竞价: ending within hours, the price and leader the last bid's */
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tenders WHERE status = 'auction' AND "
+                               "auction_ends_at > '2026-11-20T02:00:00Z' AND auction_ends_at < "
+                               "'2026-11-20T06:00:00Z'"),
+              3);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tenders t WHERE t.status = 'auction' AND "
+                               "(t.auction_price_fen, t.auction_leader_id) <> (SELECT amount_fen, "
+                               "company_id FROM auction_bids b WHERE b.tender_id = t.id ORDER BY "
+                               "b.at DESC LIMIT 1)"),
+              0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM auction_bids WHERE at > "
+                               "'2026-11-20T02:00:00Z'"),
+              0);
+}
+
+/* Halls: closed ones carry their event log; the latest few a signed record; one is
+ * in progress; paper tenders have no electronic bids. */
+TEST(trade_demo_halls_and_paper_tenders) {
+    db *d = full_year();
+    if (!d) return;
+    long long halls = test_db_count(d, "SELECT COUNT(*) FROM openings");
+    CHECK(halls > 300);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM opening_events WHERE kind = 'hall_started'"),
+              halls);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM opening_events WHERE kind = 'closed'"),
+              test_db_count(d, "SELECT COUNT(*) FROM openings WHERE status = 'closed'"));
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM opening_events WHERE kind = 'bid_opened'"),
+              test_db_count(d, "SELECT COUNT(*) FROM bids WHERE status = 'opened'"));
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM opening_events e JOIN bids b ON b.id = "
+                               "json_extract(e.data, '$.bid_id') WHERE e.kind = 'bid_opened' AND "
+                               "(json_extract(e.data, '$.price_fen') <> b.price_fen OR e.at <> "
+                               "b.decrypted_at)"),
+              0);
+    /* seqs run 1..n in time order */
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM (SELECT tender_id FROM opening_events GROUP "
+                               "BY tender_id HAVING MAX(seq) <> COUNT(*) OR MIN(seq) <> 1) x"),
+              0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM opening_events a JOIN opening_events b ON "
+                               "b.tender_id = a.tender_id AND b.seq = a.seq + 1 WHERE b.at < a.at"),
+              0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM opening_signins s JOIN openings o ON "
+                               "o.tender_id = s.tender_id WHERE s.at < o.started_at"),
+              0);
+    /* the signed records, on disk with their SHA-256 */
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM openings WHERE record_sha256 IS NOT NULL "
+                               "AND record_sig LIKE 'ed25519:%'"),
+              3);
+    err e = {0};
+    db_stmt *s = db_query(d, &e, "SELECT record_sha256 FROM openings WHERE record_sha256 IS NOT NULL",
+                          "");
+    int ok = 0;
+    while (s && db_step(s) == DB_ROW) {
+        char path[256], hex[65];
+        snprintf(path, sizeof(path), "%s/openings/%s.pdf", year_dir, db_column_text(s, 0));
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        static unsigned char buf[4 << 20];
+        size_t len = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        crypto_sha256_hex(buf, len, hex);
+        ok += len > 1000 && !memcmp(buf, "%PDF", 4) && !strcmp(hex, db_column_text(s, 0));
+    }
+    if (s) db_reset(s);
+    CHECK_INT(ok, 3);
+    /* the live hall: decrypting, some bids opened and some still sealed */
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tenders t JOIN openings o ON o.tender_id = "
+                               "t.id WHERE t.status = 'opening' AND o.status = 'decrypting' AND "
+                               "o.decrypt_until > '2026-11-20T02:00:00Z'"),
+              1);
+    CHECK(test_db_count(d, "SELECT COUNT(*) FROM bids b JOIN tenders t ON t.id = b.tender_id "
+                           "WHERE t.status = 'opening' AND b.status = 'opened' AND b.decrypted_at < "
+                           "'2026-11-20T02:00:00Z'") >= 2);
+    CHECK(test_db_count(d, "SELECT COUNT(*) FROM bids b JOIN tenders t ON t.id = b.tender_id "
+                           "JOIN opening_signins s ON s.tender_id = t.id AND s.company_id = "
+                           "b.company_id WHERE t.status = 'opening' AND b.status = 'sealed' AND "
+                           "b.envelope_size > 0") >= 1);
+    /* paper tenders: none of the electronic rows, ~2% of all */
+    long long paper = test_db_count(d, "SELECT COUNT(*) FROM tenders WHERE electronic = 0");
+    CHECK(paper >= 3 && paper <= 25);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM bids b JOIN tenders t ON t.id = b.tender_id "
+                               "WHERE t.electronic = 0"),
+              0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM openings o JOIN tenders t ON t.id = "
+                               "o.tender_id WHERE t.electronic = 0"),
+              0);
+    CHECK(test_db_count(d, "SELECT COUNT(*) FROM tenders WHERE electronic = 0 AND award_fen > 0 "
+                           "AND award_bid_id IS NULL AND award_company_id IS NOT NULL") >= 1);
 }
 
 TEST(trade_demo_is_idempotent) {
