@@ -108,6 +108,62 @@ static void cell(writer *w, float x, float width, const char *s) {
     HPDF_Page_EndText(w->page);
 }
 
+/* Text at (x, y) wrapped by character within width, one line every line_h points down,
+ * at most max_lines (the last one cut with "…"); drawn only when draw. Returns the
+ * number of lines. The 唱标 table uses it so that the signed record carries every
+ * field in full (a deposit reference or a long company name is never cut short). */
+static int cell_wrap(writer *w, float x, float width, const char *s, float line_h, int max_lines,
+                     int draw) {
+    const char *p = s ? s : "";
+    float y0 = w->y;
+    int lines = 0;
+    do {
+        char line[512];
+        size_t o = 0;
+        const char *q = p;
+        while (*q) {
+            size_t n = u8len(q);
+            if (o + n + 4 >= sizeof(line)) break;
+            memcpy(line + o, q, n);
+            line[o + n] = '\0';
+            if (o > 0 && HPDF_Page_TextWidth(w->page, line) > width) break;
+            o += n;
+            q += n;
+        }
+        line[o] = '\0';
+        lines++;
+        if (lines == max_lines && *q) {
+            if (draw) cell(w, x, width, p); /* the rest, cut to fit */
+            break;
+        }
+        if (draw) {
+            HPDF_Page_BeginText(w->page);
+            HPDF_Page_TextOut(w->page, x, w->y, line);
+            HPDF_Page_EndText(w->page);
+        }
+        p = q;
+        w->y -= line_h;
+    } while (*p);
+    w->y = y0;
+    return lines;
+}
+
+/* One table row of 8 columns starting at LEFT + cx[i], each cell wrapped (at most
+ * max_lines lines of 11 points); a new page first when the row does not fit. */
+static void row_wrap(writer *w, const float cx[8], const char *const vals[8], int max_lines) {
+    float width[8];
+    int lines = 1;
+    for (int i = 0; i < 8; i++) {
+        width[i] = (i < 7 ? cx[i + 1] - cx[i] : RIGHT - LEFT - cx[i]) - 3;
+        int k = cell_wrap(w, LEFT + cx[i], width[i], vals[i] ? vals[i] : "", 11, max_lines, 0);
+        if (k > lines) lines = k;
+    }
+    need(w, 11.0f * (float)lines + 3);
+    for (int i = 0; i < 8; i++)
+        cell_wrap(w, LEFT + cx[i], width[i], vals[i] ? vals[i] : "", 11, max_lines, 1);
+    w->y -= 11.0f * (float)lines + 3;
+}
+
 /* A paragraph wrapped at the page width, starting at x. */
 static void para(writer *w, float x, const char *s, float line_h) {
     const char *p = s ? s : "";
@@ -253,13 +309,12 @@ static int render(db *d, const trade_tender *t, writer *w, err *e) {
 
     heading(w, "二、唱标");
     set_size(w, 9);
-    static const float cx[] = {0, 26, 170, 250, 292, 334, 390, 450};
+    /* Widths for a bidder of 13 characters, ¥999,999,999.99, and a deposit reference
+     * BZJ-<tender_no>-NNNN on one line; longer values wrap (cell_wrap). */
+    static const float cx[] = {0, 22, 146, 210, 252, 290, 340, 455};
     static const char *const hd[] = {"序号", "投标人",   "投标报价(元)", "工期(天)",
                                      "质量", "项目经理", "保证金",       "状态"};
-    need(w, 14);
-    for (int i = 0; i < 8; i++)
-        cell(w, LEFT + cx[i], (i < 7 ? cx[i + 1] - cx[i] : RIGHT - LEFT - cx[i]) - 3, hd[i]);
-    w->y -= 14;
+    row_wrap(w, cx, hd, 2);
     s = db_query(d, e,
                  "SELECT c.name, b.price_fen, b.duration_days, b.quality, b.project_manager, "
                  "b.deposit_ref, b.status, b.decrypted_via, b.invalid_reason FROM bids b "
@@ -270,7 +325,6 @@ static int render(db *d, const trade_tender *t, writer *w, err *e) {
     if (!s) return -1;
     n = 0;
     while ((rc = db_step(s)) == DB_ROW) {
-        need(w, 14);
         const char *st = db_column_text(s, 6);
         int has_price = db_column_type(s, 1) != DB_NULL;
         snprintf(a, sizeof(a), "%d", ++n);
@@ -284,10 +338,7 @@ static int render(db *d, const trade_tender *t, writer *w, err *e) {
                                db_column_text(s, 4),
                                db_column_text(s, 5),
                                status_zh(st)};
-        for (int i = 0; i < 8; i++)
-            cell(w, LEFT + cx[i], (i < 7 ? cx[i + 1] - cx[i] : RIGHT - LEFT - cx[i]) - 3,
-                 vals[i] ? vals[i] : "");
-        w->y -= 14;
+        row_wrap(w, cx, vals, 4);
         const char *via = db_column_text(s, 7);
         const char *why = db_column_text(s, 8);
         if ((via && !strcmp(via, "backup")) || (why && *why)) {

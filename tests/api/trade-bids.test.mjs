@@ -12,8 +12,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, PASSWORD, dbQuery, errorOf, loginToken, login, makeTempDir, runIsleOk, startServer,
+  ROOT, PASSWORD, dbQuery, errorOf, isPg, loginToken, login, makeTempDir, runIsleOk, startServer,
 } from './server.mjs';
+
+/** Every byte of the database: the SQLite file, or a full pg_dump on PostgreSQL. */
+function dbBytes() {
+  if (!isPg) return fs.readFileSync(srv.dbPath);
+  const r = spawnSync('pg_dump', ['--no-owner', '-d', srv.dbPath], { maxBuffer: 1 << 30 });
+  assert.equal(r.status, 0, String(r.stderr));
+  return r.stdout;
+}
 
 const SCRIPT = path.join(ROOT, 'scripts', 'seal-bid.sh');
 const USCC_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
@@ -187,7 +195,7 @@ test('the backup certificate is public and equals the one the operator got', asy
   const share = fs.readFileSync(path.join(backupDir, shares[0]), 'utf8').trim();
   const body = share.split(':').pop();
   assert.equal(dbQuery(srv.dbPath, `SELECT COUNT(*) FROM trade_backup_custodians WHERE share_sha256 = '${share}'`), '0');
-  assert.ok(!fs.readFileSync(srv.dbPath).includes(body.slice(0, 40)));
+  assert.ok(!dbBytes().includes(body.slice(0, 40)));
 });
 
 test('every openssl command of docs/BIDDING.md (sealing, receipt) is in scripts/seal-bid.sh', () => {
@@ -357,6 +365,8 @@ test('secrecy: with the database, the files and every key the server has, no bid
   // The attacker's copy of everything the server wrote.
   const copy = path.join(work, 'stolen');
   fs.cpSync(srv.dir, copy, { recursive: true });
+  // On PostgreSQL the database is not a file of the server's directory: dump it in too.
+  if (isPg) fs.writeFileSync(path.join(copy, 'database.sql'), dbBytes());
   const files = [];
   const walk = (d) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
@@ -528,7 +538,7 @@ test('the audit trail does not tell who bid on what before the opening', async (
   // Supervisors and admins read the audit log: submissions are written by a sealed actor
   // and name only the envelope and the receipt's hash.
   const rows = dbQuery(srv.dbPath,
-    "SELECT COALESCE(actor_id, '') || '|' || actor_login || '|' || object_id || '|' || COALESCE(after_json, '') FROM audit_log WHERE action IN ('bid.submit', 'bid.withdraw')")
+    "SELECT COALESCE(CAST(actor_id AS TEXT), '') || '|' || actor_login || '|' || object_id || '|' || COALESCE(after_json, '') FROM audit_log WHERE action IN ('bid.submit', 'bid.withdraw')")
     .split('\n').filter(Boolean);
   assert.ok(rows.length >= 1, 'submissions are audited');
   const companies = dbQuery(srv.dbPath, 'SELECT uscc FROM trade_companies').split('\n').filter(Boolean);

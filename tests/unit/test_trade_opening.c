@@ -12,7 +12,9 @@
  * are covered by tests/api/trade-opening.test.mjs. */
 #include "test.h"
 
+#include <ctype.h>
 #include <ftw.h>
+#include <poppler.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -95,10 +97,31 @@ static char *plaintext(const char *tender_no, int i, const char *price) {
     if (asprintf(&s,
                  "{\"tender_no\":\"%s\",\"uscc\":\"%s\",\"form\":{\"price\":\"%s\","
                  "\"duration_days\":%d,\"quality\":\"合格\",\"project_manager\":\"经理%d\","
-                 "\"deposit_ref\":\"BZJ-%d\"},\"documents\":[]}",
-                 tender_no, uscc_of(i), price, 100 + i, i, i) < 0)
+                 "\"deposit_ref\":\"BZJ-%s-%04d\"},\"documents\":[]}",
+                 tender_no, uscc_of(i), price, 100 + i, i, tender_no, i + 1) < 0)
         return NULL;
     return s;
+}
+
+/* The text of a PDF (poppler), whitespace removed, malloc'd; NULL when unreadable. */
+static char *pdf_text(const unsigned char *pdf, size_t len) {
+    GBytes *bytes = g_bytes_new(pdf, len);
+    PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, NULL);
+    g_bytes_unref(bytes);
+    if (!doc) return NULL;
+    GString *all = g_string_new(NULL);
+    for (int i = 0; i < poppler_document_get_n_pages(doc); i++) {
+        PopplerPage *pg = poppler_document_get_page(doc, i);
+        char *t = pg ? poppler_page_get_text(pg) : NULL;
+        for (const char *c = t ? t : ""; *c; c++)
+            if (!isspace((unsigned char)*c)) g_string_append_c(all, *c);
+        g_free(t);
+        if (pg) g_object_unref(pg);
+    }
+    g_object_unref(doc);
+    char *out = strdup(all->str);
+    g_string_free(all, TRUE);
+    return out;
 }
 
 static void sha_hex(const char *s, char out[65]) {
@@ -393,6 +416,15 @@ TEST(trade_opening_full_flow) {
     CHECK_INT(opening_record_get(f.d, NULL, f.tender, &pdf, &len, sha, sig, sizeof(sig), &e), 0);
     CHECK(len > 1000 && pdf && !memcmp(pdf, "%PDF-", 5));
     CHECK_STR(sig, "");
+    /* 唱标 in full: every opened bid's deposit reference, never cut short. */
+    char *text = pdf && len ? pdf_text(pdf, len) : NULL;
+    CHECK(text != NULL);
+    for (int i = 0; text && i < 3; i++) {
+        char ref[64];
+        snprintf(ref, sizeof(ref), "BZJ-%s-%04d", t.tender_no, i + 1);
+        CHECK(strstr(text, ref) != NULL);
+    }
+    free(text);
     free(pdf);
 
     /* A confirmation needs the bidder's certificate signature (the API test makes real
