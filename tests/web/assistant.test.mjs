@@ -62,6 +62,8 @@ test('guide page → 问问智能客服 → what to bring: real required materia
   await page.goto(`${srv.url}/items/${BIRTH}`);
   await page.locator('#ask-assistant').click();
   await page.waitForURL(new RegExp(`/assistant\\?item=${BIRTH}$`));
+  // The page sets its title once its module has loaded: wait for it (slow machines).
+  await page.waitForFunction(() => document.title.startsWith('智能客服'));
   assert.equal(await page.title(), '智能客服 · 岛上办 · isle 舟山政务服务');
   // The item being asked about is shown and links to its guide.
   const ctxLink = page.locator('#context-item');
