@@ -131,6 +131,15 @@ function islandPanel(ctx) {
       h('h2', { id: 'island-title', class: 'section-title' }, '办事不出岛'),
       h('p', { class: 'section-sub' }, '舟山 36 个乡镇（街道）都设有便民服务站。选择您所在的乡镇，查看身边的服务站点。'),
     ),
+    h(
+      'p',
+      { class: 'island-links', id: 'island-links' },
+      h('a', { class: 'btn btn-primary', href: '/assist/new' }, '帮我办：预约帮办代办'),
+      ' ',
+      h('a', { class: 'btn btn-secondary', href: '/coverage' }, '10分钟服务圈'),
+      ' ',
+      h('a', { class: 'btn btn-secondary', href: '/verify' }, '证明核验'),
+    ),
     townsBox,
     result,
   );
