@@ -8,8 +8,9 @@
 #  2. In-process engine: `isle search --batch --stats --repeat R` on that database, pinned
 #     to one CPU, run by bench/search/isle-probe.mjs: the engine's own figures (index
 #     build, reading the catalog + build, per-query latency p50/p99 and queries/s on one
-#     thread over the dev queries repeated R times) and, from outside, the process's peak
-#     RSS (VmHWM). The same on the 370-item demo database for comparison.
+#     thread over the dev queries repeated R times, and the CPU time of the build and of
+#     each query, which a shared machine inflates less than the wall clock) and, from
+#     outside, the process's peak RSS (VmHWM). The same on the 370-item demo database for comparison.
 #  3. The Node.js peer (bench/search/minisearch-peer.mjs, MiniSearch + jieba + pinyin-pro)
 #     on the same items and queries, pinned to one CPU: build time, q/s, p99; the ratio.
 #  4. HTTP: `isle serve` on the large database and nginx serving a static file of the
@@ -173,6 +174,10 @@ if [ "$ENGINE_OK" = 1 ]; then
         "demo catalog peak $HWM_DEMO_MIB MiB"
     echo "  queries: $(json "$P" runs) runs; mean $(json "$P" mean_us) µs, p50 $P50 µs, p99 $P99 µs, max $PMAX µs;" \
         "$QPS queries/s on one thread; process wall $(json "$P" wall_ms) ms, CPU $(json "$P" cpu_s) s"
+    # CPU time: on a shared machine the wall clock also counts the time isle waited for a core.
+    echo "  CPU time: reading + build $(json "$P" cpu_read_build_ms) ms over both threads" \
+        "($(json "$P" cpu_reader_ms) ms on the reading thread); $(json "$P" cpu_query_us) µs per query," \
+        "$(json "$P" cpu_qps) queries per CPU second"
     [ "$NINDEXED" = "$NITEMS" ] || echo "bench: WARNING: the engine indexed $NINDEXED items, not $NITEMS" >&2
 fi
 

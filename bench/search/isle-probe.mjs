@@ -2,7 +2,7 @@
 // bench/search/isle-probe.mjs: run `isle search --batch --stats --repeat R` once on a
 // database and report, as one JSON line, the engine's own figures (what --stats prints
 // to stderr: resources, index build, reading + build, RSS, per-query latency and
-// queries/s on one thread) next to what is seen from outside: the process's peak RSS
+// queries/s on one thread, and the CPU time of the build and of each query) next to what is seen from outside: the process's peak RSS
 // (VmHWM, sampled from /proc every 20 ms: a high-water mark, so any sample after the
 // build holds the build's peak), its wall and CPU time, and the number of answer lines.
 //
@@ -71,6 +71,12 @@ const res = {
     p99_us: num(/p99 (\d+(?:\.\d+)?) us/),
     max_us: num(/max (\d+(?:\.\d+)?) us/),
     qps: num(/(\d+) queries\/s on one thread/),
+    // CPU time as the engine measures it (clock_gettime): what the work costs even
+    // when other processes share the cores and stretch the wall-clock figures.
+    cpu_read_build_ms: num(/reading and index build (\d+) ms of CPU/),
+    cpu_reader_ms: num(/(\d+) ms of it on the reading thread/),
+    cpu_query_us: num(/queries (\d+(?:\.\d+)?) us of CPU each/),
+    cpu_qps: num(/(\d+) queries per CPU second/),
     hwm_kib: hwm,
     wall_ms: Math.round(wallMs),
     cpu_s: ticks / HZ,

@@ -397,7 +397,7 @@ void eng_flush_postings(search_engine *s) {
         plist *p = key & 1 ? &t->lo : &t->hi;
         uint32_t add = (uint32_t)(end - i);
         if (p->n + add > p->cap) {
-            p->cap = p->n + add;
+            p->cap = p->n + add; /* exact: geometric growth left ~30 MiB more resident */
             p->doc = xrealloc(p->doc, p->cap * sizeof(*p->doc));
             p->imp = xrealloc(p->imp, p->cap);
         }
@@ -437,12 +437,17 @@ static void pend_push(search_engine *s, uint32_t term, int lo, uint32_t doc, uin
         (struct pending_posting){.key = term * 2 + (uint32_t)lo, .doc = doc, .imp = imp};
 }
 
-static uint8_t impact(const uint16_t tf[F_COUNT], const uint32_t len[F_COUNT]) {
+/* The length normalisation of each field of one item (computed once per item). */
+static void field_norms(const uint32_t len[F_COUNT], float norm[F_COUNT]) {
+    for (int f = 0; f < F_COUNT; f++)
+        norm[f] = 1.0f - field_b[f] + field_b[f] * (float)len[f] / field_ref_len[f];
+}
+
+static uint8_t impact(const uint16_t tf[F_COUNT], const float norm[F_COUNT]) {
     float tfn = 0;
     for (int f = 0; f < F_COUNT; f++) {
         if (!tf[f]) continue;
-        float norm = 1.0f - field_b[f] + field_b[f] * (float)len[f] / field_ref_len[f];
-        tfn += search_field_weight[f] * (float)tf[f] / norm;
+        tfn += search_field_weight[f] * (float)tf[f] / norm[f];
     }
     float sat = tfn / (BM25_K1 + tfn);
     int q = (int)lrintf(sat * 127.0f);
@@ -557,12 +562,22 @@ static void rest_analyse_piece(void *ctx, int field, const char *text) {
     analyse_text(a, text);
 }
 
-#define DMEMO_MAX_KEY   65536           /* bytes of an item's texts worth remembering */
-#define DMEMO_MAX_POOL  (64u << 20)     /* bytes of keys remembered */
-#define DMEMO_MAX_TERMS (8u << 20)      /* term entries remembered (64 MiB) */
+/* Bounds of the item memo: ~16 MiB of keys and 16 MiB of terms, room for a few
+ * thousand distinct items (a province's catalog repeats a few hundred); a catalog
+ * of all-different items stops filling it there. */
+#define DMEMO_MAX_KEY   65536       /* bytes of an item's texts worth remembering */
+#define DMEMO_MAX_POOL  (16u << 20) /* bytes of keys remembered */
+#define DMEMO_MAX_TERMS (2u << 20)  /* term entries remembered (8 bytes each) */
 
-/* Free the bulk load's item memo. */
+/* Free the memos of a bulk load (item and piece memo). */
 static void dmemo_free(search_engine *s) {
+    /* The piece memo too: it served the bulk load's repeats; edits refill it. */
+    shash_free(&s->memo);
+    free(s->memo_ent);
+    free(s->memo_ids);
+    s->memo_ent = NULL;
+    s->memo_ids = NULL;
+    s->nmemo = s->memo_cap = s->nmemo_ids = s->memo_ids_cap = 0;
     shash_free(&s->dmemo);
     free(s->dmemo_ent);
     free(s->dmemo_terms);
@@ -613,16 +628,15 @@ static void analyse_rest(search_engine *s, const sitem *item, doc_terms *dt) {
     if (s->ndmemo_terms + dt->n > s->dmemo_terms_cap) {
         while (s->ndmemo_terms + dt->n > s->dmemo_terms_cap)
             s->dmemo_terms_cap = s->dmemo_terms_cap ? s->dmemo_terms_cap * 2 : 65536;
-        s->dmemo_terms =
-            xrealloc(s->dmemo_terms, s->dmemo_terms_cap * sizeof(*s->dmemo_terms));
+        s->dmemo_terms = xrealloc(s->dmemo_terms, s->dmemo_terms_cap * sizeof(*s->dmemo_terms));
     }
     for (size_t k = 0; k < dt->n; k++)
         s->dmemo_terms[s->ndmemo_terms + k] =
             (struct dmemo_term){.id = dt->ids[k], .kw = dt->tf[k][F_KW], .body = dt->tf[k][F_BODY]};
     s->dmemo_ent[s->ndmemo] = (struct dmemo_ent){.off = (uint32_t)s->ndmemo_terms,
-                                                .n = (uint32_t)dt->n,
-                                                .len_kw = dt->len[F_KW],
-                                                .len_body = dt->len[F_BODY]};
+                                                 .n = (uint32_t)dt->n,
+                                                 .len_kw = dt->len[F_KW],
+                                                 .len_body = dt->len[F_BODY]};
     s->ndmemo_terms += dt->n;
     shash_put(&s->dmemo, dt->key, dt->keylen, (uint32_t)s->ndmemo, NULL);
     s->ndmemo++;
@@ -699,8 +713,10 @@ int eng_put_item(search_engine *s, const sitem *item, err *e) {
     doc_terms *dt = s->scratch;
     dt_reset(dt);
     analyse_item(s, item, dt);
+    float norm[F_COUNT];
+    field_norms(dt->len, norm);
     for (size_t k = 0; k < dt->n; k++) {
-        uint8_t imp = impact(dt->tf[k], dt->len);
+        uint8_t imp = impact(dt->tf[k], norm);
         int lo = !(dt->tf[k][F_NAME] || dt->tf[k][F_KW]);
         if (s->bulk) {
             pend_push(s, dt->ids[k], lo, id, imp);
@@ -821,9 +837,6 @@ void search_engine_free(search_engine *s) {
     smulti_free(&s->syn_pinyin);
     free(s->sugg);
     free(s->sugg_new);
-    shash_free(&s->memo);
-    free(s->memo_ent);
-    free(s->memo_ids);
     free(s->pend);
     dmemo_free(s);
     eng_scratch_free(s);

@@ -174,7 +174,8 @@ struct search_engine {
     sugg_entry *sugg_new; /* unsorted tail added since the last sort */
     size_t nsugg_new, sugg_new_cap;
     /* Memo of analysed text pieces (keywords, materials, FAQ, process steps repeat
-     * across items): field + text → the term ids it produced. Bounded. */
+     * across items; names too during a bulk load): field + text → the term ids it
+     * produced. Bounded; emptied when a bulk load ends (edits refill it). */
     shash memo;
     struct memo_ent {
         uint32_t off, n, len;
@@ -217,12 +218,12 @@ struct search_engine {
 enum { SP_KW, SP_MAT, SP_PROC, SP_FAQ, SP_COUNT, SP_SCOPE = SP_COUNT, SP_HANDLE };
 
 typedef struct sitem {
-    const char *code, *name; /* NULL when absent or not strings */
+    const char *code, *name;                                   /* NULL when absent or not strings */
     const char *department, *type, *conditions, *result, *fee; /* "" when absent */
     double popularity, promise_days;
     long online_depth;
     int commitment, instant;
-    unsigned scope, handle_at; /* SCOPE_* bits; bit k for search_handle_places[k] */
+    unsigned scope, handle_at;   /* SCOPE_* bits; bit k for search_handle_places[k] */
     const char **list[SP_COUNT]; /* a piece may be NULL (not a string): nothing */
     size_t n[SP_COUNT], cap[SP_COUNT];
     char *buf; /* the scanner's strings */

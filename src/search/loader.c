@@ -7,6 +7,7 @@
  * reading from the database overlaps with indexing. Items are indexed in the
  * order they were queued. When the thread cannot be started the loader indexes
  * synchronously. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,7 @@ static void load_one(search_loader *l, struct queued *qi) {
 
 static void *loader_main(void *arg) {
     search_loader *l = arg;
+    pthread_setname_np(pthread_self(), "isle-index"); /* for top and perf */
     pthread_mutex_lock(&l->mu);
     for (;;) {
         while (l->len == 0 && !l->done)

@@ -129,9 +129,10 @@ static int hex4(const char *p, unsigned *v) {
 }
 
 /* A string at sc->p (the opening quote): unescaped and NUL-terminated into the
- * buffer; returns its start, or NULL when malformed (or holding \u0000, which
- * jansson refuses too). */
-static const char *string(scanner *sc) {
+ * buffer when keep (else only checked: values the index does not read, such as
+ * basis or place); returns its start (when not kept, a non-NULL pointer), or NULL
+ * when malformed (or holding \u0000, which jansson refuses too). */
+static const char *string_keep(scanner *sc, int keep) {
     if (sc->p >= sc->end || *sc->p != '"') return NULL;
     sc->p++;
     char *start = sc->out, *o = sc->out;
@@ -140,8 +141,10 @@ static const char *string(scanner *sc) {
         const char *q = sc->p;
         while (q < sc->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
             q++;
-        memcpy(o, sc->p, (size_t)(q - sc->p));
-        o += q - sc->p;
+        if (keep) {
+            memcpy(o, sc->p, (size_t)(q - sc->p));
+            o += q - sc->p;
+        }
         sc->p = q;
         if (q >= sc->end || (unsigned char)*q < 0x20) return NULL;
         if (*q == '"') {
@@ -151,15 +154,33 @@ static const char *string(scanner *sc) {
         if (sc->end - q < 2) return NULL;
         char c = q[1];
         sc->p = q + 2;
+        char scratch[4];
+        if (!keep) o = scratch; /* escapes are decoded, then dropped */
         switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
+        case '"':
+            *o++ = '"';
+            break;
+        case '\\':
+            *o++ = '\\';
+            break;
+        case '/':
+            *o++ = '/';
+            break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
         case 'u': {
             unsigned cp;
             if (sc->end - sc->p < 4 || hex4(sc->p, &cp) != 0) return NULL;
@@ -182,9 +203,14 @@ static const char *string(scanner *sc) {
             return NULL;
         }
     }
+    if (!keep) return start;
     *o++ = '\0';
     sc->out = o;
     return start;
+}
+
+static const char *string(scanner *sc) {
+    return string_keep(sc, 1);
 }
 
 /* A number: its value, and whether it was written as an integer. 0 or -1. */
@@ -223,10 +249,7 @@ static int skip(scanner *sc) {
     if (sc->p >= sc->end) return -1;
     char c = *sc->p;
     if (c == '"') {
-        char *save = sc->out;
-        int ok = string(sc) != NULL;
-        sc->out = save; /* the text is not kept */
-        return ok ? 0 : -1;
+        return string_keep(sc, 0) ? 0 : -1;
     }
     if (c == '{' || c == '[') {
         if (++sc->depth > SCAN_MAX_DEPTH) return -1;
@@ -241,9 +264,7 @@ static int skip(scanner *sc) {
         for (;;) {
             if (c == '{') {
                 ws(sc);
-                char *save = sc->out;
-                if (!string(sc)) return -1;
-                sc->out = save;
+                if (!string_keep(sc, 0)) return -1;
                 ws(sc);
                 if (sc->p >= sc->end || *sc->p != ':') return -1;
                 sc->p++;
@@ -282,8 +303,7 @@ static int string_or(scanner *sc, const char **out, const char *dflt) {
 
 /* Walk an array, calling elem for each element (which must consume it). A
  * value that is not an array is skipped. */
-static int array(scanner *sc, sitem *it, int kind,
-                 int (*elem)(scanner *sc, sitem *it, int kind)) {
+static int array(scanner *sc, sitem *it, int kind, int (*elem)(scanner *sc, sitem *it, int kind)) {
     ws(sc);
     if (sc->p >= sc->end || *sc->p != '[') return skip(sc);
     if (++sc->depth > SCAN_MAX_DEPTH) return -1;
@@ -341,7 +361,9 @@ static int elem_object(scanner *sc, sitem *it, int kind) {
                 if (!key) return -1;
                 sc->out = save; /* the key is not kept (the value overwrites it) */
                 int which = kind == SP_MAT ? (!strcmp(key, "name") ? 1 : 0)
-                                           : (!strcmp(key, "q") ? 1 : !strcmp(key, "a") ? 2 : 0);
+                                           : (!strcmp(key, "q")   ? 1
+                                              : !strcmp(key, "a") ? 2
+                                                                  : 0);
                 ws(sc);
                 if (sc->p >= sc->end || *sc->p != ':') return -1;
                 sc->p++;
@@ -412,7 +434,7 @@ int sitem_scan(sitem *it, const char *json, size_t len) {
                                : KEY("conditions") ? &it->conditions
                                : KEY("result")     ? &it->result
                                : KEY("fee")        ? &it->fee
-                                                          : NULL;
+                                                   : NULL;
             if (str) {
                 int nullable = str == &it->code || str == &it->name;
                 rc = string_or(&sc, str, nullable ? NULL : "");
@@ -434,8 +456,7 @@ int sitem_scan(sitem *it, const char *json, size_t len) {
             } else if (KEY("handle_at")) {
                 it->handle_at = 0;
                 rc = array(&sc, it, SP_HANDLE, elem_string);
-            } else if (KEY("popularity") || KEY("promise_days") ||
-                       KEY("online_depth")) {
+            } else if (KEY("popularity") || KEY("promise_days") || KEY("online_depth")) {
                 double v = 0;
                 int integer = 0;
                 ws(&sc);

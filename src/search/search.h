@@ -1,7 +1,8 @@
 /* search: the in-memory search engine over the service catalog (智能搜索).
  *
- * Items come in as JSON objects in the items.jsonl format (catalog_for_each
- * yields them); the engine keeps no other copy of the catalog. Design:
+ * Items come in as JSON objects in the items.jsonl format, or, for the bulk load
+ * from the database, as the documents' JSON text, which scan.c reads without
+ * decoding it into objects; the engine keeps no other copy of the catalog. Design:
  *
  *   normalise   full-width → ASCII, lower case, 繁→简 (OpenCC t2s), tone marks
  *               off, punctuation → spaces.
@@ -27,14 +28,34 @@
  *               multiplied by popularity, online depth and the user's-town boost.
  *   suggest     prefix search over names, their pinyin and initials, and name
  *               suffixes at word boundaries, then ordinary search to fill up.
+ *   bulk load   (loader.c) one thread reads the catalog table, another scans and
+ *               indexes. A province's catalog is the same 事项 published by every
+ *               county: apart from name and department, an item's texts usually
+ *               repeat an earlier item's verbatim, so the analysis of those texts
+ *               (terms with their keyword/body counts) is remembered per distinct
+ *               text during the load, as is the analysis of each piece (a keyword,
+ *               a material, a name). The result is the same as analysing every item.
+ *
+ * Not done yet, the way to ≥ 20,000 queries/s on 100,000 items (docs/BENCHMARKS.md):
+ * posting "templates". A query now walks the postings of every county's copy of
+ * the same 事项 (~5,000 items for a typical query). Those copies cannot share
+ * postings as the index stands, because an impact is one BM25F saturation over
+ * all fields of one item (name + keywords + body, department included), so it
+ * differs from copy to copy. Folding them needs a change of the scoring model:
+ * impacts of the shared texts (keywords, materials, guide) computed per distinct
+ * text and held once per template, plus per-item postings for name and
+ * department, summed at query time; templates expanded to their items only for
+ * the candidates. It changes scores, so it must be re-validated on the dev set.
  *
  * Concurrency: an engine has one rwlock; queries take it shared, changes
  * exclusively. Per-thread scratch (accumulators) is kept in thread-local storage.
  * Changes are incremental: a changed item is tombstoned and re-added; lists are
  * compacted when a quarter of the documents are dead.
  *
- * The engine never writes SQL; global.c (the server's engine) reads the catalog
- * through catalog.h and keeps the synonyms table and search log (005_search.sql). */
+ * The engine never writes SQL; it reads the catalog table (loader.c: code, doc and
+ * popularity, as catalog_for_each does, without decoding the documents there) and
+ * global.c (the server's engine) re-reads single items through catalog.h and keeps
+ * the synonyms table and search log (005_search.sql). */
 #ifndef ISLE_SEARCH_H
 #define ISLE_SEARCH_H
 

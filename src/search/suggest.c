@@ -111,7 +111,9 @@ static int entry_cmp(const void *a, const void *b, void *ctx) {
     const search_engine *s = ctx;
     const sugg_entry *x = a, *y = b;
     if (x->key != y->key) return x->key < y->key ? -1 : 1;
-    int c = strcmp(form_str(s, x), form_str(s, y));
+    /* Equal keys with a last byte: both strings start with the same 7 bytes. */
+    size_t skip = x->key & 0xFF ? 7 : 0;
+    int c = strcmp(form_str(s, x) + skip, form_str(s, y) + skip);
     if (c) return c;
     return x->doc < y->doc ? -1 : x->doc > y->doc;
 }

@@ -367,6 +367,120 @@ TEST(search_loader_bulk) {
     search_engine_free(s);
 }
 
+/* The bulk load's JSON scanner reads an item exactly as jansson + sitem_from_json
+ * do (escapes, odd values, duplicate keys), and refuses what it cannot read. */
+static int same_str(const char *a, const char *b) {
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static int sitem_same(const sitem *x, const sitem *y) {
+    if (!same_str(x->code, y->code) || !same_str(x->name, y->name) ||
+        strcmp(x->department, y->department) || strcmp(x->type, y->type) ||
+        strcmp(x->conditions, y->conditions) || strcmp(x->result, y->result) ||
+        strcmp(x->fee, y->fee) || x->popularity != y->popularity ||
+        x->promise_days != y->promise_days || x->online_depth != y->online_depth ||
+        x->commitment != y->commitment || x->instant != y->instant || x->scope != y->scope ||
+        x->handle_at != y->handle_at)
+        return 0;
+    for (int k = 0; k < SP_COUNT; k++) {
+        if (x->n[k] != y->n[k]) return 0;
+        for (size_t i = 0; i < x->n[k]; i++)
+            if (!same_str(x->list[k][i], y->list[k][i])) return 0;
+    }
+    return 1;
+}
+
+TEST(search_scan_matches_jansson) {
+    const char *texts[] = {
+        "{\"code\":\"330900-XX-000001\",\"name\":\"\\u51fa\\u751f\\u767b\\u8bb0 \\ud83d\\ude00\","
+        "\"department\":\"舟山市\\\"公安\\\"局\\n\",\"type\":7,\"keywords\":[\"出生\",3,null,"
+        "\"a\\/"
+        "b\\\\c\\t\"],\"materials\":[{\"name\":\"身份证\",\"x\":{\"y\":[1,2,{}]}},\"str\",{}],"
+        "\"process\":[],\"faq\":[{\"q\":\"问\"},{\"a\":\"答\",\"q\":\"问2\",\"q\":\"问3\"}],"
+        "\"popularity\":12,\"promise_days\":2.5,\"online_depth\":3,\"commitment\":true,"
+        "\"instant\":false,\"scope\":[\"全省通办\",\"甬舟通办\",1],\"handle_at\":[\"浙里办\","
+        "\"村（社区）便民服务站\"],\"conditions\":\"条件\",\"result\":\"结果\",\"fee\":\"不收费\","
+        "\"extra_key_longer_than_sixteen\":[true,false,null,-1.5e3]}",
+        " { \"name\" : \"只有名称\" , \"online_depth\" : 2.0 , \"keywords\" : \"不是数组\" } ",
+        "{\"code\":\"A\",\"code\":\"B\",\"keywords\":[\"x\"],\"keywords\":[\"y\",\"z\"],"
+        "\"commitment\":\"true\",\"popularity\":\"5\"}",
+        "{}",
+    };
+    sitem a = {0}, b = {0};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        json_error_t je;
+        json_t *item = json_loads(texts[i], 0, &je);
+        CHECK(item != NULL);
+        if (!item) continue;
+        sitem_from_json(&a, item);
+        CHECK_INT(sitem_scan(&b, texts[i], strlen(texts[i])), 0);
+        CHECK(sitem_same(&a, &b));
+        json_decref(item);
+    }
+    /* The reference catalog, line by line. */
+    FILE *f = fopen(ITEMS_FILE, "r");
+    CHECK(f != NULL);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lines = 0, same = 0;
+    while (f && (n = getline(&line, &cap, f)) > 1) {
+        json_t *item = json_loadb(line, (size_t)n, 0, NULL);
+        if (!item) continue;
+        lines++;
+        sitem_from_json(&a, item);
+        same += sitem_scan(&b, line, (size_t)n) == 0 && sitem_same(&a, &b);
+        json_decref(item);
+    }
+    CHECK(lines > 300);
+    CHECK_INT(same, lines);
+    free(line);
+    if (f) fclose(f);
+    const char *bad[] = {"",
+                         "{",
+                         "{\"code\":\"A\"",
+                         "{\"code\":\"A\"} x",
+                         "[1]",
+                         "{\"name\":\"a\\u0000b\"}",
+                         "{\"name\":\"\\ud800\"}",
+                         "{\"name\":\"a\\q\"}",
+                         "{\"a\":[1,2}",
+                         "{\"name\":\"tab\there\"}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_INT(sitem_scan(&b, bad[i], strlen(bad[i])), -1);
+    sitem_free(&a);
+    sitem_free(&b);
+
+    /* The loader's text path: scanned, jansson for what the scanner refuses, the
+     * popularity given replacing the document's, refusals counted. */
+    err e = {0};
+    search_engine *s;
+    CHECK_INT(search_engine_open(DATA_DIR, &s, &e), 0);
+    if (!s) return;
+    int fails = 0;
+    search_loader *l = search_loader_start(s, count_fail, &fails);
+    const char *docs[] = {
+        "{\"code\":\"330900-XX-000001\",\"name\":\"海岛船只停泊登记\",\"popularity\":1}",
+        "{\"code\":\"330900-XX-000002\",\"name\":\"海岛渔民养老补贴申领\"}",
+        "{\"code\":\"330900-XX-000003\",\"name\":\"海岛渔民养老补贴申领\"",
+        "{\"name\":\"没有编码\"}",
+    };
+    for (int i = 0; i < 4; i++)
+        search_loader_put_text(l, strdup(docs[i]), strlen(docs[i]), 1000.0 * i);
+    long failed = -1;
+    CHECK_INT((int)search_loader_finish(l, &failed, NULL, &e), 2);
+    CHECK_INT((int)failed, 2);
+    CHECK_INT(fails, 2);
+    CHECK_INT(rank_of(s, "停泊登记", "330900-XX-000001", 5), 1);
+    CHECK_INT(rank_of(s, "养老补贴", "330900-XX-000002", 5), 1);
+    CHECK_INT(rank_of(s, "养老补贴", "330900-XX-000003", 5), 0);
+    pthread_rwlock_rdlock(&s->lock);
+    uint32_t *id = shash_get(&s->codes, "330900-XX-000002", 16);
+    CHECK(id && s->docs[*id].popularity == 1000.0f);
+    pthread_rwlock_unlock(&s->lock);
+    search_engine_free(s);
+}
+
 TEST(search_incremental_put_and_remove) {
     err e = {0};
     search_engine *s;
