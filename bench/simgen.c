@@ -94,10 +94,10 @@ static char *para_of(uint64_t s) {
 }
 
 /* Paragraph sources, by seed family. */
-#define S_TENDER(i)     (1000000ull + (uint64_t)(i))
-#define S_BOILER(i)     (2000000ull + (uint64_t)(i))
-#define S_OWN(d, i)     (10000000ull + (uint64_t)(d) * 1000 + (uint64_t)(i))
-#define S_SHARED(g, i)  (900000000ull + (uint64_t)(g) * 1000 + (uint64_t)(i))
+#define S_TENDER(i)    (1000000ull + (uint64_t)(i))
+#define S_BOILER(i)    (2000000ull + (uint64_t)(i))
+#define S_OWN(d, i)    (10000000ull + (uint64_t)(d)*1000 + (uint64_t)(i))
+#define S_SHARED(g, i) (900000000ull + (uint64_t)(g)*1000 + (uint64_t)(i))
 
 /* Replace the 20th character of a paragraph with another (a typo), in place. */
 static void typo(char *p, int which) {
@@ -169,14 +169,14 @@ static int write_docx(const char *path, const doc *x) {
     const char *head = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><w:document "
                        "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">"
                        "<w:body>";
-    n = (size_t)sprintf(xml, "%s", head);
+    n = (size_t)snprintf(xml, cap, "%s", head);
     for (int i = 0; i < x->n; i++) {
         size_t need = strlen(x->p[i]) + 64;
         while (n + need + 64 > cap)
             xml = realloc(xml, cap *= 2);
-        n += (size_t)sprintf(xml + n, "<w:p><w:r><w:t>%s</w:t></w:r></w:p>", x->p[i]);
+        n += (size_t)snprintf(xml + n, cap - n, "<w:p><w:r><w:t>%s</w:t></w:r></w:p>", x->p[i]);
     }
-    n += (size_t)sprintf(xml + n, "</w:body></w:document>");
+    n += (size_t)snprintf(xml + n, cap - n, "</w:body></w:document>");
     int zerr = 0;
     zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
     if (!z) return -1;
@@ -233,7 +233,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *kind = argv[1], *dir = argv[2];
-    int n = atoi(argv[3]), pages = atoi(argv[4]);
+    int n = (int)strtol(argv[3], NULL, 10), pages = (int)strtol(argv[4], NULL, 10);
     const char *font = argc > 5 ? argv[5] : NULL;
     if (n < 2 || pages < 10 || (!strcmp(kind, "pdf") && !font)) {
         fprintf(stderr, "simgen: NDOCS >= 2, PAGES >= 10, pdf needs FONT\n");

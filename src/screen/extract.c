@@ -88,6 +88,29 @@ static int utf8_valid(const unsigned char *s, size_t n) {
     return 1;
 }
 
+/* Number of bytes that do not start a valid UTF-8 sequence. */
+static size_t utf8_bad(const unsigned char *s, size_t n) {
+    size_t bad = 0, i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 0;
+        int ok = k && c >= 0xC2 && c <= 0xF4 && i + k < n;
+        for (size_t j = 1; ok && j <= k; j++)
+            ok = (s[i + j] & 0xC0) == 0x80;
+        if (ok) {
+            i += k + 1;
+        } else {
+            bad++;
+            i++;
+        }
+    }
+    return bad;
+}
+
 const char *sim_detect(const unsigned char *data, size_t len) {
     if (!data) return NULL;
     if (len >= 4 && !memcmp(data, "PK\x03\x04", 4)) return "docx";
@@ -278,6 +301,17 @@ static int extract_text(const unsigned char *data, size_t len, char **text, size
     iconv_close(cd);
     if (r == (size_t)-1 || inleft) {
         free(out);
+        /* UTF-8 with a few damaged bytes (a cut download, a bad copy): kept, the
+         * damaged bytes are skipped when the text is read */
+        if (utf8_bad(data, len) * 100 <= len) {
+            char *p = malloc(len + 1);
+            if (!p) return err_internal(e, "内存不足");
+            memcpy(p, data, len);
+            p[len] = 0;
+            *text = p;
+            *tlen = len;
+            return 0;
+        }
         return err_set(e, 400, "unsupported_document", "document",
                        "不支持的文档类型或编码（只支持 PDF、docx 与 UTF-8/GB18030 文本）");
     }
@@ -337,8 +371,8 @@ int sim_extract_file(const char *path, char **text, size_t *tlen, err *e) {
     size_t probe = n < 65536 ? n : 65536;
     while (probe < n && probe > 0 && (buf[probe] & 0xC0) == 0x80)
         probe--;
-    if (kind && !strcmp(kind, "text") && n <= SIM_TEXT_MAX && !(n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) &&
-        utf8_valid(buf, probe)) {
+    if (kind && !strcmp(kind, "text") && n <= SIM_TEXT_MAX &&
+        !(n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) && utf8_valid(buf, probe)) {
         buf[n] = 0;
         *text = (char *)buf;
         *tlen = n;

@@ -13,6 +13,7 @@
 #include "base/xmalloc.h"
 #include "jobs/periodic.h"
 #include "screen/screen.h"
+#include "screen/similarity.h"
 #include "trade/trade.h"
 
 /* ---- the model, loaded once ---- */
@@ -274,12 +275,16 @@ typedef struct computed {
     char *evidence_json;
 } computed;
 
+#define SIM_HARD 0.5 /* verified similarity of two bids' documents that counts as evidence */
+
 static int compute_one(db *d, int64_t tender_id, computed *out, err *e) {
     bidrow *b = NULL;
     int n = 0;
     if (load_bids(d, tender_id, &b, &n, e) != 0) return -1;
     screen_bid *sb = xcalloc((size_t)(n ? n : 1), sizeof(*sb));
+    int64_t *bid_ids = xcalloc((size_t)(n ? n : 1), sizeof(*bid_ids));
     for (int i = 0; i < n; i++) {
+        bid_ids[i] = b[i].bid_id;
         sb[i].value = b[i].price;
         sb[i].budget = b[i].budget;
         sb[i].bidder_id = b[i].uscc;
@@ -351,13 +356,43 @@ static int compute_one(db *d, int64_t tender_id, computed *out, err *e) {
     bidrows_free(b, n);
     free(sb);
     if (!net) {
+        free(bid_ids);
         json_decref(ev);
         return -1;
     }
     json_object_set_new(ev, "network", net);
+    /* Similar passages between the bids' documents (the tender's own text subtracted):
+     * near-identical documents (similarity ≥ SIM_HARD) are 投标文件异常一致, art. 40(4). */
+    json_t *sim = NULL;
+    err se = {0};
+    if (similarity_tender(d, tender_id, &sim, &se) != 0) sim = json_array();
+    int sim_hard = 0;
+    size_t k;
+    json_t *pair;
+    json_array_foreach(sim, k, pair) {
+        double sv = json_number_value(json_object_get(pair, "similarity"));
+        if (sv >= SIM_HARD) sim_hard++;
+        /* name the bids by their letters, as the rest of the evidence does */
+        for (int i = 0; i < n; i++) {
+            char ref[8];
+            ref_of(i, ref);
+            if (json_integer_value(json_object_get(pair, "a_bid_id")) == bid_ids[i])
+                json_object_set_new(pair, "a", json_string(ref));
+            if (json_integer_value(json_object_get(pair, "b_bid_id")) == bid_ids[i])
+                json_object_set_new(pair, "b", json_string(ref));
+        }
+    }
+    json_object_set_new(ev, "similar_documents", sim);
+    free(bid_ids);
     out->tender_id = tender_id;
     out->v = v;
-    out->evidence = r.hits_total > 0 || r.mixed_docs ||
+    if (sim_hard) {
+        size_t used = strlen(out->v.reasons);
+        snprintf(out->v.reasons + used, sizeof(out->v.reasons) - used, "%ssimilar bid documents (%d pairs) art.40(4)",
+                 used ? ";" : "", sim_hard);
+        if (out->v.score < 0.95) out->v.score = 0.95;
+    }
+    out->evidence = sim_hard > 0 || r.hits_total > 0 || r.mixed_docs ||
                     (r.named && (r.identical_pairs || r.progression_len || r.ratio_len));
     out->evidence_json = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);

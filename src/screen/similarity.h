@@ -18,7 +18,9 @@
  *   verification  exact: runs of equal shingles at the same diagonal merged into
  *               passages, character-checked, with offsets in both original texts.
  *   weighting   each shared shingle weighs by its rarity in the corpus (document
- *               frequency: boilerplate seen in many documents counts little),
+ *               frequency: boilerplate seen in many documents counts little;
+ *               exact up to 500 documents, else counted on an even sample of
+ *               500 outside the pairs, scaled),
  *               tender text weighs 0, and a short rare run inside an otherwise
  *               common or tender sentence — the same typo or odd edit in both
  *               documents — weighs SIM_TYPO_BONUS times more.
@@ -27,7 +29,8 @@
  * rare text: the amount of evidence); "similarity" that weight over the smaller
  * document's own (non-tender) text, in [0,1]; "jaccard" the verified Jaccard over
  * shingle positions; "jaccard_est" the MinHash estimate. A pair is reported when
- * its similarity or its weight reaches the threshold (sim_opts). */
+ * its similarity reaches the threshold or its rare and typo passages (not the
+ * common ones) weigh at least min_weight (sim_opts). */
 #ifndef ISLE_SCREEN_SIMILARITY_H
 #define ISLE_SCREEN_SIMILARITY_H
 
@@ -52,7 +55,7 @@
 
 /* Extraction limits (extract.c). */
 #define SIM_FILE_MAX    (64u * 1024 * 1024) /* bytes of one input document */
-#define SIM_TEXT_MAX    (32u * 1024 * 1024) /* bytes of text extracted from one document */
+#define SIM_TEXT_MAX    (16u * 1024 * 1024) /* bytes of text extracted from one document */
 #define SIM_UNZIP_MAX   (64u * 1024 * 1024) /* decompressed bytes read from a docx entry */
 #define SIM_ZIP_ENTRIES 10000
 #define SIM_PDF_PAGES   500
@@ -100,7 +103,7 @@ int sim_corpus_count(const sim_corpus *c);
 
 typedef struct sim_opts {
     double threshold;  /* report pairs with similarity >= this (default 0.1 when 0) */
-    double min_weight; /* ... or whose passages weigh at least this much (default
+    double min_weight; /* ... or whose rare/typo passages weigh this much (default
                         * SIM_MIN_WEIGHT when 0, < 0: off): about a 35-character rare
                         * passage or two shared typos, however long the documents */
     int max_pairs;     /* default 20 */

@@ -12,6 +12,7 @@
 #include "trade/trade.h"
 
 #define TENDER_DOCS_PER_BID 32
+#define TENDER_TEXT_BUDGET  (256u * 1024 * 1024) /* text kept for one tender's comparison */
 
 /* Decode standard base64 (newlines tolerated); NULL when malformed. */
 static unsigned char *b64_decode(const char *s, size_t slen, size_t *out_len) {
@@ -113,6 +114,7 @@ int similarity_tender(db *d, int64_t tender_id, json_t **pairs, err *e) {
         sim_corpus_free(c);
         return -1;
     }
+    size_t total = 0;
     for (int i = 0; i < n; i++) {
         json_t *plain = load_plain(dir, shas[i]);
         json_t *docs = json_object_get(plain, "documents"), *doc;
@@ -128,7 +130,9 @@ int similarity_tender(db *d, int64_t tender_id, json_t **pairs, err *e) {
                 char *text = NULL;
                 size_t tn = 0;
                 err ee = {0};
-                if (bin && sim_extract(bin, bn, &text, &tn, &ee) == 0)
+                if (bin && total < TENDER_TEXT_BUDGET &&
+                    sim_extract(bin, bn, &text, &tn, &ee) == 0 &&
+                    (total += tn) <= TENDER_TEXT_BUDGET)
                     if (sim_corpus_add_text(c, name, ids[i], text, tn, &ee) >= 0) used++;
                 free(bin);
                 free(text);
@@ -163,9 +167,17 @@ int similarity_tender(db *d, int64_t tender_id, json_t **pairs, err *e) {
 /* ---- isle similarity ---- */
 
 static int usage(void) {
-    fprintf(stderr, "usage: isle similarity FILE... [--list FILE] [--tender-doc FILE]... [--json]\n"
-                    "                       [--threshold T] [--min-weight W] [--max-pairs N] [--lsh]\n");
+    fprintf(stderr,
+            "usage: isle similarity FILE... [--list FILE] [--tender-doc FILE]... [--json]\n"
+            "                       [--threshold T] [--min-weight W] [--max-pairs N] [--lsh]\n");
     return 2;
+}
+
+/* One line of passage text: line breaks and tabs shown as spaces. */
+static void put_line(const char *t) {
+    for (; t && *t; t++)
+        putchar(*t == '\n' || *t == '\r' || *t == '\t' ? ' ' : *t);
+    putchar('\n');
 }
 
 /* Passages side by side: two columns when both fit the width, else one above the other. */
@@ -191,12 +203,12 @@ static void print_text(json_t *res) {
                    json_string_value(json_object_get(x, "kind")),
                    (long long)json_integer_value(json_object_get(x, "length")),
                    json_real_value(json_object_get(x, "weight")));
-            printf("    A@%-8lld | %s\n",
-                   (long long)json_integer_value(json_object_get(x, "a_offset")),
-                   json_string_value(json_object_get(x, "a_text")));
-            printf("    B@%-8lld | %s\n",
-                   (long long)json_integer_value(json_object_get(x, "b_offset")),
-                   json_string_value(json_object_get(x, "b_text")));
+            printf("    A@%-8lld | ",
+                   (long long)json_integer_value(json_object_get(x, "a_offset")));
+            put_line(json_string_value(json_object_get(x, "a_text")));
+            printf("    B@%-8lld | ",
+                   (long long)json_integer_value(json_object_get(x, "b_offset")));
+            put_line(json_string_value(json_object_get(x, "b_text")));
         }
     }
 }
@@ -226,8 +238,7 @@ int similarity_cli(const cli_env *env, int argc, char **argv) {
                 return 2;
             }
             if (o.min_weight == 0) o.min_weight = -1; /* 0: report on similarity alone */
-        }
-        else if (!strcmp(a, "--tender-doc") && i + 1 < argc)
+        } else if (!strcmp(a, "--tender-doc") && i + 1 < argc)
             tenders[nt++] = argv[++i];
         else if (!strcmp(a, "--list") && i + 1 < argc)
             list = argv[++i];
@@ -242,8 +253,10 @@ int similarity_cli(const cli_env *env, int argc, char **argv) {
             }
             if (o.threshold == 0) o.threshold = 1e-9;
         } else if (!strcmp(a, "--max-pairs") && i + 1 < argc) {
-            o.max_pairs = atoi(argv[++i]);
-            if (o.max_pairs <= 0 || o.max_pairs > 100000) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            o.max_pairs = *end || v <= 0 || v > 100000 ? 0 : (int)v;
+            if (o.max_pairs <= 0) {
                 fprintf(stderr, "isle similarity: --max-pairs must be 1..100000\n");
                 free(files);
                 free(tenders);

@@ -31,15 +31,17 @@ static uint32_t rnd(void) {
 
 static char *cjk(uint64_t seed, int n) {
     rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
-    char *s = malloc((size_t)n * 6 + 1), *o = s;
+    char *s = malloc((size_t)n * 7 + 1), *o = s; /* 3 bytes + "。\n" at most */
     for (int i = 0; i < n; i++) {
         uint32_t c = 0x4E00 + rnd() % 3000;
         *o++ = (char)(0xE0 | (c >> 12));
         *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
         *o++ = (char)(0x80 | (c & 0x3F));
         uint32_t r = rnd() % 20;
-        if (r == 0) o += sprintf(o, "，");
-        else if (r == 1) o += sprintf(o, "。\n");
+        if (r == 0)
+            memcpy(o, "，", 3), o += 3;
+        else if (r == 1)
+            memcpy(o, "。\n", 4), o += 4;
     }
     *o = 0;
     return s;
@@ -61,7 +63,8 @@ static long chars(const char *s) {
 }
 
 TEST(similarity_normalize_folds_width_case_punctuation) {
-    char *n = sim_normalize("ＡＢＣ１２３，。　Hello, 世界！\n（甲）", strlen("ＡＢＣ１２３，。　Hello, 世界！\n（甲）"));
+    char *n = sim_normalize("ＡＢＣ１２３，。　Hello, 世界！\n（甲）",
+                            strlen("ＡＢＣ１２３，。　Hello, 世界！\n（甲）"));
     CHECK_STR(n, "abc123hello世界甲");
     free(n);
 }
@@ -70,7 +73,8 @@ TEST(similarity_minhash_close_to_exact_jaccard) {
     /* A = X + Y, B = Y + Z: Jaccard about |Y| / (|X| + |Y| + |Z|). */
     int sizes[][3] = {{2000, 2000, 2000}, {500, 4000, 500}, {3000, 1000, 3000}, {100, 6000, 100}};
     for (int k = 0; k < 4; k++) {
-        char *x = cjk(10 + k, sizes[k][0]), *y = cjk(20 + k, sizes[k][1]), *z = cjk(30 + k, sizes[k][2]);
+        char *x = cjk(10 + k, sizes[k][0]), *y = cjk(20 + k, sizes[k][1]),
+             *z = cjk(30 + k, sizes[k][2]);
         char *a = cat3(x, y, ""), *b = cat3(y, z, "");
         uint32_t sa[SIM_HASHES], sb[SIM_HASHES];
         sim_signature(a, strlen(a), sa);
@@ -245,6 +249,29 @@ TEST(similarity_lsh_finds_planted_pairs_among_many) {
         free(base[k]);
 }
 
+TEST(similarity_same_group_never_paired) {
+    /* two files of one bid are alike by nature; the same text in another bid is not */
+    char *t = cjk(77, 800);
+    sim_corpus *c = sim_corpus_new();
+    err e = {0};
+    sim_corpus_add_text(c, "bid1-a", 1, t, strlen(t), &e);
+    sim_corpus_add_text(c, "bid1-b", 1, t, strlen(t), &e);
+    sim_corpus_add_text(c, "bid2", 2, t, strlen(t), &e);
+    json_t *r = NULL;
+    CHECK_INT(sim_corpus_compare(c, NULL, &r, &e), 0);
+    json_t *pairs = json_object_get(r, "pairs"), *p;
+    size_t i;
+    CHECK_INT(json_array_size(pairs), 2);
+    json_array_foreach(pairs, i, p) {
+        CHECK_INT(json_integer_value(json_object_get(p, "b_group")), 2);
+        CHECK(json_real_value(json_object_get(p, "jaccard")) > 0.99);
+        CHECK(json_real_value(json_object_get(p, "similarity")) > 0.5); /* in all 3 docs: df 3 */
+    }
+    json_decref(r);
+    sim_corpus_free(c);
+    free(t);
+}
+
 TEST(similarity_empty_documents) {
     sim_corpus *c = sim_corpus_new();
     err e = {0};
@@ -298,9 +325,11 @@ TEST(similarity_extract_docx) {
     const char *xml =
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>"
         "<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">"
-        "<w:body><w:p><w:r><w:t>第一段：施工</w:t></w:r><w:r><w:t xml:space=\"preserve\">组织 设计</w:t></w:r></w:p>"
+        "<w:body><w:p><w:r><w:t>第一段：施工</w:t></w:r><w:r><w:t xml:space=\"preserve\">组织 "
+        "设计</w:t></w:r></w:p>"
         "<w:p><w:r><w:t>第二段</w:t><w:tab/><w:t>&amp;说明</w:t></w:r></w:p>"
-        "<w:p><w:del><w:r><w:delText>删除的字</w:delText></w:r></w:del></w:p></w:body></w:document>";
+        "<w:p><w:del><w:r><w:delText>删除的字</w:delText></w:r></w:del></w:p></w:body></"
+        "w:document>";
     char path[128];
     snprintf(path, sizeof(path), "%s/a.docx", tmpdir());
     CHECK_INT(write_docx(path, xml, strlen(xml)), 0);
@@ -329,7 +358,7 @@ static long vm_hwm_kb(void) {
     char line[256];
     long v = -1;
     while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmHWM:", 6)) v = atol(line + 6);
+        if (!strncmp(line, "VmHWM:", 6)) v = strtol(line + 6, NULL, 10);
     fclose(f);
     return v;
 }
@@ -337,11 +366,14 @@ static long vm_hwm_kb(void) {
 TEST(similarity_zip_bomb_refused_with_bounded_memory) {
     /* 96 MiB of empty elements deflate to about 100 KB. */
     size_t len = 96u << 20;
-    const char *head = "<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>";
+    const char *head =
+        "<w:document "
+        "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>";
     char *xml = malloc(len);
     if (!xml) return;
     size_t h = strlen(head);
     memcpy(xml, head, h);
+    memset(xml + h, ' ', len - h);
     for (size_t i = h; i + 4 <= len; i += 4)
         memcpy(xml + i, "<x/>", 4);
     char path[128];
@@ -388,13 +420,26 @@ TEST(similarity_extract_pdf_and_refusals) {
     CHECK_INT(sim_extract_file(path, &t, &n, &e), 0);
     CHECK(t && strstr(t, "Construction plan for Dinghai road works") != NULL);
     free(t);
+    /* more pages than SIM_PDF_PAGES: refused before any text is read */
+    snprintf(path, sizeof(path), "%s/long.pdf", tmpdir());
+    pdf = HPDF_New(NULL, NULL);
+    if (pdf) {
+        for (int i = 0; i <= SIM_PDF_PAGES; i++)
+            HPDF_AddPage(pdf);
+        HPDF_SaveToFile(pdf, path);
+        HPDF_Free(pdf);
+    }
+    CHECK_INT(sim_extract_file(path, &t, &n, &e), -1);
+    CHECK_INT(e.status, 413);
+    CHECK(strstr(e.message, "页上限") != NULL);
     /* corrupt PDF: header, then garbage */
     const char *bad = "%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> garbage\n%%EOF";
     CHECK_INT(sim_extract((const unsigned char *)bad, strlen(bad), &t, &n, &e), -1);
     CHECK_INT(e.status, 422);
     CHECK_STR(e.code, "corrupt_document");
     /* old .doc and binary junk */
-    CHECK_INT(sim_extract((const unsigned char *)"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8, &t, &n, &e), -1);
+    CHECK_INT(sim_extract((const unsigned char *)"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8, &t, &n, &e),
+              -1);
     CHECK_STR(e.code, "unsupported_document");
     CHECK_INT(sim_extract((const unsigned char *)"ab\0cd", 5, &t, &n, &e), -1);
     CHECK_STR(e.code, "unsupported_document");
@@ -402,6 +447,14 @@ TEST(similarity_extract_pdf_and_refusals) {
     CHECK_INT(sim_extract((const unsigned char *)"\xD6\xDB\xC9\xBD", 4, &t, &n, &e), 0); /* 舟山 */
     CHECK_STR(t, "舟山");
     free(t);
+    /* UTF-8 with one damaged byte in many is kept (the byte is skipped later) */
+    {
+        char buf[400];
+        const char *w = "舟山市定海区道路改造工程投标文件第二章施工组织设计说明书";
+        snprintf(buf, sizeof(buf), "%s%s\xff%s", w, w, w); /* 1 bad byte in 253 */
+        CHECK_INT(sim_extract((const unsigned char *)buf, strlen(buf), &t, &n, &e), 0);
+        free(t);
+    }
     /* a missing file */
     CHECK_INT(sim_extract_file("/nonexistent/x.pdf", &t, &n, &e), -1);
     CHECK_INT(e.status, 404);
@@ -465,8 +518,9 @@ TEST(similarity_tender_reads_opened_bids) {
     char fdir[128];
     snprintf(fdir, sizeof(fdir), "%s/files", tmpdir());
     files_set_dir(fdir, &e);
-    const char *desc = "本工程为定海区道路改造工程投标人须具备市政公用工程施工总承包三级及以上资质并"
-                       "在人员设备资金等方面具有相应的施工能力";
+    const char *desc =
+        "本工程为定海区道路改造工程投标人须具备市政公用工程施工总承包三级及以上资质并"
+        "在人员设备资金等方面具有相应的施工能力";
     json_t *pairs = NULL;
     CHECK_INT(similarity_tender(d, 999, &pairs, &e), -1);
     CHECK_INT(e.status, 404);

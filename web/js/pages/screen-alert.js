@@ -128,6 +128,23 @@ export async function render(main, ctx) {
               ),
             )
           : h('p', { class: 'muted' }, '未发现不同投标人之间的电子痕迹。'),
+        (ev.similar_documents || []).length
+          ? h(
+              'div',
+              { id: 'screen-similar' },
+              h('h3', null, '文件内容相似（已剔除招标文件原文）'),
+              ev.similar_documents.map((p) =>
+                h(
+                  'div',
+                  { class: 'screen-sim-pair' },
+                  h('p', null, h('strong', null, `${p.a || ''}《${p.a_doc}》 与 ${p.b || ''}《${p.b_doc}》`), ` 相似度 ${Math.round((p.similarity || 0) * 100)}%`),
+                  (p.passages || []).map((x) =>
+                    h('div', { class: 'screen-sim-passages', dataset: { kind: x.kind || '' } }, h('blockquote', null, x.a_text), h('blockquote', null, x.b_text)),
+                  ),
+                ),
+              ),
+            )
+          : null,
         (ev.shared_documents || []).length
           ? h('div', null, h('h3', null, '文件雷同'), h('ul', null, ev.shared_documents.map((d) => h('li', null, `${d.a}《${d.doc_a}》与 ${d.b}《${d.doc_b}》：${d.kind}`))))
           : null,
