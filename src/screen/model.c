@@ -5,6 +5,8 @@
  * every bin edge of every feature, sending missing values (NaN = screen not
  * applicable) left or right, whichever gains more. Rows are subsampled per tree
  * with a fixed seed, so the same data give the same model byte for byte.
+ * Tuning (opts.tune): depth, leaf size, trees and rate come from a small grid, each
+ * point scored by the AUC of its out-of-fold margins on the training rows only.
  * Calibration: the raw margins of out-of-fold models (calib_folds) are mapped to
  * probabilities by Platt scaling, and the threshold maximises balanced accuracy on
  * those out-of-fold probabilities (the data are 3/4 collusive, so 0.5 is wrong).
@@ -505,6 +507,29 @@ static int parse_features(const char *list, int *feat, err *e) {
     return n;
 }
 
+/* Out-of-fold margins z[i] of rows[i] (fold[i] in 0..calib_folds); tr is scratch. */
+static void oof_margins(const double *x, const int *y, const int *rows, int n, const int *fold,
+                        const int *feat, int nf, const screen_train_opts *o, int *tr, double *z) {
+    for (int k = 0; k < o->calib_folds; k++) {
+        int nt = 0;
+        for (int i = 0; i < n; i++)
+            if (fold[i] != k) tr[nt++] = rows[i];
+        screen_model *fm = fit_bagged(x, y, tr, nt, feat, nf, o, o->bags);
+        for (int i = 0; i < n; i++)
+            if (fold[i] == k) z[i] = margin(fm, x + (size_t)rows[i] * SCREEN_NFEAT);
+        screen_model_free(fm);
+    }
+}
+
+/* The grid `tune` searches (small on purpose: each point costs calib_folds fits). */
+static const struct {
+    int depth, min_leaf, trees;
+    double rate;
+} tune_grid[] = {
+    {1, 40, 400, 0.03}, {2, 20, 200, 0.03}, {2, 40, 200, 0.03}, {2, 80, 200, 0.03},
+    {2, 40, 500, 0.02}, {3, 40, 300, 0.02}, {3, 80, 300, 0.02}, {4, 80, 300, 0.02},
+};
+
 screen_model *screen_model_train(const double *x, const int *y, int m, const screen_train_opts *in,
                                  err *e) {
     screen_train_opts o = in ? *in : (screen_train_opts){0};
@@ -537,17 +562,29 @@ screen_model *screen_model_train(const double *x, const int *y, int m, const scr
     double *z = xmalloc(sizeof(double) * (size_t)n);
     int *yy = xmalloc(sizeof(int) * (size_t)n);
     int *tr = xmalloc(sizeof(int) * (size_t)n);
-    for (int k = 0; k < o.calib_folds; k++) {
-        int nt = 0;
-        for (int i = 0; i < n; i++)
-            if (fold[i] != k) tr[nt++] = rows[i];
-        screen_model *fm = fit_bagged(x, y, tr, nt, feat, nf, &o, o.bags);
-        for (int i = 0; i < n; i++)
-            if (fold[i] == k) z[i] = margin(fm, x + (size_t)rows[i] * SCREEN_NFEAT);
-        screen_model_free(fm);
-    }
     for (int i = 0; i < n; i++)
         yy[i] = y[rows[i]];
+    if (o.tune) {
+        /* Nested choice: every grid point is scored by the AUC of its out-of-fold
+         * margins on THESE training rows only; the winner's margins then calibrate. */
+        double best = -1, *zt = xmalloc(sizeof(double) * (size_t)n);
+        screen_train_opts chosen = o;
+        for (size_t g = 0; g < sizeof tune_grid / sizeof tune_grid[0]; g++) {
+            screen_train_opts og = o;
+            og.depth = tune_grid[g].depth, og.min_leaf = tune_grid[g].min_leaf;
+            og.trees = tune_grid[g].trees, og.rate = tune_grid[g].rate;
+            oof_margins(x, y, rows, n, fold, feat, nf, &og, tr, zt);
+            double a = screen_auc(zt, yy, n);
+            if (a > best + 1e-9) {
+                best = a, chosen = og;
+                memcpy(z, zt, sizeof(double) * (size_t)n);
+            }
+        }
+        free(zt);
+        o = chosen;
+    } else {
+        oof_margins(x, y, rows, n, fold, feat, nf, &o, tr, z);
+    }
     screen_model *mdl = fit_bagged(x, y, rows, n, feat, nf, &o, o.bags);
     platt_fit(z, yy, n, &mdl->platt_a, &mdl->platt_b);
     for (int i = 0; i < n; i++)
@@ -596,16 +633,16 @@ int screen_model_save(const screen_model *m, const char *path, err *e) {
                                         "missing_left", ml, "left", l, "right", r, "value", v));
     }
     json_t *doc = json_pack(
-        "{s:s,s:i,s:s,s:o,s:f,s:{s:s,s:f,s:f},s:f,s:{s:i,s:i,s:f,s:i,s:f,s:i,s:i,s:i,s:i,s:s},"
+        "{s:s,s:i,s:s,s:o,s:f,s:{s:s,s:f,s:f},s:f,s:{s:i,s:i,s:f,s:i,s:f,s:i,s:i,s:i,s:i,s:i,s:s},"
         "s:{s:i,s:f,s:f},s:o}",
         "format", "isle-screen-model", "version", 1, "kind", "gbt-logistic", "features", feats,
         "base", m->base, "calibration", "method", "platt", "a", m->platt_a, "b", m->platt_b,
         "threshold", m->threshold, "training", "trees", m->opts.trees, "depth", m->opts.depth,
         "rate", m->opts.rate, "min_leaf", m->opts.min_leaf, "subsample", m->opts.subsample, "seed",
-        (int)m->opts.seed, "min_bids", m->opts.min_bids, "tenders", m->trained_rows, "collusive",
-        m->positives, "source", m->source, "cross_validation", "folds", m->cv_folds, "auc",
-        isnan(m->cv_auc) ? 0 : m->cv_auc, "balanced_accuracy", isnan(m->cv_bacc) ? 0 : m->cv_bacc,
-        "trees", trees);
+        (int)m->opts.seed, "min_bids", m->opts.min_bids, "tuned", m->opts.tune ? 1 : 0, "tenders",
+        m->trained_rows, "collusive", m->positives, "source", m->source, "cross_validation",
+        "folds", m->cv_folds, "auc", isnan(m->cv_auc) ? 0 : m->cv_auc, "balanced_accuracy",
+        isnan(m->cv_bacc) ? 0 : m->cv_bacc, "trees", trees);
     if (!doc) return err_internal(e, "model: cannot build JSON");
     int rc = json_dump_file(doc, path, JSON_INDENT(0) | JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(doc);

@@ -80,7 +80,31 @@ enum {
 #define SCREEN_SUB_STATS   4 /* mean median min max */
 #define SF_BBR_LOW         (SF_SUB_BASE + 2 * SCREEN_SUB_SCREENS * SCREEN_SUB_STATS)
 #define SF_BBR_MEAN        (SF_BBR_LOW + 1)
-#define SCREEN_NFEAT       (SF_BBR_MEAN + 1)
+/* Shape of the whole sorted price vector, scale-free (n >= 3 unless noted). */
+enum {
+    SF_GAP1_MED = SF_BBR_MEAN + 1, /* first gap (b2 - b1) / median consecutive gap */
+    SF_GAP_GINI,                   /* Gini coefficient of the consecutive gaps */
+    SF_GAP_MAX_MED,                /* largest gap / median gap */
+    SF_GAP_MAX_POS,                /* rank of the largest gap, 0 (after b1) .. 1 (before bn) */
+    SF_GAP_ENTROPY,                /* entropy of the gaps / ln(n - 1): 1 = evenly spread */
+    SF_GAP_MAX_RANGE,              /* largest gap / (bn - b1) */
+    SF_CV_LOSERS,                  /* sd / mean of the losing bids b2..bn */
+    SF_Z_LOSERS,                   /* (mean of losers - b1) / sd of losers */
+    SF_NEAR1,                      /* share of the other bids within 1% above b1 (n >= 2) */
+    SF_NEAR5,                      /* ... within 5% (n >= 2) */
+    SF_TIGHT1,                     /* share of all bid pairs within 1% of each other (n >= 2) */
+    SF_TIGHT3,                     /* ... within 3% (n >= 2) */
+    SF_MED5,                       /* share of bids within 5% of the median */
+    SF_MED10,                      /* ... within 10% */
+    SF_CLUSTERS,                   /* groups of bids separated by gaps > 2% of b1, / n */
+    SF_ROUND1000,                  /* share of bids that are multiples of 1,000 (n >= 1) */
+    SF_ZEROS,                      /* mean trailing zeros of the price in cents / 8 (n >= 1) */
+    SF_SD_LOG,                     /* sd of ln bids */
+    SF_TOP_MED,                    /* bn / median */
+    SF_MED_LOW,                    /* median / b1 */
+    SF_EXT_END
+};
+#define SCREEN_NFEAT SF_EXT_END
 
 /** Name of feature i ("cv", "s4_cv_min", ...), or NULL when out of range. */
 const char *screen_feature_name(int i);
@@ -152,6 +176,7 @@ typedef struct screen_train_opts {
     int bags;             /* boosted chains averaged (seeds seed, seed+1000, ...); 0: 1 */
     int calib_folds;      /* 0: default 5 */
     int min_bids;         /* tenders with fewer bids are not trained on; 0: default 3 */
+    int tune;             /* 1: choose depth/min_leaf/trees by inner cross-validation */
     const char *features; /* comma list of feature names; NULL: the price features */
     const char *source;   /* data description stored in the model file */
 } screen_train_opts;

@@ -2,7 +2,12 @@
  *
  *   isle screen --bids FILE.csv [--model MODEL] [--out FILE.csv] [--skip-bad] [--groups FILE.csv]
  *   isle screen train --labelled FILE.csv --out MODEL [--label-col C] [training options]
- *   isle screen cv --labelled FILE.csv [--folds K] [--eval-min-bids N] [training options]
+ *   isle screen cv --labelled FILE.csv [--folds K] [--repeats R] [--eval-min-bids N] [options]
+ *
+ * Training options: --features LIST --trees N --depth N --rate R --min-leaf N --subsample S
+ * --min-bids N --bags N --seed N, or --tune (depth/leaf/trees chosen by inner CV on the
+ * training rows only). Cross-validation folds are by tender, and tenders that share an
+ * identical bid value (the same tender recorded twice) always fall in the same fold.
  *   isle screen features --bids FILE.csv [--out FILE.csv]
  *
  * Exit status: 0 ok, 1 bad input or failure (message on stderr), 2 usage error.
@@ -21,7 +26,7 @@ double screen_best_threshold(const double *p, const int *y, int n); /* model.c *
 
 typedef struct opts {
     const char *bids, *model, *out, *groups, *labelled, *label_col;
-    int skip_bad, folds, eval_min_bids, json;
+    int skip_bad, folds, eval_min_bids, json, repeats;
     screen_train_opts train;
 } opts;
 
@@ -31,9 +36,10 @@ static int usage_error(const char *msg) {
             "usage: isle screen --bids FILE.csv [--model MODEL] [--out FILE.csv] [--skip-bad] "
             "[--groups FILE.csv]\n"
             "       isle screen train --labelled FILE.csv --out MODEL [--label-col C] "
-            "[--features LIST] [--trees N] [--depth N] [--rate R] [--min-bids N]\n"
-            "       isle screen cv --labelled FILE.csv [--folds K] [--eval-min-bids N] "
-            "[training options]\n"
+            "[--features LIST] [--tune] [--trees N] [--depth N] [--rate R] [--min-leaf N] "
+            "[--min-bids N] [--repeats R]\n"
+            "       isle screen cv --labelled FILE.csv [--folds K] [--repeats R] "
+            "[--eval-min-bids N] [--json] [training options]\n"
             "       isle screen features --bids FILE.csv [--out FILE.csv]\n",
             msg);
     return 2;
@@ -56,6 +62,8 @@ static int parse_opts(int argc, char **argv, int first, opts *o) {
             o->skip_bad = 1, takes = 0;
         else if (!strcmp(a, "--json"))
             o->json = 1, takes = 0;
+        else if (!strcmp(a, "--tune"))
+            o->train.tune = 1, takes = 0;
         else if (!v)
             return usage_error("missing value after an option");
         else if (!strcmp(a, "--bids"))
@@ -86,6 +94,8 @@ static int parse_opts(int argc, char **argv, int first, opts *o) {
                 return usage_error("--eval-min-bids: 1..");
         } else if (!strcmp(a, "--bags")) {
             if (parse_int(v, 1, 20, &o->train.bags)) return usage_error("--bags: 1..20");
+        } else if (!strcmp(a, "--repeats")) {
+            if (parse_int(v, 1, 20, &o->repeats)) return usage_error("--repeats: 1..20");
         } else if (!strcmp(a, "--folds")) {
             if (parse_int(v, 2, 20, &o->folds)) return usage_error("--folds: 2..20");
         } else if (!strcmp(a, "--seed")) {
@@ -147,8 +157,55 @@ static void put_field(FILE *f, const char *s) {
 }
 
 /* Features of every tender of a labelled file: x (m x SCREEN_NFEAT), y. */
+typedef struct valtender {
+    double v;
+    int t;
+} valtender;
+
+static int cmp_valtender(const void *a, const void *b) {
+    const valtender *x = a, *y = b;
+    return x->v != y->v ? (x->v > y->v) - (x->v < y->v) : (x->t > y->t) - (x->t < y->t);
+}
+
+static int uf_root(int *p, int i) {
+    while (p[i] != i)
+        i = p[i] = p[p[i]];
+    return i;
+}
+
+/* grp[i]: the smallest tender index of i's group, where two tenders are grouped
+ * when they share an identical bid value (transitively). */
+static int *value_groups(screen_set *s, int n) {
+    long nb = 0;
+    for (int i = 0; i < n; i++) {
+        const screen_bid *b;
+        nb += screen_set_bids(s, i, &b);
+    }
+    valtender *vt = xmalloc(sizeof(valtender) * (size_t)(nb ? nb : 1));
+    long k = 0;
+    for (int i = 0; i < n; i++) {
+        const screen_bid *b;
+        int c = screen_set_bids(s, i, &b);
+        for (int j = 0; j < c; j++)
+            vt[k++] = (valtender){b[j].value, i};
+    }
+    qsort(vt, (size_t)nb, sizeof vt[0], cmp_valtender);
+    int *p = xmalloc(sizeof(int) * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++)
+        p[i] = i;
+    for (long j = 1; j < nb; j++)
+        if (vt[j].v == vt[j - 1].v) {
+            int a = uf_root(p, vt[j].t), b = uf_root(p, vt[j - 1].t);
+            if (a != b) p[a > b ? a : b] = a < b ? a : b;
+        }
+    for (int i = 0; i < n; i++)
+        p[i] = uf_root(p, i);
+    free(vt);
+    return p;
+}
+
 static int load_labelled(const opts *o, double **x, int **y, int **nbids, int *m, err *e,
-                         screen_result **res) {
+                         screen_result **res, int **grp) {
     screen_read_opts ro = {.skip_bad = o->skip_bad,
                            .label_col = o->label_col ? o->label_col : "tender_collusive"};
     screen_set *s = screen_set_read(o->labelled, &ro, stderr, e);
@@ -169,6 +226,7 @@ static int load_labelled(const opts *o, double **x, int **y, int **nbids, int *m
         (*nbids)[i] = k;
     }
     *m = n;
+    if (grp) *grp = value_groups(s, n);
     screen_set_free(s);
     return 0;
 }
@@ -197,25 +255,27 @@ static metrics evaluate(const double *p, const int *flag, const int *y, int n) {
     return r;
 }
 
-static void print_metrics(const char *name, metrics r, int json, int last) {
+static void print_metrics(const char *name, metrics r, double auc_sd, int json, int last) {
     if (json)
         printf("  \"%s\": {\"tenders\": %d, \"collusive\": %d, \"auc\": %.4f, "
-               "\"balanced_accuracy\": %.4f, \"precision\": %.4f, \"recall\": %.4f}%s\n",
-               name, r.n, r.pos, r.auc, r.bacc, r.prec, r.rec, last ? "" : ",");
+               "\"balanced_accuracy\": %.4f, \"precision\": %.4f, \"recall\": %.4f, "
+               "\"auc_sd\": %.4f}%s\n",
+               name, r.n, r.pos, r.auc, r.bacc, r.prec, r.rec, auc_sd, last ? "" : ",");
     else
-        printf("%-18s tenders=%d collusive=%d AUC=%.4f balanced_acc=%.4f precision=%.4f "
-               "recall=%.4f\n",
-               name, r.n, r.pos, r.auc, r.bacc, r.prec, r.rec);
+        printf("%-18s tenders=%d collusive=%d AUC=%.4f (sd %.4f) balanced_acc=%.4f "
+               "precision=%.4f recall=%.4f\n",
+               name, r.n, r.pos, r.auc, auc_sd, r.bacc, r.prec, r.rec);
 }
 
 typedef struct labelled {
     double *x;
     int *y, *nb, m;
+    int *grp; /* group of tenders sharing a bid value: its first tender's index */
     screen_result *res;
 } labelled;
 
 static void labelled_free(labelled *d) {
-    free(d->x), free(d->y), free(d->nb), free(d->res);
+    free(d->x), free(d->y), free(d->nb), free(d->res), free(d->grp);
 }
 
 /* K-fold cross-validation BY TENDER: each fold's model (with its own inner
@@ -223,11 +283,11 @@ static void labelled_free(labelled *d) {
  * folds. out[0..1]: model and baseline over tenders with >= evmin bids;
  * out[2..3]: the same over tenders with >= 3 bids. */
 static int cross_validate(const labelled *d, const screen_train_opts *t, int K, int evmin,
-                          metrics out[4], err *e) {
+                          uint64_t seed, metrics out[4], err *e) {
     int m = d->m, sz = m ? m : 1;
     int trmin = t->min_bids ? t->min_bids : 3;
     int *fold = xmalloc(sizeof(int) * (size_t)sz);
-    uint64_t st = 12345;
+    uint64_t st = seed;
     for (int i = 0; i < m; i++)
         fold[i] = i % K;
     for (int i = m - 1; i > 0; i--) { /* deterministic shuffle (LCG) */
@@ -236,6 +296,10 @@ static int cross_validate(const labelled *d, const screen_train_opts *t, int K, 
         fold[i] = fold[j];
         fold[j] = tmp;
     }
+    /* tenders that share a bid value (the same tender recorded twice, or lots
+     * priced together) go to their group's fold: no copy on both sides */
+    for (int i = 0; i < m; i++)
+        fold[i] = fold[d->grp[i]];
     double *pm = xmalloc(sizeof(double) * (size_t)sz), *pb = xmalloc(sizeof(double) * (size_t)sz);
     double *tp = xmalloc(sizeof(double) * (size_t)sz), *ins = xmalloc(sizeof(double) * (size_t)sz);
     double *xt = xmalloc(sizeof(double) * SCREEN_NFEAT * (size_t)sz);
@@ -293,7 +357,31 @@ static int cross_validate(const labelled *d, const screen_train_opts *t, int K, 
 
 static int load_data(const opts *o, labelled *d, err *e) {
     memset(d, 0, sizeof *d);
-    return load_labelled(o, &d->x, &d->y, &d->nb, &d->m, e, &d->res);
+    return load_labelled(o, &d->x, &d->y, &d->nb, &d->m, e, &d->res, &d->grp);
+}
+
+/* Cross-validation repeated with R different fold splits (seeds 12345, 12346, ...):
+ * out[] holds the means, sd[] the standard deviations of the AUCs of out[]. One split
+ * moves the AUC by about +-0.01 on the Swiss data, so one figure is not enough. */
+static int cv_repeated(const labelled *d, const screen_train_opts *t, int K, int evmin, int R,
+                       metrics out[4], double sd[4], err *e) {
+    metrics one[4];
+    double s1[4] = {0}, s2[4] = {0};
+    memset(out, 0, sizeof(metrics) * 4);
+    for (int r = 0; r < R; r++) {
+        if (cross_validate(d, t, K, evmin, 12345u + (uint64_t)r, one, e) != 0) return -1;
+        for (int i = 0; i < 4; i++) {
+            out[i].n = one[i].n, out[i].pos = one[i].pos;
+            out[i].auc += one[i].auc / R, out[i].bacc += one[i].bacc / R;
+            out[i].prec += one[i].prec / R, out[i].rec += one[i].rec / R;
+            s1[i] += one[i].auc, s2[i] += one[i].auc * one[i].auc;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        double v = R > 1 ? (s2[i] - s1[i] * s1[i] / R) / (R - 1) : 0;
+        sd[i] = v > 0 ? sqrt(v) : 0;
+    }
+    return 0;
 }
 
 static int cmd_train(const opts *o) {
@@ -305,9 +393,10 @@ static int cmd_train(const opts *o) {
     t.source = o->labelled;
     int K = o->folds ? o->folds : 5, evmin = o->eval_min_bids ? o->eval_min_bids : 4;
     metrics mt[4];
+    double sd[4];
     screen_model *mdl = NULL;
     int rc = 0;
-    if (cross_validate(&d, &t, K, evmin, mt, &e) != 0 ||
+    if (cv_repeated(&d, &t, K, evmin, o->repeats ? o->repeats : 1, mt, sd, &e) != 0 ||
         !(mdl = screen_model_train(d.x, d.y, d.m, &t, &e))) {
         rc = fail(&e);
     } else {
@@ -333,8 +422,9 @@ static int cmd_cv(const opts *o) {
     if (load_data(o, &d, &e) != 0) return fail(&e);
     int K = o->folds ? o->folds : 5, evmin = o->eval_min_bids ? o->eval_min_bids : 4;
     metrics mt[4];
-    int rc = 0;
-    if (cross_validate(&d, &o->train, K, evmin, mt, &e) != 0) {
+    double sd[4];
+    int rc = 0, R = o->repeats ? o->repeats : 1;
+    if (cv_repeated(&d, &o->train, K, evmin, R, mt, sd, &e) != 0) {
         rc = fail(&e);
     } else {
         char names[4][40];
@@ -342,9 +432,9 @@ static int cmd_cv(const opts *o) {
         snprintf(names[1], sizeof names[1], "baseline_lr_n%d", evmin);
         snprintf(names[2], sizeof names[2], "model_n3");
         snprintf(names[3], sizeof names[3], "baseline_lr_n3");
-        if (o->json) printf("{\n  \"folds\": %d,\n", K);
+        if (o->json) printf("{\n  \"folds\": %d,\n  \"repeats\": %d,\n", K, R);
         for (int i = 0; i < 4; i++)
-            print_metrics(names[i], mt[i], o->json, i == 3);
+            print_metrics(names[i], mt[i], sd[i], o->json, i == 3);
         if (o->json) printf("}\n");
     }
     labelled_free(&d);

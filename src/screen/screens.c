@@ -31,6 +31,11 @@ static const char *const single_names[SF_SUB_BASE] = {
 static const char *const sub_screen_names[SCREEN_SUB_SCREENS] = {"cv", "spd",  "diffp",
                                                                  "rd", "skew", "kurt"};
 static const char *const sub_stat_names[SCREEN_SUB_STATS] = {"mean", "median", "min", "max"};
+static const char *const ext_names[SF_EXT_END - SF_GAP1_MED] = {
+    "gap1_med",      "gap_gini",  "gap_max_med", "gap_max_pos", "gap_entropy",
+    "gap_max_range", "cv_losers", "z_losers",    "near1",       "near5",
+    "tight1",        "tight3",    "med5",        "med10",       "clusters",
+    "round1000",     "zeros",     "sd_log",      "top_med",     "med_low"};
 
 static char feature_names[SCREEN_NFEAT][24];
 static pthread_once_t feature_names_once = PTHREAD_ONCE_INIT;
@@ -45,9 +50,11 @@ static void feature_names_init(void) {
             int scr = (j / SCREEN_SUB_STATS) % SCREEN_SUB_SCREENS;
             snprintf(feature_names[k], sizeof feature_names[k], "s%d_%s_%s", size,
                      sub_screen_names[scr], sub_stat_names[j % SCREEN_SUB_STATS]);
-        } else {
+        } else if (k <= SF_BBR_MEAN) {
             snprintf(feature_names[k], sizeof feature_names[k], "%s",
                      k == SF_BBR_LOW ? "bbr_low" : "bbr_mean");
+        } else {
+            snprintf(feature_names[k], sizeof feature_names[k], "%s", ext_names[k - SF_GAP1_MED]);
         }
     }
 }
@@ -79,7 +86,28 @@ static const char *const single_texts[SF_SUB_BASE] = {"投标人数",
 static const char *const sub_screen_texts[SCREEN_SUB_SCREENS] = {
     "变异系数", "极差率", "最低两家差率", "相对距离", "偏度", "超额峰度"};
 static const char *const sub_stat_texts[SCREEN_SUB_STATS] = {"均值", "中位数", "最小值", "最大值"};
-static char feature_texts[SCREEN_NFEAT][96];
+static const char *const ext_texts[SF_EXT_END - SF_GAP1_MED] = {
+    "最低两家差距/相邻报价间距中位数",
+    "相邻报价间距的基尼系数（间距不均程度）",
+    "最大相邻间距/间距中位数",
+    "最大相邻间距的位置（0=紧邻最低价，1=紧邻最高价）",
+    "相邻间距的熵（1=均匀分布）",
+    "最大相邻间距/极差",
+    "未中标报价的变异系数",
+    "最低价低于其余报价均值的标准差倍数",
+    "最低价1%以内的其他报价占比",
+    "最低价5%以内的其他报价占比",
+    "相差1%以内的报价对占比",
+    "相差3%以内的报价对占比",
+    "中位数5%以内的报价占比",
+    "中位数10%以内的报价占比",
+    "报价簇数（间距超过最低价2%处分簇）/投标人数",
+    "整千报价占比",
+    "报价末尾零的平均位数",
+    "报价对数的标准差",
+    "最高价/中位数",
+    "中位数/最低价"};
+static char feature_texts[SCREEN_NFEAT][128];
 static pthread_once_t feature_texts_once = PTHREAD_ONCE_INIT;
 
 static void feature_texts_init(void) {
@@ -92,9 +120,11 @@ static void feature_texts_init(void) {
             snprintf(feature_texts[k], sizeof feature_texts[k], "任意%d家报价子组的%s（%s）", size,
                      sub_screen_texts[(j / SCREEN_SUB_STATS) % SCREEN_SUB_SCREENS],
                      sub_stat_texts[j % SCREEN_SUB_STATS]);
-        } else {
+        } else if (k <= SF_BBR_MEAN) {
             snprintf(feature_texts[k], sizeof feature_texts[k], "%s",
                      k == SF_BBR_LOW ? "最低价/最高限价" : "平均报价/最高限价");
+        } else {
+            snprintf(feature_texts[k], sizeof feature_texts[k], "%s", ext_texts[k - SF_GAP1_MED]);
         }
     }
 }
@@ -296,6 +326,106 @@ static void subgroup_features(const double *s, int n, int k, double *f) {
     }
 }
 
+/* ---- shape of the whole price vector ---- */
+
+/* Median of x[0..n) (sorted in place). */
+static double median_in_place(double *x, int n) {
+    sort_doubles(x, n);
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+/* Pairs i < j of sorted s with s[j] <= s[i] * (1 + rel): two pointers, O(n). */
+static double share_pairs_within(const double *s, int n, double rel) {
+    long cnt = 0;
+    int j = 0;
+    for (int i = 0; i < n; i++) {
+        if (j < i + 1) j = i + 1;
+        while (j < n && s[j] <= s[i] * (1 + rel))
+            j++;
+        cnt += j - i - 1;
+    }
+    return (double)cnt / ((double)n * (n - 1) / 2);
+}
+
+/* Trailing decimal zeros of a price in cents (0..8). */
+static int trailing_zeros(double v) {
+    double c = floor(v * 100 + 0.5);
+    int z = 0;
+    while (z < 8 && c >= 10 && fmod(c, 10) == 0)
+        c /= 10, z++;
+    return z;
+}
+
+/* The shape features (SF_GAP1_MED..): s sorted ascending, all > 0, n >= 1. */
+static void shape_features(const double *s, int n, double *f) {
+    int r1000 = 0, zeros = 0;
+    for (int i = 0; i < n; i++) {
+        r1000 += fabs(s[i] / 1000.0 - floor(s[i] / 1000.0 + 0.5)) < 1e-8;
+        zeros += trailing_zeros(s[i]);
+    }
+    f[SF_ROUND1000] = (double)r1000 / n;
+    f[SF_ZEROS] = (double)zeros / n / 8.0;
+    if (n < 2) return;
+    int near1 = 0, near5 = 0;
+    for (int i = 1; i < n; i++)
+        near1 += s[i] <= s[0] * 1.01, near5 += s[i] <= s[0] * 1.05;
+    f[SF_NEAR1] = (double)near1 / (n - 1);
+    f[SF_NEAR5] = (double)near5 / (n - 1);
+    f[SF_TIGHT1] = share_pairs_within(s, n, 0.01);
+    f[SF_TIGHT3] = share_pairs_within(s, n, 0.03);
+    if (n < 3) return;
+    double range = s[n - 1] - s[0];
+    double gbuf[64]; /* tenders are small: no allocation below 64 bids */
+    double *g = n <= 64 ? gbuf : xmalloc(sizeof(double) * (size_t)n);
+    double gsum = 0, gmax = 0;
+    int gmax_at = 0, clusters = 1;
+    for (int i = 0; i + 1 < n; i++) {
+        g[i] = s[i + 1] - s[i];
+        gsum += g[i];
+        if (g[i] > gmax) gmax = g[i], gmax_at = i;
+        clusters += g[i] > 0.02 * s[0];
+    }
+    f[SF_CLUSTERS] = (double)clusters / n;
+    double med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    int m5 = 0, m10 = 0;
+    double lm = 0, lv = 0;
+    for (int i = 0; i < n; i++) {
+        double d = fabs(s[i] / med - 1);
+        m5 += d <= 0.05, m10 += d <= 0.10;
+    }
+    /* Welford on ln(b / b1): one log per bid, no cancellation */
+    for (int i = 0; i < n; i++) {
+        double x = i ? log(s[i] / s[0]) : 0, dl = x - lm;
+        lm += dl / (i + 1);
+        lv += dl * (x - lm);
+    }
+    f[SF_MED5] = (double)m5 / n;
+    f[SF_MED10] = (double)m10 / n;
+    f[SF_SD_LOG] = sqrt(lv / (n - 1));
+    f[SF_TOP_MED] = s[n - 1] / med;
+    f[SF_MED_LOW] = med / s[0];
+    double lmean = mean_of(s + 1, n - 1), lsd = sample_sd(s + 1, n - 1);
+    f[SF_CV_LOSERS] = lsd / lmean;
+    f[SF_Z_LOSERS] = capped_ratio(lmean - s[0], lsd);
+    if (range > 0) {
+        int k = n - 1;
+        double first = g[0];
+        double gmed = median_in_place(g, k); /* g is sorted from here on */
+        f[SF_GAP1_MED] = capped_ratio(first, gmed);
+        f[SF_GAP_MAX_MED] = capped_ratio(gmax, gmed);
+        f[SF_GAP_MAX_POS] = (double)gmax_at / (k - 1);
+        f[SF_GAP_MAX_RANGE] = gmax / range;
+        double gini = 0, ent = 0;
+        for (int i = 0; i < k; i++) {
+            gini += (2.0 * (i + 1) - k - 1) * g[i];
+            if (g[i] > 0) ent -= g[i] / gsum * log(g[i] / gsum);
+        }
+        f[SF_GAP_GINI] = gini / (k * gsum);
+        f[SF_GAP_ENTROPY] = k > 1 ? ent / log((double)k) : NAN;
+    }
+    if (g != gbuf) free(g);
+}
+
 /* ---- patterns ---- */
 
 static void price_patterns(const double *s, int n, screen_result *r) {
@@ -393,6 +523,7 @@ void screen_tender(const screen_bid *bids, int n, screen_result *r) {
             subgroup_features(s, n, 4, f + SF_SUB_BASE + SCREEN_SUB_SCREENS * SCREEN_SUB_STATS);
         }
     }
+    if (s[0] > 0) shape_features(s, n, f);
     price_patterns(s, n, r);
     free(s);
     r->named = 1;

@@ -72,6 +72,55 @@ TEST(screen_single_tender_screens) {
     CHECK_INT(r.hits_total, 0);
 }
 
+/* The shape screens of the same tender: gaps 10, 10, 30 between 100, 110, 120, 150. */
+TEST(screen_shape_screens) {
+    const double v[] = {150, 100, 120, 110};
+    screen_bid b[4];
+    bids_of(b, v, 4);
+    screen_result r;
+    screen_tender(b, 4, &r);
+    NEAR(feat(&r, "gap1_med"), 1, 1e-12);
+    NEAR(feat(&r, "gap_max_med"), 3, 1e-12);
+    NEAR(feat(&r, "gap_max_pos"), 1, 1e-12);
+    NEAR(feat(&r, "gap_max_range"), 0.6, 1e-12);
+    NEAR(feat(&r, "gap_gini"), 40.0 / 150, 1e-12);
+    NEAR(feat(&r, "gap_entropy"), -(0.4 * log(0.2) + 0.6 * log(0.6)) / log(3.0), 1e-12);
+    NEAR(feat(&r, "cv_losers"), sqrt(1300.0 / 3) / (380.0 / 3), 1e-12);
+    NEAR(feat(&r, "z_losers"), (380.0 / 3 - 100) / sqrt(1300.0 / 3), 1e-12);
+    NEAR(feat(&r, "near1"), 0, 1e-12);
+    NEAR(feat(&r, "near5"), 0, 1e-12);
+    NEAR(feat(&r, "tight3"), 0, 1e-12);
+    NEAR(feat(&r, "med5"), 0.5, 1e-12); /* median 115: 110 and 120 within 5 % */
+    NEAR(feat(&r, "med10"), 0.5, 1e-12);
+    NEAR(feat(&r, "clusters"), 1, 1e-12); /* every gap > 2 % of 100 */
+    NEAR(feat(&r, "round1000"), 0, 1e-12);
+    NEAR(feat(&r, "zeros"), 13.0 / 4 / 8, 1e-12); /* 10000, 11000, 12000, 15000 cents */
+    NEAR(feat(&r, "sd_log"), 0.173274166, 1e-8);
+    NEAR(feat(&r, "top_med"), 150.0 / 115, 1e-12);
+    NEAR(feat(&r, "med_low"), 1.15, 1e-12);
+    /* close bids: 100, 100.5, 102, 200 (pairs within 1 %: 1 of 6; within 3 %: 3 of 6) */
+    const double w[] = {102, 200, 100.5, 100};
+    bids_of(b, w, 4);
+    screen_tender(b, 4, &r);
+    NEAR(feat(&r, "tight1"), 1.0 / 6, 1e-12);
+    NEAR(feat(&r, "tight3"), 0.5, 1e-12);
+    NEAR(feat(&r, "near1"), 1.0 / 3, 1e-12);
+    NEAR(feat(&r, "near5"), 2.0 / 3, 1e-12);
+    NEAR(feat(&r, "gap_max_pos"), 1, 1e-12);
+    /* two bids: the gap screens are not applicable, the pair screens are */
+    bids_of(b, w, 2);
+    screen_tender(b, 2, &r);
+    CHECK(isnan(feat(&r, "gap_gini")) && isnan(feat(&r, "cv_losers")));
+    NEAR(feat(&r, "tight1"), 0, 1e-12);
+    /* all bids equal: no gaps to compare */
+    const double e[] = {5000, 5000, 5000};
+    bids_of(b, e, 3);
+    screen_tender(b, 3, &r);
+    CHECK(isnan(feat(&r, "gap_gini")) && isnan(feat(&r, "gap1_med")));
+    NEAR(feat(&r, "round1000"), 1, 1e-12);
+    NEAR(feat(&r, "tight1"), 1, 1e-12);
+}
+
 TEST(screen_feature_names_and_texts) {
     CHECK_STR(screen_feature_name(SF_CV), "cv");
     CHECK_INT(screen_feature_index("s4_cv_min"), SF_SUB_BASE + 6 * 4 + 0 * 4 + 2);
