@@ -66,7 +66,7 @@ else
         { echo "bench: isle demo failed:" >&2; tail -20 "$T/demo.log" >&2; exit 2; }
     echo "database: isle demo --cases $NCASES, $NTENDERS tenders in $((($(now_ms) - t0) / 1000)) s, $(du -m "$DB" | cut -f1) MiB"
 fi
-echo "data: $(q 'SELECT COUNT(*) FROM cases') cases, $(q 'SELECT COUNT(*) FROM trade_tenders') tenders"
+echo "data: $(q 'SELECT COUNT(*) FROM cases') cases, $(q 'SELECT COUNT(*) FROM tenders') tenders"
 
 PORT=$(free_port)
 # The monitor is left to its default period (5 min): it does not run during the timings.
@@ -81,9 +81,19 @@ token() {
         -d "{\"login\":\"$1\",\"password\":\"$PASSWORD\",\"token\":true}" |
         node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))'
 }
-SUP=$(token supervisor)
+# The server's start-up work (the nightly screening of every tender, the first warm-up
+# of the dashboards) holds the database for a while at this size: wait for a login.
+SUP=""
+t0=$(now_ms)
+for _ in $(seq 1 120); do
+    SUP=$(token supervisor 2>/dev/null || true)
+    [ -n "$SUP" ] && [ "$SUP" != undefined ] && break
+    SUP=""
+    sleep 2
+done
 CIT=$(token citizen)
-[ -n "$SUP" ] && [ -n "$CIT" ] || { echo "bench: login failed" >&2; exit 2; }
+[ -n "$SUP" ] && [ -n "$CIT" ] || { echo "bench: login failed" >&2; tail -5 "$T/isle.log" >&2; exit 2; }
+echo "server: ready for logins $((($(now_ms) - t0) / 1000)) s after /healthz"
 
 # time_ms PATH: one call's total time in ms (fails on a non-200 answer).
 time_ms() {
@@ -97,21 +107,32 @@ time_ms() {
 # measure NAME PATH TARGET_MS: warm-up, RUNS timed calls, median and worst vs the target.
 FAILED=0
 measure() {
-    local name=$1 path=$2 target=$3 all="" i med worst
-    time_ms "$path" >/dev/null
+    local name=$1 path=$2 target=$3 all="" i med worst first
+    first=$(time_ms "$path") # the first call computes unless the tick already did
     for i in $(seq 1 "$RUNS"); do all="$all $(time_ms "$path")"; done
     med=$(printf '%s\n' $all | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
     worst=$(printf '%s\n' $all | sort -n | tail -1)
     if awk -v w="$worst" -v t="$target" 'BEGIN { exit !(w < t) }'; then
-        echo "PASS $name: median $med ms, worst $worst ms (target < $target ms)"
+        echo "PASS $name: median $med ms, worst $worst ms (target < $target ms); first call $first ms"
     else
-        echo "FAIL $name: median $med ms, worst $worst ms (target < $target ms)"
+        echo "FAIL $name: median $med ms, worst $worst ms (target < $target ms); first call $first ms"
         FAILED=1
     fi
 }
 # jget EXPR: evaluate a JS expression over the last answer (as `o`).
 jget() { node -e "const o=JSON.parse(require('fs').readFileSync('$T/body.json','utf8'));console.log($1)"; }
 enc() { node -e 'console.log(encodeURIComponent(process.argv[1]))' "$1"; }
+
+# Computed from scratch (a fresh process, nothing cached): what one request costs when
+# the data has just moved and the tick has not recomputed it yet.
+cold() { # cold NAME ARGS…: wall time of `isle --db DB dash …` in ms
+    local name=$1 t0
+    shift
+    t0=$(now_ms)
+    "$ISLE_BIN" --db "$DB" dash "$@" >/dev/null 2>"$T/cold.err" || { cat "$T/cold.err" >&2; exit 2; }
+    echo "info $name computed from scratch (isle dash $*, fresh process): $(($(now_ms) - t0)) ms"
+}
+cold "overview" overview
 
 measure "overview" "/api/v1/dash/overview" 200
 measure "drill city (counties)" "/api/v1/dash/services" 500
@@ -123,7 +144,8 @@ ITEM=$(jget 'o.rows.sort((a,b)=>b.cells.submitted-a.cells.submitted)[0].key')
 measure "drill item $ITEM (cases)" "/api/v1/dash/services?level=item&town=$TOWN&item=$(enc "$ITEM")" 500
 echo "  (the item level listed $(jget 'o.rows.length') of $(jget 'o.total_rows') cases)"
 measure "export town xlsx" "/api/v1/dash/services.xlsx?level=town&town=$TOWN" 500
-measure "trading figures" "/api/v1/stats/trading" 500
+t=$(time_ms /api/v1/stats/trading)
+echo "info trading figures (GET /api/v1/stats/trading, the trading view; not cached): $t ms"
 
 # Live: a draft case → "changed" on SSE topic dash.
 curl -sN -H "Authorization: Bearer $SUP" -H 'Accept: text/event-stream' "$URL/api/v1/events/dash" >"$T/sse.txt" &
@@ -136,14 +158,16 @@ code=$(curl -s -o "$T/case.json" -w '%{http_code}' -X POST "$URL/api/v1/cases" -
     -d '{"item_code":"330900-GA-100001","submit":false,"form":{"name":"张阿婆","id_number":"330902195203140021","phone":"13905801234","baby_name":"张小舟","baby_sex":"女","birth_date":"2026-11-20","birth_place":"舟山医院","follow":"随母"}}')
 [ "$code" = 201 ] || { echo "bench: case create answered $code: $(head -c 300 "$T/case.json")" >&2; exit 2; }
 LIVE=""
-for _ in $(seq 1 500); do
+for _ in $(seq 1 6000); do
     if grep -q '^event: changed' "$T/sse.txt"; then LIVE=$(($(now_ms) - t0)); break; fi
     sleep 0.01
 done
+# The page reloads on "changed": the overview it gets then (recomputed by the tick).
+RELOAD=$(time_ms /api/v1/dash/overview)
 if [ -n "$LIVE" ] && [ "$LIVE" -lt 2000 ]; then
-    echo "PASS live: \"changed\" $LIVE ms after the case was created (target < 2000 ms; tick ${ISLE_DASH_TICK_MS:-1000} ms)"
+    echo "PASS live: \"changed\" $LIVE ms after the case was created, the reload $RELOAD ms (target < 2000 ms; tick ${ISLE_DASH_TICK_MS:-1000} ms)"
 else
-    echo "FAIL live: no \"changed\" within ${LIVE:-5000} ms (target < 2000 ms)"
+    echo "FAIL live: \"changed\" after ${LIVE:-more than 60000} ms, the reload $RELOAD ms (target < 2000 ms)"
     FAILED=1
 fi
 

@@ -310,8 +310,8 @@ static int cmd_demo(int argc, char **argv) {
      * has no safe default (serve takes --files-dir), so then none are written. */
     int trade_files = !db_dsn_is_postgres(db_path) || getenv("ISLE_FILES_DIR");
     if (year_rc == 0)
-        year_rc = trade_files && ensure_files_dir() != 0 ? 1
-                                                          : trade_demo_cmd(d, data_dir, trade_files);
+        year_rc =
+            trade_files && ensure_files_dir() != 0 ? 1 : trade_demo_cmd(d, data_dir, trade_files);
     db_close(d);
     if (year_rc != 0) return year_rc;
     printf("places: %lld towns, %lld islands, %lld ferry and bridge links, %lld villages, "

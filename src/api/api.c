@@ -19,17 +19,13 @@ const http_route *api_all_routes(size_t *count) {
             const http_route *routes;
             const size_t *count;
         } tables[] = {
-            GATHER(api_system), GATHER(api_session),   GATHER(api_users),    GATHER(api_audit),
-            GATHER(api_events), GATHER(api_uploads),   GATHER(api_places),   GATHER(api_catalog),
-            GATHER(api_search), GATHER(api_assistant), GATHER(api_workcal),  GATHER(api_cases),
-            GATHER(api_notify), GATHER(api_ratings),   GATHER(api_licences), GATHER(api_stats),
-            GATHER(api_proofs), GATHER(api_travel),    GATHER(api_assist),   GATHER(api_idverify),
-            GATHER(api_ca),
-            GATHER(api_bids),
-            GATHER(api_auction), GATHER(api_ocds), GATHER(api_opening),
-            GATHER(api_trade),
-            GATHER(api_eval),
-            GATHER(api_dash),
+            GATHER(api_system),  GATHER(api_session),   GATHER(api_users),    GATHER(api_audit),
+            GATHER(api_events),  GATHER(api_uploads),   GATHER(api_places),   GATHER(api_catalog),
+            GATHER(api_search),  GATHER(api_assistant), GATHER(api_workcal),  GATHER(api_cases),
+            GATHER(api_notify),  GATHER(api_ratings),   GATHER(api_licences), GATHER(api_stats),
+            GATHER(api_proofs),  GATHER(api_travel),    GATHER(api_assist),   GATHER(api_idverify),
+            GATHER(api_ca),      GATHER(api_bids),      GATHER(api_auction),  GATHER(api_ocds),
+            GATHER(api_opening), GATHER(api_trade),     GATHER(api_eval),     GATHER(api_dash),
             GATHER(api_screen)};
         size_t total = 0;
         for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)

@@ -61,6 +61,21 @@ json_t *api_body(http_req *r, const jsonx_field *spec, int optional);
 #include <stdint.h>
 int api_path_id(http_req *r, const char *name, const char *what, int64_t *id);
 
+/** The caller as a trade actor (trade/trade.h) with company, expert and name loaded;
+ *  an anonymous caller is user_id -1 with no role (user_id 0 is the system, which
+ *  counts as staff). 0, or -1 after replying the error (the handler returns).
+ *  (api_trade_common.c) */
+struct trade_actor;
+int api_trade_actor(http_req *r, struct trade_actor *a);
+/** api_body(r, spec, optional) into *body, then api_trade_actor(). 0, or -1 after
+ *  replying; on success the caller owns *body. (api_trade_common.c) */
+int api_trade_body(http_req *r, const jsonx_field *spec, int optional, json_t **body,
+                   struct trade_actor *a);
+
+/** Reply body with status, or e when body is NULL (a domain call that failed). Takes
+ *  body's reference. (api_trade_common.c) */
+void api_reply(http_req *r, int status, json_t *body, const err *e);
+
 /** The server's session hook: resolve cookie or bearer token into r->user. */
 void api_authenticate(http_req *r);
 

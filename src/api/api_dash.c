@@ -21,7 +21,7 @@
 #include "dash/dash.h"
 #include "http/sse.h"
 
-#define DASH_ROLES (ROLE_STAFF | ROLE_APPROVER | ROLE_TRADING_STAFF | ROLE_SUPERVISOR | ROLE_ADMIN)
+#define DASH_ROLES  (ROLE_STAFF | ROLE_APPROVER | ROLE_TRADING_STAFF | ROLE_SUPERVISOR | ROLE_ADMIN)
 #define ALERT_ROLES (ROLE_SUPERVISOR | ROLE_ADMIN | ROLE_STAFF | ROLE_APPROVER)
 
 static const char *param(http_req *r, const char *name) {
@@ -32,8 +32,10 @@ static const char *param(http_req *r, const char *name) {
 static void overview(http_req *r) {
     err e = {0};
     json_t *o = dash_overview(r->db, param(r, "from"), param(r, "to"), time_now(), &e);
-    if (!o) http_reply_err(r, &e);
-    else http_reply_json(r, 200, o);
+    if (!o)
+        http_reply_err(r, &e);
+    else
+        http_reply_json(r, 200, o);
 }
 
 static json_t *drill(http_req *r, err *e) {
@@ -49,15 +51,19 @@ static json_t *drill(http_req *r, err *e) {
 static void services(http_req *r) {
     err e = {0};
     json_t *t = drill(r, &e);
-    if (!t) http_reply_err(r, &e);
-    else http_reply_json(r, 200, t);
+    if (!t)
+        http_reply_err(r, &e);
+    else
+        http_reply_json(r, 200, t);
 }
 
 /* "isle-town-330902100-2026-01-01_2026-12-31.xlsx" */
 static void disposition(http_req *r, json_t *t, const char *ext) {
     json_t *w = json_object_get(t, "window");
     const char *level = json_string_value(json_object_get(t, "level"));
-    const char *key = param(r, "item") ? param(r, "item") : param(r, "town") ? param(r, "town") : "";
+    const char *key = param(r, "item")   ? param(r, "item")
+                      : param(r, "town") ? param(r, "town")
+                                         : "";
     char name[200], hdr[260];
     snprintf(name, sizeof(name), "isle-%s%s%s-%s_%s.%s", level ? level : "city", *key ? "-" : "",
              key, json_string_value(json_object_get(w, "from")),
@@ -98,8 +104,8 @@ static void services_xlsx(http_req *r) {
         return;
     }
     disposition(r, t, "xlsx");
-    http_reply_bytes(r, 200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     x, len);
+    http_reply_bytes(r, 200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", x,
+                     len);
     free(x);
     json_decref(t);
 }
@@ -111,8 +117,10 @@ static void alerts(http_req *r) {
         return;
     err e = {0};
     json_t *o = dash_alerts_list(r->db, param(r, "status"), (int)limit, (int)offset, &e);
-    if (!o) http_reply_err(r, &e);
-    else http_reply_json(r, 200, o);
+    if (!o)
+        http_reply_err(r, &e);
+    else
+        http_reply_json(r, 200, o);
 }
 
 static void history(http_req *r) {
@@ -124,10 +132,12 @@ static void history(http_req *r) {
         return;
     }
     err e = {0};
-    json_t *o = dash_history(r->db, param(r, "indicator"), dim, param(r, "key"), (int)days,
-                             time_now(), &e);
-    if (!o) http_reply_err(r, &e);
-    else http_reply_json(r, 200, o);
+    json_t *o =
+        dash_history(r->db, param(r, "indicator"), dim, param(r, "key"), (int)days, time_now(), &e);
+    if (!o)
+        http_reply_err(r, &e);
+    else
+        http_reply_json(r, 200, o);
 }
 
 static int year_of(http_req *r, int *year) {
@@ -147,8 +157,10 @@ static void report_json(http_req *r) {
     if (year_of(r, &year) != 0) return;
     err e = {0};
     json_t *o = dash_report(r->db, year, time_now(), &e);
-    if (!o) http_reply_err(r, &e);
-    else http_reply_json(r, 200, o);
+    if (!o)
+        http_reply_err(r, &e);
+    else
+        http_reply_json(r, 200, o);
 }
 
 static void report_pdf(http_req *r) {
@@ -175,7 +187,9 @@ static void publish(const char *topic, const char *event, const char *data) {
     sse_publish(topic, event, data, NULL);
 }
 
-__attribute__((constructor)) static void set_hook(void) { dash_set_publish_hook(publish); }
+__attribute__((constructor)) static void set_hook(void) {
+    dash_set_publish_hook(publish);
+}
 
 const http_route api_dash_routes[] = {
     {M_GET, "/api/v1/dash/overview", overview, DASH_ROLES, 0, 0, NULL},

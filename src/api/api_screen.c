@@ -22,8 +22,10 @@
 #define SCREEN_ROLES (ROLE_SUPERVISOR | ROLE_ADMIN)
 
 static void reply(http_req *r, int status, json_t *o, const err *e) {
-    if (!o) http_reply_err(r, e);
-    else http_reply_json(r, status, o);
+    if (!o)
+        http_reply_err(r, e);
+    else
+        http_reply_json(r, status, o);
 }
 
 static void alerts(http_req *r) {
@@ -32,7 +34,8 @@ static void alerts(http_req *r) {
         http_query_int(r, "offset", 0, 0, 100000, &offset) != 0)
         return;
     err e = {0};
-    reply(r, 200, screen_alerts_list(r->db, http_query(r, "status"), (int)limit, (int)offset, &e), &e);
+    reply(r, 200, screen_alerts_list(r->db, http_query(r, "status"), (int)limit, (int)offset, &e),
+          &e);
 }
 
 static void alert_one(http_req *r) {
@@ -55,8 +58,9 @@ static void triage(http_req *r) {
     audit_actor a = api_actor(r);
     err e = {0};
     int64_t case_id = 0;
-    int rc = screen_alert_triage(r->db, &a, id, jsonx_str(body, "action"), jsonx_str(body, "reason"),
-                                 jsonx_str(body, "title"), jsonx_int(body, "version", 0), &case_id, &e);
+    int rc =
+        screen_alert_triage(r->db, &a, id, jsonx_str(body, "action"), jsonx_str(body, "reason"),
+                            jsonx_str(body, "title"), jsonx_int(body, "version", 0), &case_id, &e);
     json_decref(body);
     if (rc != 0) {
         http_reply_err(r, &e);
@@ -75,12 +79,14 @@ static void run(http_req *r) {
     json_decref(body);
     err e = {0};
     screen_run_counts c;
-    if (screen_platform_run(r->db, tender ? "manual" : "nightly", tender, time_now(), &c, &e) != 0) {
+    if (screen_platform_run(r->db, tender ? "manual" : "nightly", tender, time_now(), &c, &e) !=
+        0) {
         http_reply_err(r, &e);
         return;
     }
-    http_reply_json(r, 200, json_pack("{s:I, s:i, s:i, s:i}", "run_id", (json_int_t)c.run_id, "tenders",
-                                      c.tenders, "flagged", c.flagged, "new_alerts", c.new_alerts));
+    http_reply_json(r, 200,
+                    json_pack("{s:I, s:i, s:i, s:i}", "run_id", (json_int_t)c.run_id, "tenders",
+                              c.tenders, "flagged", c.flagged, "new_alerts", c.new_alerts));
 }
 
 static void cases(http_req *r) {
@@ -89,7 +95,8 @@ static void cases(http_req *r) {
         http_query_int(r, "offset", 0, 0, 100000, &offset) != 0)
         return;
     err e = {0};
-    reply(r, 200, screen_cases_list(r->db, http_query(r, "status"), (int)limit, (int)offset, &e), &e);
+    reply(r, 200, screen_cases_list(r->db, http_query(r, "status"), (int)limit, (int)offset, &e),
+          &e);
 }
 
 static void case_one(http_req *r) {

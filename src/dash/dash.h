@@ -16,6 +16,10 @@
  *               change, on every node) and 无感监测: thresholds checked every few
  *               minutes per town and department, alerts to the responsible role
  *               with the rows behind them, and a daily history of the figures
+ *   cache.c     answers kept while the data behind them stands still (the newest id
+ *               of every event stream, at most DASH_CACHE_MAX_S old); the tick
+ *               recomputes the default overview and the city level on every change
+ *               before it tells the dashboards, so their reload is served at once
  *
  * Windows are Shanghai calendar days, as in stats_filter_parse(). Every figure is
  * an aggregate query (the stats module's covering indexes); a drill level reads at
@@ -43,7 +47,8 @@
  *  {villages, villages_within, share_within_10min}, "assist":{requests, done,
  *  avg_minutes_to_accept, open}, "proofs":{issued, requested}, "catalog":{items,
  *  cross_province, province, yongzhou, instant, commitment, bundles},
- *  "alerts":{open}}. Caller owns it; NULL with e. */
+ *  "alerts":{open}}. Served from the cache while the data has not moved (cache.c).
+ *  Caller owns it; NULL with e. */
 json_t *dash_overview(db *d, const char *from, const char *to, int64_t now, err *e);
 
 /** One level of the services drill-down. */
@@ -61,7 +66,9 @@ typedef struct dash_drill_query {
  *  cells:{column key: value}}], "total_rows", "window"}. Rates are recomputed from
  *  the summed numerators and denominators of the towns of a county (no average of
  *  averages). 400 naming level/county/town/item/from/to; 404 for an unknown county,
- *  town or item. Caller owns it. */
+ *  town or item. Served from the cache while the data has not moved; the city split
+ *  by town behind the city and county levels is computed once and shared (cache.c,
+ *  drill.c). Caller owns it. */
 json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e);
 
 /** A drill table as CSV (RFC 4180, UTF-8 with a BOM so that Excel reads Chinese),

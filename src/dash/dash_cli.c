@@ -22,8 +22,10 @@ static int usage(void) {
 }
 
 static int fail(const char *what, const err *e) {
-    if (e->field[0]) fprintf(stderr, "isle: %s: %s (field: %s)\n", what, e->message, e->field);
-    else fprintf(stderr, "isle: %s: %s\n", what, e->message);
+    if (e->field[0])
+        fprintf(stderr, "isle: %s: %s (field: %s)\n", what, e->message, e->field);
+    else
+        fprintf(stderr, "isle: %s: %s\n", what, e->message);
     return e->status == 400 ? 2 : 1;
 }
 
@@ -38,7 +40,8 @@ static int opts(int argc, char **argv, const char *const *names, const char **va
                 const char *const *flags, int *set) {
     for (int i = 0; i < argc; i++) {
         int k = 0, f = 0;
-        while (names[k] && strcmp(names[k], argv[i])) k++;
+        while (names[k] && strcmp(names[k], argv[i]))
+            k++;
         if (names[k]) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "isle: option %s needs a value\n", argv[i]);
@@ -47,7 +50,8 @@ static int opts(int argc, char **argv, const char *const *names, const char **va
             vals[k] = argv[++i];
             continue;
         }
-        while (flags[f] && strcmp(flags[f], argv[i])) f++;
+        while (flags[f] && strcmp(flags[f], argv[i]))
+            f++;
         if (flags[f]) {
             set[f] = 1;
             continue;
@@ -77,7 +81,8 @@ static int report(db *d, int argc, char **argv) {
     if (vals[1]) {
         unsigned char *pdf = NULL;
         size_t len = 0;
-        if (dash_report_pdf(r, &pdf, &len, &e) != 0) rc = fail("report pdf", &e);
+        if (dash_report_pdf(r, &pdf, &len, &e) != 0)
+            rc = fail("report pdf", &e);
         else {
             FILE *f = fopen(vals[1], "wb");
             if (!f || fwrite(pdf, 1, len, f) != len || fclose(f) != 0) {
@@ -91,7 +96,8 @@ static int report(db *d, int argc, char **argv) {
     }
     if (rc == 0) {
         if (set[0] || !vals[1]) {
-            if (set[0]) print_json(r);
+            if (set[0])
+                print_json(r);
             else {
                 size_t i;
                 json_t *s;
@@ -120,7 +126,8 @@ int dash_cli(const cli_env *env, int argc, char **argv) {
         static const char *const names[] = {"--from", "--to", NULL};
         static const char *const flags[] = {NULL};
         const char *vals[2] = {0};
-        if (opts(argc - 2, argv + 2, names, vals, flags, NULL) != 0) rc = usage();
+        if (opts(argc - 2, argv + 2, names, vals, flags, NULL) != 0)
+            rc = usage();
         else {
             json_t *o = dash_overview(d, vals[0], vals[1], time_now(), &e);
             rc = o ? 0 : fail("overview", &e);
@@ -132,11 +139,13 @@ int dash_cli(const cli_env *env, int argc, char **argv) {
         static const char *const flags[] = {"--json", NULL};
         const char *vals[1] = {0};
         int set[1] = {0};
-        if (opts(argc - 2, argv + 2, names, vals, flags, set) != 0) rc = usage();
+        if (opts(argc - 2, argv + 2, names, vals, flags, set) != 0)
+            rc = usage();
         else {
             json_t *o = dash_alerts_list(d, vals[0], 200, 0, &e);
             rc = o ? 0 : fail("alerts", &e);
-            if (o && set[0]) print_json(o);
+            if (o && set[0])
+                print_json(o);
             else if (o) {
                 size_t i;
                 json_t *a;
@@ -149,7 +158,8 @@ int dash_cli(const cli_env *env, int argc, char **argv) {
                            json_number_value(json_object_get(a, "value")),
                            json_number_value(json_object_get(a, "target")),
                            json_string_value(json_object_get(a, "opened_at")));
-                fprintf(stderr, "%lld alerts\n", (long long)json_integer_value(json_object_get(o, "total")));
+                fprintf(stderr, "%lld alerts\n",
+                        (long long)json_integer_value(json_object_get(o, "total")));
             }
             json_decref(o);
         }
@@ -157,7 +167,8 @@ int dash_cli(const cli_env *env, int argc, char **argv) {
         static const char *const names[] = {"--backfill", NULL};
         static const char *const flags[] = {NULL};
         const char *vals[1] = {0};
-        if (opts(argc - 2, argv + 2, names, vals, flags, NULL) != 0) rc = usage();
+        if (opts(argc - 2, argv + 2, names, vals, flags, NULL) != 0)
+            rc = usage();
         else {
             int opened = 0, resolved = 0;
             int back = vals[0] ? atoi(vals[0]) : 31;

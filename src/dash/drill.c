@@ -4,6 +4,7 @@
 #include "dash/dash.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +59,14 @@ static json_t *sums_cells(const sums *s) {
     json_t *cells = json_object();
     for (size_t c = 0; c < NCOLS; c++) {
         json_t *v;
-        if (cols[c].agg == AGG_COUNT) v = json_integer((json_int_t)llround(s->num[c]));
-        else if (s->den[c] <= 0) v = json_null();
-        else if (cols[c].agg == AGG_SHARE) v = dash_rate(s->num[c], s->den[c]);
-        else v = json_real(round(s->num[c] / s->den[c] * 100.0) / 100.0);
+        if (cols[c].agg == AGG_COUNT)
+            v = json_integer((json_int_t)llround(s->num[c]));
+        else if (s->den[c] <= 0)
+            v = json_null();
+        else if (cols[c].agg == AGG_SHARE)
+            v = dash_rate(s->num[c], s->den[c]);
+        else
+            v = json_real(round(s->num[c] / s->den[c] * 100.0) / 100.0);
         json_object_set_new(cells, cols[c].key, v);
     }
     return cells;
@@ -69,8 +74,8 @@ static json_t *sums_cells(const sums *s) {
 
 static json_t *indicator_columns(const char *first_label) {
     json_t *a = json_array();
-    json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "key", "label", "label", first_label,
-                                       "unit", ""));
+    json_array_append_new(
+        a, json_pack("{s:s, s:s, s:s}", "key", "label", "label", first_label, "unit", ""));
     for (size_t c = 0; c < NCOLS; c++)
         json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "key", cols[c].key, "label",
                                            cols[c].label, "unit", cols[c].unit));
@@ -155,13 +160,14 @@ static int case_rows(db *d, const char *town, const char *item, const char *from
                      "submitted_at >= $3 AND submitted_at < $4",
                      "ssss", item, town, from, to) < 0)
         return -1;
-    db_stmt *s = db_query(d, e,
-                          "SELECT c.id, c.case_no, s.status, s.channel, s.submitted_at, s.decided_at, "
-                          "s.working_days, s.deadline_at, s.late FROM stats_cases s "
-                          "JOIN cases c ON c.id = s.case_id WHERE s.item_code = $1 AND "
-                          "s.town_code = $2 AND s.submitted_at >= $3 AND s.submitted_at < $4 "
-                          "ORDER BY s.submitted_at DESC LIMIT $5",
-                          "ssssi", item, town, from, to, (int64_t)DASH_MAX_ROWS);
+    db_stmt *s =
+        db_query(d, e,
+                 "SELECT c.id, c.case_no, s.status, s.channel, s.submitted_at, s.decided_at, "
+                 "s.working_days, s.deadline_at, s.late FROM stats_cases s "
+                 "JOIN cases c ON c.id = s.case_id WHERE s.item_code = $1 AND "
+                 "s.town_code = $2 AND s.submitted_at >= $3 AND s.submitted_at < $4 "
+                 "ORDER BY s.submitted_at DESC LIMIT $5",
+                 "ssssi", item, town, from, to, (int64_t)DASH_MAX_ROWS);
     if (!s) return -1;
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
@@ -184,7 +190,51 @@ static int case_rows(db *d, const char *town, const char *item, const char *from
     return rc == DB_ERROR ? err_internal(e, "读取办件失败") : 0;
 }
 
-json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e) {
+/* The city split by town is what the city level and every county level are folded
+ * from: computed once per data signature and window, and shared (the expensive
+ * part of a drill at a million cases). A copy is handed out; caller frees. */
+static pthread_mutex_t split_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char key[64];
+    char sig[256];
+    int64_t at;
+    stats_group *groups;
+    size_t n;
+} split;
+
+static int town_split(db *d, const stats_filter *f, int64_t now, stats_group **out, size_t *n,
+                      err *e) {
+    char key[64], sig[256];
+    snprintf(key, sizeof(key), "%s|%s", f->from_date, f->to_date);
+    if (dash_data_sig(d, sig, sizeof(sig), e) != 0) return -1;
+    pthread_mutex_lock(&split_mu);
+    if (split.groups && !strcmp(split.key, key) && !strcmp(split.sig, sig) &&
+        now - split.at < DASH_CACHE_MAX_S && !getenv("ISLE_DASH_NO_CACHE")) {
+        *out = malloc(split.n ? split.n * sizeof(stats_group) : 1);
+        if (*out) {
+            if (split.n) memcpy(*out, split.groups, split.n * sizeof(stats_group));
+            *n = split.n;
+        }
+        pthread_mutex_unlock(&split_mu);
+        return *out ? 0 : err_internal(e, "内存不足");
+    }
+    pthread_mutex_unlock(&split_mu);
+    if (stats_services(d, NULL, f, STATS_DIM_TOWN, out, n, e) != 0) return -1;
+    stats_group *copy = malloc(*n ? *n * sizeof(stats_group) : 1);
+    if (!copy) return 0; /* only the sharing is lost */
+    if (*n) memcpy(copy, *out, *n * sizeof(stats_group));
+    pthread_mutex_lock(&split_mu);
+    free(split.groups);
+    split.groups = copy;
+    split.n = *n;
+    split.at = now;
+    snprintf(split.key, sizeof(split.key), "%s", key);
+    snprintf(split.sig, sizeof(split.sig), "%s", sig);
+    pthread_mutex_unlock(&split_mu);
+    return 0;
+}
+
+static json_t *drill_compute(db *d, const dash_drill_query *q, int64_t now, err *e) {
     const char *level = q->level && *q->level ? q->level : "city";
     if (strcmp(level, "city") && strcmp(level, "county") && strcmp(level, "town") &&
         strcmp(level, "item")) {
@@ -209,7 +259,8 @@ json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e) {
         const char *county = q->county;
         if (!strcmp(level, "county")) {
             int known = 0;
-            for (size_t i = 0; county && i < ntowns; i++) known |= !strcmp(towns[i].county, county);
+            for (size_t i = 0; county && i < ntowns; i++)
+                known |= !strcmp(towns[i].county, county);
             if (!county || !*county) {
                 err_invalid(e, "county", "缺少 county");
                 goto fail;
@@ -221,14 +272,15 @@ json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e) {
             json_array_append_new(crumbs,
                                   crumb("county", county, json_pack("{s:s}", "county", county)));
         }
-        if (stats_services(d, NULL, &f, STATS_DIM_TOWN, &groups, &ngroups, e) != 0) goto fail;
+        if (town_split(d, &f, now, &groups, &ngroups, e) != 0) goto fail;
         if (!strcmp(level, "city")) {
             /* Fold the towns into their counties, in the order of the places table. */
             const char *seen[64];
             size_t nseen = 0;
             for (size_t i = 0; i < ntowns && nseen < 64; i++) {
                 int dup = 0;
-                for (size_t j = 0; j < nseen; j++) dup |= !strcmp(seen[j], towns[i].county);
+                for (size_t j = 0; j < nseen; j++)
+                    dup |= !strcmp(seen[j], towns[i].county);
                 if (!dup) seen[nseen++] = towns[i].county;
             }
             for (size_t k = 0; k < nseen; k++) {
@@ -248,14 +300,14 @@ json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e) {
                 sums s = {0};
                 for (size_t g = 0; g < ngroups; g++)
                     if (!strcmp(groups[g].key, towns[i].code)) sums_add(&s, &groups[g]);
-                json_array_append_new(rows,
-                                      row(towns[i].code, towns[i].name,
-                                          next_of("town", "town", towns[i].code, NULL, NULL),
-                                          sums_cells(&s)));
+                json_array_append_new(rows, row(towns[i].code, towns[i].name,
+                                                next_of("town", "town", towns[i].code, NULL, NULL),
+                                                sums_cells(&s)));
             }
             snprintf(title, sizeof(title), "%s · 各乡镇（街道）", county);
         }
-        json_object_set_new(out, "columns", indicator_columns(!strcmp(level, "city") ? "县区" : "乡镇（街道）"));
+        json_object_set_new(out, "columns",
+                            indicator_columns(!strcmp(level, "city") ? "县区" : "乡镇（街道）"));
         total = (int64_t)json_array_size(rows);
     } else {
         const town_info *t = q->town ? town_find(towns, ntowns, q->town) : NULL;
@@ -267,8 +319,8 @@ json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e) {
             err_notfound(e, "没有这个乡镇");
             goto fail;
         }
-        json_array_append_new(crumbs, crumb("county", t->county,
-                                            json_pack("{s:s}", "county", t->county)));
+        json_array_append_new(crumbs,
+                              crumb("county", t->county, json_pack("{s:s}", "county", t->county)));
         json_array_append_new(crumbs, crumb("town", t->name, json_pack("{s:s}", "town", t->code)));
         if (!strcmp(level, "town")) {
             f.town_code = t->code;
@@ -282,10 +334,10 @@ json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e) {
                 db_reset(s);
                 sums sm = {0};
                 sums_add(&sm, &groups[g]);
-                json_array_append_new(rows, row(groups[g].key, name[0] ? name : groups[g].key,
-                                                next_of("item", "town", t->code, "item",
-                                                        groups[g].key),
-                                                sums_cells(&sm)));
+                json_array_append_new(rows,
+                                      row(groups[g].key, name[0] ? name : groups[g].key,
+                                          next_of("item", "town", t->code, "item", groups[g].key),
+                                          sums_cells(&sm)));
             }
             json_object_set_new(out, "columns", indicator_columns("事项"));
             total = (int64_t)ngroups;
@@ -305,9 +357,9 @@ json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e) {
                 err_notfound(e, "没有这个事项");
                 goto fail;
             }
-            json_array_append_new(crumbs, crumb("item", name,
-                                                json_pack("{s:s, s:s}", "town", t->code, "item",
-                                                          q->item)));
+            json_array_append_new(
+                crumbs,
+                crumb("item", name, json_pack("{s:s, s:s}", "town", t->code, "item", q->item)));
             if (case_rows(d, t->code, q->item, from_iso, to_iso, rows, &total, e) != 0) goto fail;
             json_object_set_new(
                 out, "columns",
@@ -338,4 +390,26 @@ fail:
     json_decref(rows);
     json_decref(crumbs);
     return NULL;
+}
+
+json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e) {
+    stats_filter f;
+    char from_iso[32], to_iso[32], key[512], sig[256];
+    if (dash_window(q->from, q->to, now, &f, from_iso, to_iso, e) != 0) return NULL;
+    /* Only short, plain parameters make a key (anything else is computed and
+     * refused as before). */
+    const char *parts[] = {q->level, q->county, q->town, q->item};
+    size_t len = 0;
+    for (size_t i = 0; i < 4; i++)
+        len += parts[i] ? strlen(parts[i]) : 0;
+    if (len > 300) return drill_compute(d, q, now, e);
+    snprintf(key, sizeof(key), "drill|%s|%s|%s|%s|%s|%s", q->level ? q->level : "",
+             q->county ? q->county : "", q->town ? q->town : "", q->item ? q->item : "",
+             f.from_date, f.to_date);
+    if (dash_data_sig(d, sig, sizeof(sig), e) != 0) return NULL;
+    json_t *o = dash_cache_get(key, sig, now);
+    if (o) return o;
+    o = drill_compute(d, q, now, e);
+    if (o) dash_cache_put(key, sig, now, o);
+    return o;
 }

@@ -13,8 +13,10 @@
 static void header_text(json_t *col, char *buf, size_t n) {
     const char *label = json_string_value(json_object_get(col, "label"));
     const char *unit = json_string_value(json_object_get(col, "unit"));
-    if (unit && *unit) snprintf(buf, n, "%s（%s）", label ? label : "", unit);
-    else snprintf(buf, n, "%s", label ? label : "");
+    if (unit && *unit)
+        snprintf(buf, n, "%s（%s）", label ? label : "", unit);
+    else
+        snprintf(buf, n, "%s", label ? label : "");
 }
 
 /* The value of a column in a row: "label" is the row's own label. */
@@ -61,10 +63,12 @@ int dash_table_csv(json_t *table, char **out, size_t *len, err *e) {
         json_array_foreach(cols, i, c) {
             if (i) rc |= strbuf_puts(&b, ",");
             json_t *v = cell_of(row, c);
-            if (json_is_string(v)) rc |= csv_field(&b, json_string_value(v));
+            if (json_is_string(v))
+                rc |= csv_field(&b, json_string_value(v));
             else if (json_is_integer(v))
                 rc |= strbuf_printf(&b, "%lld", (long long)json_integer_value(v));
-            else if (json_is_real(v)) rc |= strbuf_printf(&b, "%.2f", json_real_value(v));
+            else if (json_is_real(v))
+                rc |= strbuf_printf(&b, "%.2f", json_real_value(v));
         }
         rc |= strbuf_puts(&b, "\r\n");
     }
@@ -90,10 +94,10 @@ int dash_table_xlsx(json_t *table, unsigned char **out, size_t *len, err *e) {
         return err_internal(e, "无法创建工作簿");
     }
     const char *level = json_string_value(json_object_get(table, "level"));
-    lxw_worksheet *ws = workbook_add_worksheet(
-        wb, level && !strcmp(level, "item") ? "办件" : level && !strcmp(level, "town") ? "事项"
+    lxw_worksheet *ws = workbook_add_worksheet(wb, level && !strcmp(level, "item")     ? "办件"
+                                                   : level && !strcmp(level, "town")   ? "事项"
                                                    : level && !strcmp(level, "county") ? "乡镇"
-                                                                                        : "县区");
+                                                                                       : "县区");
     lxw_format *bold = workbook_add_format(wb);
     format_set_bold(bold);
     format_set_bg_color(bold, 0xE6F0FA);
@@ -125,7 +129,8 @@ int dash_table_xlsx(json_t *table, unsigned char **out, size_t *len, err *e) {
         lxw_row_t y = (lxw_row_t)(3 + r);
         json_array_foreach(cols, i, c) {
             json_t *v = cell_of(row, c);
-            if (json_is_string(v)) worksheet_write_string(ws, y, (lxw_col_t)i, json_string_value(v), NULL);
+            if (json_is_string(v))
+                worksheet_write_string(ws, y, (lxw_col_t)i, json_string_value(v), NULL);
             else if (json_is_integer(v))
                 worksheet_write_number(ws, y, (lxw_col_t)i, (double)json_integer_value(v), NULL);
             else if (json_is_real(v))

@@ -23,4 +23,16 @@ json_t *dash_catalog_figures(db *d, err *e);
 /** The 10-minute circle (cached ten minutes); JSON null when it cannot be computed. */
 json_t *dash_coverage_figures(db *d, int64_t now);
 
+/* The answer cache (cache.c). */
+#define DASH_CACHE_MAX_S  120 /* an answer is served at most this old… */
+#define DASH_WARM_EVERY_S 45  /* …and the tick recomputes the common ones this often */
+/** On this thread, lookups miss (the answers computed are still stored). */
+void dash_cache_bypass(int on);
+/** The data signature: the newest id of every event stream behind the figures. */
+int dash_data_sig(db *d, char *out, size_t n, err *e);
+/** The cached answer for key under sig (a new value), or NULL. */
+json_t *dash_cache_get(const char *key, const char *sig, int64_t now);
+/** Keep value (copied as text) for key under sig. */
+void dash_cache_put(const char *key, const char *sig, int64_t now, json_t *value);
+
 #endif

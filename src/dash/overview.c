@@ -17,10 +17,14 @@
 
 static const struct {
     const char *key, *name;
-} channels[] = {
-    {"online", "网上申请"}, {"window", "窗口申请"}, {"assisted", "帮办代办"}, {"station", "便民服务站"}};
+} channels[] = {{"online", "网上申请"},
+                {"window", "窗口申请"},
+                {"assisted", "帮办代办"},
+                {"station", "便民服务站"}};
 
-static double round2(double v) { return round(v * 100.0) / 100.0; }
+static double round2(double v) {
+    return round(v * 100.0) / 100.0;
+}
 
 json_t *dash_rate(double num, double den) {
     return den > 0 ? json_real(round2(100.0 * num / den)) : json_null();
@@ -74,11 +78,12 @@ json_t *dash_trend(db *d, const char *from, const char *to, err *e) {
     enum { CAP = 130 }; /* ten years of months, as STATS_MAX_WINDOW */
     month_acc m[CAP];
     int n = 0, rc;
-    db_stmt *s = db_query(d, e,
-                          "SELECT substr(submitted_at, 1, 13), COUNT(*), SUM(online) FROM stats_cases "
-                          "WHERE submitted_at >= $1 AND submitted_at < $2 "
-                          "GROUP BY substr(submitted_at, 1, 13)",
-                          "ss", from, to);
+    db_stmt *s =
+        db_query(d, e,
+                 "SELECT substr(submitted_at, 1, 13), COUNT(*), SUM(online) FROM stats_cases "
+                 "WHERE submitted_at >= $1 AND submitted_at < $2 "
+                 "GROUP BY substr(submitted_at, 1, 13)",
+                 "ss", from, to);
     if (!s) return NULL;
     while ((rc = db_step(s)) == DB_ROW) {
         month_acc *a = month_get(m, &n, CAP, db_column_text(s, 0));
@@ -182,8 +187,10 @@ json_t *dash_assist_figures(db *d, const char *from, const char *to, err *e) {
     while ((rc = db_step(s)) == DB_ROW) {
         const char *st = db_column_text(s, 0);
         total++;
-        if (!strcmp(st, "done")) done++;
-        else if (strcmp(st, "cancelled")) open++;
+        if (!strcmp(st, "done"))
+            done++;
+        else if (strcmp(st, "cancelled"))
+            open++;
         int64_t c = 0, a = 0;
         if (db_column_text(s, 2) && time_parse_iso(db_column_text(s, 1), &c) == 0 &&
             time_parse_iso(db_column_text(s, 2), &a) == 0 && a >= c) {
@@ -205,8 +212,8 @@ json_t *dash_assist_figures(db *d, const char *from, const char *to, err *e) {
 json_t *dash_proof_figures(db *d, const char *from, const char *to, err *e) {
     int64_t requested = 0, issued = 0;
     if (db_query_int(d, e, &requested,
-                     "SELECT COUNT(*) FROM proofs WHERE created_at >= $1 AND created_at < $2",
-                     "ss", from, to) < 0 ||
+                     "SELECT COUNT(*) FROM proofs WHERE created_at >= $1 AND created_at < $2", "ss",
+                     from, to) < 0 ||
         db_query_int(d, e, &issued,
                      "SELECT COUNT(*) FROM proofs WHERE issued_at >= $1 AND issued_at < $2", "ss",
                      from, to) < 0)
@@ -225,14 +232,12 @@ json_t *dash_catalog_figures(db *d, err *e) {
     int rc = db_step(s);
     json_t *o = NULL;
     if (rc == DB_ROW)
-        o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "items",
-                      (json_int_t)db_column_int64(s, 0), "cross_province",
-                      (json_int_t)db_column_int64(s, 1), "province",
-                      (json_int_t)db_column_int64(s, 2), "yongzhou",
-                      (json_int_t)db_column_int64(s, 3), "instant",
-                      (json_int_t)db_column_int64(s, 4), "commitment",
-                      (json_int_t)db_column_int64(s, 5), "online",
-                      (json_int_t)db_column_int64(s, 6));
+        o = json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "items", (json_int_t)db_column_int64(s, 0),
+            "cross_province", (json_int_t)db_column_int64(s, 1), "province",
+            (json_int_t)db_column_int64(s, 2), "yongzhou", (json_int_t)db_column_int64(s, 3),
+            "instant", (json_int_t)db_column_int64(s, 4), "commitment",
+            (json_int_t)db_column_int64(s, 5), "online", (json_int_t)db_column_int64(s, 6));
     db_reset(s);
     if (!o) {
         err_internal(e, "统计查询失败");
@@ -287,7 +292,7 @@ json_t *dash_coverage_figures(db *d, int64_t now) {
     return o;
 }
 
-json_t *dash_overview(db *d, const char *from, const char *to, int64_t now, err *e) {
+static json_t *overview_compute(db *d, const char *from, const char *to, int64_t now, err *e) {
     stats_filter f;
     char from_iso[32], to_iso[32];
     if (dash_window(from, to, now, &f, from_iso, to_iso, e) != 0) return NULL;
@@ -326,4 +331,17 @@ json_t *dash_overview(db *d, const char *from, const char *to, int64_t now, err 
 fail:
     json_decref(o);
     return NULL;
+}
+
+json_t *dash_overview(db *d, const char *from, const char *to, int64_t now, err *e) {
+    stats_filter f;
+    char from_iso[32], to_iso[32], key[96], sig[256];
+    if (dash_window(from, to, now, &f, from_iso, to_iso, e) != 0) return NULL;
+    snprintf(key, sizeof(key), "overview|%s|%s", f.from_date, f.to_date);
+    if (dash_data_sig(d, sig, sizeof(sig), e) != 0) return NULL;
+    json_t *o = dash_cache_get(key, sig, now);
+    if (o) return o;
+    o = overview_compute(d, from, to, now, e);
+    if (o) dash_cache_put(key, sig, now, o);
+    return o;
 }

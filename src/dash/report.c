@@ -19,14 +19,18 @@ static void put_ind(json_t *inds, const char *id, const char *name, json_t *valu
                                   target ? target : json_null()));
 }
 
-static double num(json_t *v) { return json_is_number(v) ? json_number_value(v) : 0; }
+static double num(json_t *v) {
+    return json_is_number(v) ? json_number_value(v) : 0;
+}
 
 /* "94.12" / "—" for a sentence. */
 static const char *fmt(json_t *v, char *buf, size_t n) {
     if (!json_is_number(v)) return "—";
     double x = json_number_value(v);
-    if (fabs(x - round(x)) < 1e-9 && fabs(x) < 1e15) snprintf(buf, n, "%.0f", x);
-    else snprintf(buf, n, "%.2f", x);
+    if (fabs(x - round(x)) < 1e-9 && fabs(x) < 1e15)
+        snprintf(buf, n, "%.0f", x);
+    else
+        snprintf(buf, n, "%.2f", x);
     return buf;
 }
 
@@ -100,11 +104,10 @@ json_t *dash_report(db *d, int year, int64_t now, err *e) {
     if (trading) {
         const char *k;
         json_t *v;
-        json_object_foreach(json_object_get(trading, "indicators"), k, v)
-            put_ind(inds, k, json_string_value(json_object_get(v, "name")),
-                    json_incref(json_object_get(v, "value")),
-                    json_string_value(json_object_get(v, "unit")),
-                    json_incref(json_object_get(v, "target")));
+        json_object_foreach(json_object_get(trading, "indicators"), k, v) put_ind(
+            inds, k, json_string_value(json_object_get(v, "name")),
+            json_incref(json_object_get(v, "value")), json_string_value(json_object_get(v, "unit")),
+            json_incref(json_object_get(v, "target")));
     }
     put_ind(inds, "island.towns_covered", "实现政务服务2.0全覆盖的乡镇（街道）",
             json_integer(towns_with), "个", json_integer(towns));
@@ -116,39 +119,42 @@ json_t *dash_report(db *d, int year, int64_t now, err *e) {
                             100.0)
                 : json_null(),
             "%", json_real(100));
-    put_ind(inds, "island.assist_requests", "帮办代办受理", json_incref(json_object_get(assist, "requests")),
-            "件", NULL);
-    put_ind(inds, "island.assist_done", "帮办代办办结", json_incref(json_object_get(assist, "done")),
-            "件", NULL);
+    put_ind(inds, "island.assist_requests", "帮办代办受理",
+            json_incref(json_object_get(assist, "requests")), "件", NULL);
+    put_ind(inds, "island.assist_done", "帮办代办办结",
+            json_incref(json_object_get(assist, "done")), "件", NULL);
     put_ind(inds, "island.assist_accept_minutes", "帮办代办平均接单用时",
             json_incref(json_object_get(assist, "avg_minutes_to_accept")), "分钟", NULL);
-    put_ind(inds, "island.proofs_issued", "签发电子证明", json_incref(json_object_get(proofs, "issued")),
-            "份", NULL);
-    put_ind(inds, "catalog.items", "政务服务事项", json_incref(json_object_get(catalog, "items")), "项",
-            NULL);
+    put_ind(inds, "island.proofs_issued", "签发电子证明",
+            json_incref(json_object_get(proofs, "issued")), "份", NULL);
+    put_ind(inds, "catalog.items", "政务服务事项", json_incref(json_object_get(catalog, "items")),
+            "项", NULL);
     put_ind(inds, "catalog.cross_province", "跨省通办事项",
             json_incref(json_object_get(catalog, "cross_province")), "项", NULL);
-    put_ind(inds, "catalog.province", "全省通办事项", json_incref(json_object_get(catalog, "province")),
-            "项", NULL);
-    put_ind(inds, "catalog.yongzhou", "甬舟通办事项", json_incref(json_object_get(catalog, "yongzhou")),
-            "项", NULL);
-    put_ind(inds, "catalog.instant", "智能秒办事项", json_incref(json_object_get(catalog, "instant")),
-            "项", NULL);
-    put_ind(inds, "catalog.bundles", "一件事集成服务", json_incref(json_object_get(catalog, "bundles")),
-            "件", NULL);
+    put_ind(inds, "catalog.province", "全省通办事项",
+            json_incref(json_object_get(catalog, "province")), "项", NULL);
+    put_ind(inds, "catalog.yongzhou", "甬舟通办事项",
+            json_incref(json_object_get(catalog, "yongzhou")), "项", NULL);
+    put_ind(inds, "catalog.instant", "智能秒办事项",
+            json_incref(json_object_get(catalog, "instant")), "项", NULL);
+    put_ind(inds, "catalog.bundles", "一件事集成服务",
+            json_incref(json_object_get(catalog, "bundles")), "件", NULL);
 
     /* The sentences, in the shape of the city's published summary. */
     json_t *sent = json_array();
     char a[32], b[32], c[32], d4[32], x[512];
     json_t *counts = json_object_get(services, "counts");
-    snprintf(x, sizeof(x), "全市%lld个乡镇（街道）中%lld个、%lld个村（社区）中%lld个设有便民服务站点，实现政务服务2.0覆盖。",
-             (long long)towns, (long long)towns_with, (long long)villages, (long long)villages_with);
+    snprintf(x, sizeof(x),
+             "全市%lld个乡镇（街道）中%lld个、%lld个村（社区）中%"
+             "lld个设有便民服务站点，实现政务服务2.0覆盖。",
+             (long long)towns, (long long)towns_with, (long long)villages,
+             (long long)villages_with);
     json_array_append_new(sent, json_string(x));
-    snprintf(x, sizeof(x), "全年受理办件%s件，一网通办率%s%%，材料免提交率%s%%。",
-             fmt(json_object_get(counts, "submitted"), a, sizeof(a)),
-             fmt(json_object_get(json_object_get(inds, "online_rate"), "value"), b, sizeof(b)),
-             fmt(json_object_get(json_object_get(inds, "material_waiver_rate"), "value"), c,
-                 sizeof(c)));
+    snprintf(
+        x, sizeof(x), "全年受理办件%s件，一网通办率%s%%，材料免提交率%s%%。",
+        fmt(json_object_get(counts, "submitted"), a, sizeof(a)),
+        fmt(json_object_get(json_object_get(inds, "online_rate"), "value"), b, sizeof(b)),
+        fmt(json_object_get(json_object_get(inds, "material_waiver_rate"), "value"), c, sizeof(c)));
     json_array_append_new(sent, json_string(x));
     snprintf(x, sizeof(x), "办理时间由法定平均%s个工作日压缩到平均%s个工作日，即办率%s%%。",
              fmt(json_object_get(json_object_get(inds, "legal_days_avg"), "value"), a, sizeof(a)),
@@ -172,11 +178,12 @@ json_t *dash_report(db *d, int year, int64_t now, err *e) {
 
     char gen[32];
     time_iso(gen, sizeof(gen), now);
-    json_t *sections = json_pack(
-        "{s:{s:O, s:O, s:O, s:o}, s:o, s:{s:O, s:O, s:O}, s:O}", "services", "counts", counts,
-        "indicators", json_object_get(services, "indicators"), "by_channel",
-        json_object_get(by_channel, "groups"), "by_month", months, "trading", trading ? json_incref(trading) : json_null(),
-        "island", "assist", assist, "proofs", proofs, "coverage", coverage, "catalog", catalog);
+    json_t *sections =
+        json_pack("{s:{s:O, s:O, s:O, s:o}, s:o, s:{s:O, s:O, s:O}, s:O}", "services", "counts",
+                  counts, "indicators", json_object_get(services, "indicators"), "by_channel",
+                  json_object_get(by_channel, "groups"), "by_month", months, "trading",
+                  trading ? json_incref(trading) : json_null(), "island", "assist", assist,
+                  "proofs", proofs, "coverage", coverage, "catalog", catalog);
     json_t *out = json_pack("{s:i, s:s, s:o, s:o, s:o, s:o}", "year", year, "generated_at", gen,
                             "window", dash_window_json(&f, from_iso, to_iso), "sentences", sent,
                             "indicators", inds, "sections", sections);

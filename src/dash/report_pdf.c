@@ -56,7 +56,8 @@ static void paragraph(pdf_state *st, const char *s, float size, int per_line) {
         int cps = 0;
         while (*p && cps < per_line && o < sizeof(line) - 5) {
             int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : 4;
-            for (int k = 0; k < len && p[k]; k++) line[o++] = (char)p[k];
+            for (int k = 0; k < len && p[k]; k++)
+                line[o++] = (char)p[k];
             p += len;
             cps++;
         }
@@ -82,7 +83,8 @@ static void bars(pdf_state *st, const char *title, const char *const *labels, co
     heading(st, title);
     float base = st->y - h;
     double max = 0;
-    for (int i = 0; i < n; i++) max = fmax(max, vals[i]);
+    for (int i = 0; i < n; i++)
+        max = fmax(max, vals[i]);
     if (max <= 0) max = 1;
     float slot = w / (float)(n ? n : 1), bw = slot * 0.6f;
     HPDF_Page_SetRGBStroke(st->page, 0.5f, 0.55f, 0.6f);
@@ -117,7 +119,8 @@ static int render(pdf_state *st, json_t *r, err *e) {
     new_page(st);
 
     char title[128];
-    snprintf(title, sizeof(title), "舟山 · 数说%lld", (long long)json_integer_value(json_object_get(r, "year")));
+    snprintf(title, sizeof(title), "舟山 · 数说%lld",
+             (long long)json_integer_value(json_object_get(r, "year")));
     text(st, MARGIN, st->y - 24, 24, title);
     st->y -= 40;
     char sub[160];
@@ -144,11 +147,16 @@ static int render(pdf_state *st, json_t *r, err *e) {
         const char *unit = json_string_value(json_object_get(ind, "unit"));
         if (json_is_integer(v))
             snprintf(val, sizeof(val), "%lld %s", (long long)json_integer_value(v), unit);
-        else if (json_is_number(v)) snprintf(val, sizeof(val), "%.2f %s", json_number_value(v), unit);
-        else snprintf(val, sizeof(val), "—");
-        if (json_is_integer(t)) snprintf(tgt, sizeof(tgt), "目标 %lld", (long long)json_integer_value(t));
-        else if (json_is_number(t)) snprintf(tgt, sizeof(tgt), "目标 %g", json_number_value(t));
-        else tgt[0] = '\0';
+        else if (json_is_number(v))
+            snprintf(val, sizeof(val), "%.2f %s", json_number_value(v), unit);
+        else
+            snprintf(val, sizeof(val), "—");
+        if (json_is_integer(t))
+            snprintf(tgt, sizeof(tgt), "目标 %lld", (long long)json_integer_value(t));
+        else if (json_is_number(t))
+            snprintf(tgt, sizeof(tgt), "目标 %g", json_number_value(t));
+        else
+            tgt[0] = '\0';
         snprintf(line, sizeof(line), "%s", json_string_value(json_object_get(ind, "name")));
         text(st, MARGIN, st->y - 10, 9.5f, line);
         text(st, MARGIN + 260, st->y - 10, 9.5f, val);
@@ -156,7 +164,8 @@ static int render(pdf_state *st, json_t *r, err *e) {
         st->y -= 15;
     }
 
-    json_t *months = json_object_get(json_object_get(json_object_get(r, "sections"), "services"), "by_month");
+    json_t *months =
+        json_object_get(json_object_get(json_object_get(r, "sections"), "services"), "by_month");
     int nm = (int)json_array_size(months);
     if (nm > 0) {
         if (nm > 24) nm = 24;
@@ -172,7 +181,8 @@ static int render(pdf_state *st, json_t *r, err *e) {
         }
         bars(st, "三、各月受理办件", labels, vals, nm, "件");
     }
-    json_t *kinds = json_object_get(json_object_get(json_object_get(r, "sections"), "trading"), "by_kind");
+    json_t *kinds =
+        json_object_get(json_object_get(json_object_get(r, "sections"), "trading"), "by_kind");
     int nk = (int)json_array_size(kinds);
     if (nk > 0) {
         if (nk > 8) nk = 8;
@@ -216,8 +226,7 @@ int dash_report_pdf(json_t *report, unsigned char **out, size_t *len, err *e) {
             free(buf);
         }
     }
-    if (rc == 0 && !*out)
-        rc = err_internal(e, "PDF 生成失败（libharu 0x%04X）", (unsigned)st.code);
+    if (rc == 0 && !*out) rc = err_internal(e, "PDF 生成失败（libharu 0x%04X）", (unsigned)st.code);
     HPDF_Free(st.pdf);
     return rc;
 }

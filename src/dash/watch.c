@@ -29,7 +29,9 @@
 /* ---- the live tick ---- */
 
 static dash_publish_fn publish_hook;
-void dash_set_publish_hook(dash_publish_fn fn) { publish_hook = fn; }
+void dash_set_publish_hook(dash_publish_fn fn) {
+    publish_hook = fn;
+}
 
 #define NSTREAMS 7
 static const char *const stream_names[NSTREAMS] = {"cases",   "assist", "bids",  "hall",
@@ -37,12 +39,27 @@ static const char *const stream_names[NSTREAMS] = {"cases",   "assist", "bids", 
 static int64_t last_sig[NSTREAMS];
 static int have_sig;
 
+/* Recompute the answers every dashboard asks for first (the default overview and
+ * the city level) into the cache, so that the pages reloading on "changed" find
+ * them ready. A failure only costs the warm-up: the request computes it then. */
+static int64_t last_warm;
+static void warm(db *d, int64_t now) {
+    err we = {0};
+    dash_cache_bypass(1);
+    json_decref(dash_overview(d, NULL, NULL, now, &we));
+    dash_drill_query q = {0};
+    json_decref(dash_drill(d, &q, now, &we));
+    dash_cache_bypass(0);
+    last_warm = now;
+}
+
 static int tick(db *d, int64_t now, char *summary, size_t n, err *e) {
-    (void)now;
     db_stmt *s = db_query(d, e,
                           "SELECT (SELECT COALESCE(MAX(id), 0) FROM case_events), "
                           "(SELECT COALESCE(MAX(id), 0) FROM assist_events), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM bids), "
+                          /* opened bids only: a sealed bid's arrival is nobody's business
+                           * before the opening, not even a dashboard's */
+                          "(SELECT COUNT(*) FROM bids WHERE status = 'opened'), "
                           "(SELECT COALESCE(MAX(id), 0) FROM opening_events), "
                           "(SELECT COALESCE(MAX(id), 0) FROM ratings), "
                           "(SELECT COALESCE(MAX(id), 0) FROM proof_steps), "
@@ -52,7 +69,8 @@ static int tick(db *d, int64_t now, char *summary, size_t n, err *e) {
     int64_t sig[NSTREAMS] = {0};
     int rc = db_step(s);
     if (rc == DB_ROW)
-        for (int i = 0; i < NSTREAMS; i++) sig[i] = db_column_int64(s, i);
+        for (int i = 0; i < NSTREAMS; i++)
+            sig[i] = db_column_int64(s, i);
     db_reset(s);
     if (rc != DB_ROW) return err_internal(e, "读取事件位置失败");
     int changed = !have_sig;
@@ -63,6 +81,10 @@ static int tick(db *d, int64_t now, char *summary, size_t n, err *e) {
             json_array_append_new(moved, json_string(stream_names[i]));
         }
     memcpy(last_sig, sig, sizeof(sig));
+    /* On a change, and before the kept answers age out (figures that move with the
+     * clock alone), so that a wall display is never the one that waits. */
+    if ((changed || now - last_warm >= DASH_WARM_EVERY_S) && !getenv("ISLE_DASH_NO_WARM"))
+        warm(d, now);
     if (changed && have_sig && publish_hook) {
         char at[40];
         time_iso_now_ms(at, sizeof(at));
@@ -96,8 +118,8 @@ typedef struct rule {
 
 static const rule rules[] = {
     {"online_rate", "online_rate", STATS_DIM_TOWN, "town", 0, 90, +1, "一网通办率"},
-    {"overdue_rate", "overdue_count", STATS_DIM_DEPARTMENT, "department", 1, DASH_OVERDUE_TARGET, -1,
-     "超期率"},
+    {"overdue_rate", "overdue_count", STATS_DIM_DEPARTMENT, "department", 1, DASH_OVERDUE_TARGET,
+     -1, "超期率"},
 };
 
 static const stats_figure *fig_of(const stats_group *g, const char *id) {
@@ -132,7 +154,8 @@ static int notify_alert(db *d, int64_t alert_id, const rule *r, const char *key,
     if (!s) return -1;
     int64_t users[50];
     int nu = 0, rc;
-    while ((rc = db_step(s)) == DB_ROW && nu < 50) users[nu++] = db_column_int64(s, 0);
+    while ((rc = db_step(s)) == DB_ROW && nu < 50)
+        users[nu++] = db_column_int64(s, 0);
     db_reset(s);
     if (rc == DB_ERROR) return err_internal(e, "读取监管人员失败");
     char v[32], t[32], samp[32], link[160], scope[160];
@@ -150,8 +173,11 @@ static int notify_alert(db *d, int64_t alert_id, const rule *r, const char *key,
         json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "scope", scope, "period",
                               period, "indicator", r->name, "value", v, "relation",
                               r->direction > 0 ? "低于" : "高于", "target", t, "sample", samp);
-        notify_msg m = {.user_id = users[i], .template_name = "dash_alert", .params = p,
-                        .dedupe_key = dk, .link = link};
+        notify_msg m = {.user_id = users[i],
+                        .template_name = "dash_alert",
+                        .params = p,
+                        .dedupe_key = dk,
+                        .link = link};
         int nr = notify_send(d, &m, NULL, e);
         json_decref(p);
         if (nr < 0) return -1;
@@ -159,8 +185,8 @@ static int notify_alert(db *d, int64_t alert_id, const rule *r, const char *key,
     return 0;
 }
 
-static int check_rule(db *d, const rule *r, const stats_filter *f, const char *period,
-                      int64_t now, int *opened, int *resolved, err *e) {
+static int check_rule(db *d, const rule *r, const stats_filter *f, const char *period, int64_t now,
+                      int *opened, int *resolved, err *e) {
     stats_group *g = NULL;
     size_t ng = 0;
     if (stats_services(d, NULL, f, r->dim, &g, &ng, e) != 0) return -1;
@@ -174,7 +200,8 @@ static int check_rule(db *d, const rule *r, const stats_filter *f, const char *p
         double sample = r->share ? fg->denominator : (double)g[i].counts.submitted;
         int has = r->share ? fg->denominator > 0 : fg->has_value;
         if (!has || sample < DASH_MIN_ALERT_BASE) continue;
-        double value = r->share ? round(10000.0 * fg->numerator / fg->denominator) / 100.0 : fg->value;
+        double value =
+            r->share ? round(10000.0 * fg->numerator / fg->denominator) / 100.0 : fg->value;
         int bad = r->direction > 0 ? value < r->target : value > r->target;
         if (db_begin(d, e) != 0) {
             rc = -1;
@@ -185,7 +212,8 @@ static int check_rule(db *d, const rule *r, const stats_filter *f, const char *p
                                  "SELECT id FROM dash_alerts WHERE indicator = $1 AND dim = $2 AND "
                                  "key = $3 AND period = $4",
                                  "ssss", r->indicator, r->dim_name, g[i].key, period);
-        if (found < 0) rc = -1;
+        if (found < 0)
+            rc = -1;
         else if (bad && found == 1) {
             char kname[160];
             key_name(d, r, g[i].key, kname, sizeof(kname));
@@ -196,8 +224,10 @@ static int check_rule(db *d, const rule *r, const stats_filter *f, const char *p
                 "$3, $4, $5, $6, $7, $8, $9, 'open', 'supervisor', 1, $10, $10) RETURNING id",
                 "sssssddiis", r->indicator, r->dim_name, g[i].key, kname, period, value, r->target,
                 (int64_t)r->direction, (int64_t)sample, now_s);
-            if (!s || db_step(s) != DB_ROW) rc = err_internal(e, "写预警失败");
-            else id = db_column_int64(s, 0);
+            if (!s || db_step(s) != DB_ROW)
+                rc = err_internal(e, "写预警失败");
+            else
+                id = db_column_int64(s, 0);
             if (s) db_reset(s);
             if (rc == 0) {
                 char ids[24];
@@ -218,23 +248,26 @@ static int check_rule(db *d, const rule *r, const stats_filter *f, const char *p
                               "status = 'open', resolved_at = NULL WHERE id = $4",
                               "disi", value, (int64_t)sample, now_s, id);
             else {
-                rc = db_execf(d, e,
-                              "UPDATE dash_alerts SET value = $1, sample = $2, checked_at = $3, "
-                              "status = 'resolved', resolved_at = $3 WHERE id = $4 AND status = 'open'",
-                              "disi", value, (int64_t)sample, now_s, id);
+                rc = db_execf(
+                    d, e,
+                    "UPDATE dash_alerts SET value = $1, sample = $2, checked_at = $3, "
+                    "status = 'resolved', resolved_at = $3 WHERE id = $4 AND status = 'open'",
+                    "disi", value, (int64_t)sample, now_s, id);
                 if (rc == 0 && db_changes(d) == 1) {
                     char ids[24];
                     snprintf(ids, sizeof(ids), "%lld", (long long)id);
                     json_t *after = json_pack("{s:s, s:f}", "status", "resolved", "value", value);
-                    rc = audit_record(d, &sys, "dash.alert_resolve", "dash_alert", ids, NULL,
-                                      after, e);
+                    rc = audit_record(d, &sys, "dash.alert_resolve", "dash_alert", ids, NULL, after,
+                                      e);
                     json_decref(after);
                     if (rc == 0) (*resolved)++;
                 }
             }
         }
-        if (rc == 0) rc = db_commit(d, e);
-        else db_rollback(d);
+        if (rc == 0)
+            rc = db_commit(d, e);
+        else
+            db_rollback(d);
     }
     free(g);
     return rc;
@@ -263,10 +296,14 @@ static int history_day(db *d, const char *day, int64_t now, err *e) {
             rc = -1;
             break;
         }
-        if (fg->has_value) db_bind_double(s, 3, fg->value);
-        else db_bind_null(s, 3);
-        if (fg->has_numerator) db_bind_double(s, 4, fg->numerator);
-        else db_bind_null(s, 4);
+        if (fg->has_value)
+            db_bind_double(s, 3, fg->value);
+        else
+            db_bind_null(s, 3);
+        if (fg->has_numerator)
+            db_bind_double(s, 4, fg->numerator);
+        else
+            db_bind_null(s, 4);
         db_bind_double(s, 5, fg->denominator);
         db_bind_text(s, 6, now_s);
         if (db_step(s) != DB_DONE) rc = err_internal(e, "写历史失败");
@@ -336,13 +373,13 @@ json_t *dash_history(db *d, const char *indicator, const char *dim, const char *
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         json_array_append_new(
-            items, json_pack("{s:s, s:o, s:o, s:f}", "day", db_column_text(s, 0), "value",
-                             db_column_type(s, 1) == DB_NULL ? json_null()
-                                                             : json_real(db_column_double(s, 1)),
-                             "numerator",
-                             db_column_type(s, 2) == DB_NULL ? json_null()
-                                                             : json_real(db_column_double(s, 2)),
-                             "denominator", db_column_double(s, 3)));
+            items,
+            json_pack(
+                "{s:s, s:o, s:o, s:f}", "day", db_column_text(s, 0), "value",
+                db_column_type(s, 1) == DB_NULL ? json_null() : json_real(db_column_double(s, 1)),
+                "numerator",
+                db_column_type(s, 2) == DB_NULL ? json_null() : json_real(db_column_double(s, 2)),
+                "denominator", db_column_double(s, 3)));
     }
     db_reset(s);
     if (rc == DB_ERROR) {
@@ -389,23 +426,26 @@ json_t *dash_alerts_list(db *d, const char *status, int limit, int offset, err *
         if (!strcmp(dim, "town") && period && sscanf(period, "%4d-%2d", &py, &pm) == 2 && pm >= 1 &&
             pm <= 12) {
             static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-            int last = mdays[pm - 1] + (pm == 2 && ((py % 4 == 0 && py % 100 != 0) || py % 400 == 0));
-            snprintf(link, sizeof(link), "/dash/services?level=town&town=%s&from=%04d-%02d-01&to=%04d-%02d-%02d",
-                     key, py, pm, py, pm, last);
+            int last =
+                mdays[pm - 1] + (pm == 2 && ((py % 4 == 0 && py % 100 != 0) || py % 400 == 0));
+            snprintf(link, sizeof(link),
+                     "/dash/services?level=town&town=%s&from=%04d-%02d-01&to=%04d-%02d-%02d", key,
+                     py, pm, py, pm, last);
         } else if (!strcmp(dim, "town"))
             snprintf(link, sizeof(link), "/dash/services?level=town&town=%s", key);
-        else snprintf(link, sizeof(link), "/work/queue?due=overdue");
+        else
+            snprintf(link, sizeof(link), "/work/queue?due=overdue");
         json_array_append_new(
             items,
             json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:s, s:s, s:s, "
                       "s:s, s:o, s:s}",
-                      "id", (json_int_t)db_column_int64(s, 0), "indicator", ind, "name", name, "dim", dim, "key", key,
-                      "key_name", db_column_text(s, 4), "period", db_column_text(s, 5), "value",
-                      db_column_double(s, 6), "target", db_column_double(s, 7), "direction",
-                      (json_int_t)db_column_int64(s, 8), "sample",
-                      (json_int_t)db_column_int64(s, 9), "status", db_column_text(s, 10), "role",
-                      db_column_text(s, 11), "opened_at", db_column_text(s, 12), "checked_at",
-                      db_column_text(s, 13), "resolved_at",
+                      "id", (json_int_t)db_column_int64(s, 0), "indicator", ind, "name", name,
+                      "dim", dim, "key", key, "key_name", db_column_text(s, 4), "period",
+                      db_column_text(s, 5), "value", db_column_double(s, 6), "target",
+                      db_column_double(s, 7), "direction", (json_int_t)db_column_int64(s, 8),
+                      "sample", (json_int_t)db_column_int64(s, 9), "status", db_column_text(s, 10),
+                      "role", db_column_text(s, 11), "opened_at", db_column_text(s, 12),
+                      "checked_at", db_column_text(s, 13), "resolved_at",
                       db_column_text(s, 14) ? json_string(db_column_text(s, 14)) : json_null(),
                       "rows_link", link));
     }

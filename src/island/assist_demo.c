@@ -36,10 +36,11 @@ typedef struct item {
 
 static const char *const surnames = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董";
 static const char *const notes[] = {"腿脚不便，请上门", "子女在外地，帮忙办理", "不会用手机申请",
-                                     "渡船班次少，不方便进城", "材料不清楚，请指导"};
+                                    "渡船班次少，不方便进城", "材料不清楚，请指导"};
 
 static int load(db *d, village **vs, int *nv, agent **as, int *na, item **is, int *ni, err *e) {
-    db_stmt *s = db_query(d, e, "SELECT v.code, v.town_code, v.island_id FROM villages v ORDER BY v.code", "");
+    db_stmt *s = db_query(
+        d, e, "SELECT v.code, v.town_code, v.island_id FROM villages v ORDER BY v.code", "");
     if (!s) return -1;
     int cap = 512;
     *vs = xcalloc((size_t)cap, sizeof(**vs));
@@ -52,7 +53,9 @@ static int load(db *d, village **vs, int *nv, agent **as, int *na, item **is, in
         snprintf(v->island, sizeof(v->island), "%s", db_column_text(s, 2));
     }
     db_reset(s);
-    s = db_query(d, e, "SELECT id, town_code, capacity, open_tasks FROM agents WHERE on_duty = 1 ORDER BY id", "");
+    s = db_query(
+        d, e,
+        "SELECT id, town_code, capacity, open_tasks FROM agents WHERE on_duty = 1 ORDER BY id", "");
     if (!s) return -1;
     cap = 2048;
     *as = xcalloc((size_t)cap, sizeof(**as));
@@ -102,21 +105,26 @@ static int add_event(db *d, int64_t req, int64_t at, const char *action, const c
                      const char *to, const char *note, int64_t agent_id, err *e) {
     char t[32];
     time_iso(t, sizeof(t), at);
-    db_stmt *s = db_query(d, e,
-                          "INSERT INTO assist_events (request_id, at, actor_id, action, from_status, "
-                          "to_status, note, agent_id) VALUES ($1, $2, NULL, $3, $4, $5, $6, $7)",
-                          "isssss", req, t, action, from, to, note);
+    db_stmt *s =
+        db_query(d, e,
+                 "INSERT INTO assist_events (request_id, at, actor_id, action, from_status, "
+                 "to_status, note, agent_id) VALUES ($1, $2, NULL, $3, $4, $5, $6, $7)",
+                 "isssss", req, t, action, from, to, note);
     if (!s) return -1;
-    if (agent_id) db_bind_int64(s, 7, agent_id);
-    else db_bind_null(s, 7);
+    if (agent_id)
+        db_bind_int64(s, 7, agent_id);
+    else
+        db_bind_null(s, 7);
     int rc = db_step(s);
     db_reset(s);
     return rc == DB_DONE ? 0 : err_internal(e, "写入演示事件失败");
 }
 
 static void opt_time(char *buf, size_t n, int64_t t) {
-    if (t) time_iso(buf, n, t);
-    else buf[0] = '\0';
+    if (t)
+        time_iso(buf, n, t);
+    else
+        buf[0] = '\0';
 }
 
 int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, err *e) {
@@ -165,8 +173,9 @@ int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, 
         /* Acceptance: usually within half an hour; one in twenty late (escalated). */
         double late = rng_unit(&r);
         int64_t dispatched = created_at + 30;
-        int64_t accepted = late < 0.05 ? accept_due + 600 + (int64_t)(rng_unit(&r) * 7200)
-                                       : dispatched + 120 + (int64_t)(-log(1 - rng_unit(&r) * 0.999) * 1500);
+        int64_t accepted =
+            late < 0.05 ? accept_due + 600 + (int64_t)(rng_unit(&r) * 7200)
+                        : dispatched + 120 + (int64_t)(-log(1 - rng_unit(&r) * 0.999) * 1500);
         int64_t started = accepted + 1800 + (int64_t)(rng_unit(&r) * 20 * 3600);
         int64_t done = started + 3600 + (int64_t)(rng_unit(&r) * 2.5 * 86400);
         if (done > done_due && rng_unit(&r) < 0.85) done = done_due - 3600;
@@ -175,11 +184,17 @@ int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, 
         int cancelled = rng_unit(&r) < 0.03;
         if (today) {
             double s = rng_unit(&r);
-            status = s < 0.3 ? "dispatched" : s < 0.55 ? "accepted" : s < 0.8 ? "in_progress"
-                   : s < 0.9 ? "waiting_on_department" : "done";
-            if (!strcmp(status, "dispatched")) accepted = started = done = 0;
-            else if (!strcmp(status, "accepted")) started = done = 0;
-            else if (strcmp(status, "done")) done = 0;
+            status = s < 0.3    ? "dispatched"
+                     : s < 0.55 ? "accepted"
+                     : s < 0.8  ? "in_progress"
+                     : s < 0.9  ? "waiting_on_department"
+                                : "done";
+            if (!strcmp(status, "dispatched"))
+                accepted = started = done = 0;
+            else if (!strcmp(status, "accepted"))
+                started = done = 0;
+            else if (strcmp(status, "done"))
+                done = 0;
             if (accepted && accepted > now) accepted = now - 60;
             if (started && started > now) started = now - 30;
             if (done && done > now) done = now;
@@ -189,9 +204,11 @@ int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, 
         int open = strcmp(status, "done") && strcmp(status, "cancelled");
         char name[32];
         int sidx = rng_pick(&r, (int)(strlen(surnames) / 3));
-        snprintf(name, sizeof(name), "%.3s%s", surnames + sidx * 3, rng_unit(&r) < 0.5 ? "阿婆" : "阿公");
+        snprintf(name, sizeof(name), "%.3s%s", surnames + sidx * 3,
+                 rng_unit(&r) < 0.5 ? "阿婆" : "阿公");
         char phone[16];
-        snprintf(phone, sizeof(phone), "139%08llu", (unsigned long long)(rng_next(&r) % 100000000ULL));
+        snprintf(phone, sizeof(phone), "139%08llu",
+                 (unsigned long long)(rng_next(&r) % 100000000ULL));
         char c_at[32], d_at[32], a_at[32], s_at[32], dn_at[32], x_at[32], ad[32], dd[32], esc[32];
         time_iso(c_at, sizeof(c_at), created_at);
         time_iso(d_at, sizeof(d_at), dispatched);
@@ -233,14 +250,17 @@ int assist_demo_run(db *d, int64_t now, unsigned seed, int count, int *created, 
         char no[32], ymd[32];
         time_iso(ymd, sizeof(ymd), created_at + 8 * 3600);
         snprintf(no, sizeof(no), "BB%.2s%.2s%.2s%07lld", ymd + 2, ymd + 5, ymd + 8, (long long)id);
-        if (db_execf(d, e, "UPDATE assist_requests SET request_no = $1 WHERE id = $2", "si", no, id) != 0) {
+        if (db_execf(d, e, "UPDATE assist_requests SET request_no = $1 WHERE id = $2", "si", no,
+                     id) != 0) {
             rc = -1;
             break;
         }
         rc = add_event(d, id, created_at, "create", NULL, "new", NULL, 0, e);
-        if (rc == 0) rc = add_event(d, id, dispatched, "dispatch", "new", "dispatched", reason, ag->id, e);
+        if (rc == 0)
+            rc = add_event(d, id, dispatched, "dispatch", "new", "dispatched", reason, ag->id, e);
         if (rc == 0 && cancelled)
-            rc = add_event(d, id, dispatched + 3600, "cancel", "dispatched", "cancelled", "居民已自行办理", 0, e);
+            rc = add_event(d, id, dispatched + 3600, "cancel", "dispatched", "cancelled",
+                           "居民已自行办理", 0, e);
         if (rc == 0 && !cancelled && accepted)
             rc = add_event(d, id, accepted, "accept", "dispatched", "accepted", NULL, ag->id, e);
         if (rc == 0 && !cancelled && started)

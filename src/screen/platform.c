@@ -388,8 +388,8 @@ static int compute_one(db *d, int64_t tender_id, computed *out, err *e) {
     out->v = v;
     if (sim_hard) {
         size_t used = strlen(out->v.reasons);
-        snprintf(out->v.reasons + used, sizeof(out->v.reasons) - used, "%ssimilar bid documents (%d pairs) art.40(4)",
-                 used ? ";" : "", sim_hard);
+        snprintf(out->v.reasons + used, sizeof(out->v.reasons) - used,
+                 "%ssimilar bid documents (%d pairs) art.40(4)", used ? ";" : "", sim_hard);
         if (out->v.score < 0.95) out->v.score = 0.95;
     }
     out->evidence = sim_hard > 0 || r.hits_total > 0 || r.mixed_docs ||
@@ -405,8 +405,8 @@ static int compute_one(db *d, int64_t tender_id, computed *out, err *e) {
  * prices only when its price score is above the model's threshold AND among the
  * highest PRICE_SHARE of the platform's screened tenders; hard evidence (traces,
  * patterns, mixed documents) flags it whatever the prices say. */
-#define PRICE_SHARE    0.05
-#define PRICE_MIN_POOL 20   /* below this, price alone flags only above PRICE_SMALL_CUT */
+#define PRICE_SHARE     0.05
+#define PRICE_MIN_POOL  20 /* below this, price alone flags only above PRICE_SMALL_CUT */
 #define PRICE_SMALL_CUT 0.95
 
 static int cmp_desc(const void *x, const void *y) {

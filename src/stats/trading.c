@@ -37,11 +37,10 @@ enum {
 };
 
 static const stats_indicator trading_registry[TI_COUNT] = {
-    [TI_PROJECTS] = {"trade.projects", "进场交易项目", "窗口内发布公告进场交易的项目（不含草稿）", "项",
-                     0, 0, +1, "announce_at", STATS_DIM_NONE},
-    [TI_AMOUNT] = {"trade.amount", "交易金额",
-                   "窗口内确定中标（成交）的项目的中标价、成交价之和", "亿元", 0, 0, +1,
-                   "awarded_at", STATS_DIM_NONE},
+    [TI_PROJECTS] = {"trade.projects", "进场交易项目", "窗口内发布公告进场交易的项目（不含草稿）",
+                     "项", 0, 0, +1, "announce_at", STATS_DIM_NONE},
+    [TI_AMOUNT] = {"trade.amount", "交易金额", "窗口内确定中标（成交）的项目的中标价、成交价之和",
+                   "亿元", 0, 0, +1, "awarded_at", STATS_DIM_NONE},
     [TI_SAVINGS] = {"trade.savings", "节约资金",
                     "建设工程与政府采购项目 Σ（预算或最高限价 − 中标价）", "亿元", 0, 0, +1,
                     "awarded_at", STATS_DIM_NONE},
@@ -53,16 +52,17 @@ static const stats_indicator trading_registry[TI_COUNT] = {
                          "awarded_at", STATS_DIM_NONE},
     [TI_E_RATE] = {"trade.e_rate", "全流程电子化率", "全流程电子化交易的项目 ÷ 进场交易项目", "%",
                    1, 100, +1, "announce_at", STATS_DIM_NONE},
-    [TI_REMOTE_OPENINGS] = {"trade.remote_openings", "不见面开标", "窗口内开始的远程（不见面）开标场次",
-                            "场", 0, 0, +1, "started_at", STATS_DIM_NONE},
+    [TI_REMOTE_OPENINGS] = {"trade.remote_openings", "不见面开标",
+                            "窗口内开始的远程（不见面）开标场次", "场", 0, 0, +1, "started_at",
+                            STATS_DIM_NONE},
     [TI_REMOTE_RATE] = {"trade.remote_rate", "不见面开标率", "不见面开标场次 ÷ 全部开标场次", "%",
                         0, 0, +1, "started_at", STATS_DIM_NONE},
     [TI_CA_RATE] = {"trade.ca_rate", "CA互认率",
                     "使用外地（非本中心）CA 证书的登录 ÷ 全部证书登录（统一CA互认）", "%", 0, 0, +1,
                     "at", STATS_DIM_NONE},
     [TI_FAILED_RATE] = {"trade.failed_rate", "流标（流拍）率",
-                        "流标、流拍项目 ÷ 开标（竞价）已有结果的项目", "%", 0, 0, -1,
-                        "deadline_at", STATS_DIM_NONE},
+                        "流标、流拍项目 ÷ 开标（竞价）已有结果的项目", "%", 0, 0, -1, "deadline_at",
+                        STATS_DIM_NONE},
     [TI_MAX_BIDDERS] = {"trade.max_bidders", "单场最多投标人", "一场开标中解密的投标文件数的最大值",
                         "家", 0, 0, +1, "deadline_at", STATS_DIM_NONE},
 };
@@ -105,12 +105,13 @@ static int each_row(db *d, const char *sql_all, const char *sql_kind, const char
     return 0;
 }
 
-#define KIND_SQL(base, tail) {base tail, base " AND kind = $3" tail}
+#define KIND_SQL(base, tail)                                                                       \
+    { base tail, base " AND kind = $3" tail }
 
-static const char *const q_projects[2] = KIND_SQL(
-    "SELECT kind, COUNT(*), SUM(electronic) FROM tenders WHERE status <> 'draft' "
-    "AND announce_at >= $1 AND announce_at < $2",
-    " GROUP BY kind");
+static const char *const q_projects[2] =
+    KIND_SQL("SELECT kind, COUNT(*), SUM(electronic) FROM tenders WHERE status <> 'draft' "
+             "AND announce_at >= $1 AND announce_at < $2",
+             " GROUP BY kind");
 static void on_projects(db_stmt *s, void *arg) {
     int k = kind_index(db_column_text(s, 0));
     if (k < 0) return;
@@ -119,15 +120,15 @@ static void on_projects(db_stmt *s, void *arg) {
     f->electronic += db_column_int64(s, 2);
 }
 
-static const char *const q_awards[2] = KIND_SQL(
-    "SELECT kind, COUNT(*), SUM(award_fen), "
-    "SUM(CASE WHEN budget_fen IS NOT NULL THEN budget_fen ELSE 0 END), "
-    "SUM(CASE WHEN budget_fen IS NOT NULL THEN award_fen ELSE 0 END), "
-    "SUM(CASE WHEN reserve_fen IS NOT NULL THEN reserve_fen ELSE 0 END), "
-    "SUM(CASE WHEN reserve_fen IS NOT NULL THEN award_fen ELSE 0 END) "
-    "FROM tenders WHERE status IN ('awarded', 'contracted') AND award_fen IS NOT NULL "
-    "AND awarded_at >= $1 AND awarded_at < $2",
-    " GROUP BY kind");
+static const char *const q_awards[2] =
+    KIND_SQL("SELECT kind, COUNT(*), SUM(award_fen), "
+             "SUM(CASE WHEN budget_fen IS NOT NULL THEN budget_fen ELSE 0 END), "
+             "SUM(CASE WHEN budget_fen IS NOT NULL THEN award_fen ELSE 0 END), "
+             "SUM(CASE WHEN reserve_fen IS NOT NULL THEN reserve_fen ELSE 0 END), "
+             "SUM(CASE WHEN reserve_fen IS NOT NULL THEN award_fen ELSE 0 END) "
+             "FROM tenders WHERE status IN ('awarded', 'contracted') AND award_fen IS NOT NULL "
+             "AND awarded_at >= $1 AND awarded_at < $2",
+             " GROUP BY kind");
 static void on_awards(db_stmt *s, void *arg) {
     int k = kind_index(db_column_text(s, 0));
     if (k < 0) return;
@@ -197,15 +198,15 @@ typedef struct months {
     int awards; /* 0: the projects query, 1: the awards query */
 } months;
 
-static const char *const q_month_projects[2] = KIND_SQL(
-    "SELECT SUBSTR(announce_at, 1, 7), COUNT(*), 0 FROM tenders WHERE status <> 'draft' "
-    "AND announce_at >= $1 AND announce_at < $2",
-    " GROUP BY SUBSTR(announce_at, 1, 7)");
-static const char *const q_month_awards[2] = KIND_SQL(
-    "SELECT SUBSTR(awarded_at, 1, 7), COUNT(*), SUM(award_fen) FROM tenders "
-    "WHERE status IN ('awarded', 'contracted') AND award_fen IS NOT NULL "
-    "AND awarded_at >= $1 AND awarded_at < $2",
-    " GROUP BY SUBSTR(awarded_at, 1, 7)");
+static const char *const q_month_projects[2] =
+    KIND_SQL("SELECT SUBSTR(announce_at, 1, 7), COUNT(*), 0 FROM tenders WHERE status <> 'draft' "
+             "AND announce_at >= $1 AND announce_at < $2",
+             " GROUP BY SUBSTR(announce_at, 1, 7)");
+static const char *const q_month_awards[2] =
+    KIND_SQL("SELECT SUBSTR(awarded_at, 1, 7), COUNT(*), SUM(award_fen) FROM tenders "
+             "WHERE status IN ('awarded', 'contracted') AND award_fen IS NOT NULL "
+             "AND awarded_at >= $1 AND awarded_at < $2",
+             " GROUP BY SUBSTR(awarded_at, 1, 7)");
 static void on_month(db_stmt *s, void *arg) {
     months *ms = arg;
     const char *key = db_column_text(s, 0);
@@ -232,8 +233,12 @@ static int month_cmp(const void *a, const void *b) {
 
 /* ---- JSON ---- */
 
-static double round2(double v) { return round(v * 100.0) / 100.0; }
-static double yi(int64_t fen) { return round2((double)fen / 1e10); } /* fen → 亿元 */
+static double round2(double v) {
+    return round(v * 100.0) / 100.0;
+}
+static double yi(int64_t fen) {
+    return round2((double)fen / 1e10);
+} /* fen → 亿元 */
 static json_t *rate(int64_t num, int64_t den) {
     return den > 0 ? json_real(round2(100.0 * (double)num / (double)den)) : json_null();
 }
@@ -241,10 +246,10 @@ static json_t *rate(int64_t num, int64_t den) {
 static void put_indicator(json_t *obj, int id, json_t *value, int64_t num, int64_t den,
                           int with_ratio) {
     const stats_indicator *d = &trading_registry[id];
-    json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:s, s:s}", "name", d->name, "value", value,
-                          "unit", d->unit, "target",
-                          d->has_target ? json_real(d->target) : json_null(), "direction",
-                          d->direction > 0 ? "higher" : "lower", "definition", d->definition);
+    json_t *o =
+        json_pack("{s:s, s:o, s:s, s:o, s:s, s:s}", "name", d->name, "value", value, "unit",
+                  d->unit, "target", d->has_target ? json_real(d->target) : json_null(),
+                  "direction", d->direction > 0 ? "higher" : "lower", "definition", d->definition);
     if (with_ratio) {
         json_object_set_new(o, "numerator", json_integer(num));
         json_object_set_new(o, "denominator", json_integer(den));
@@ -342,26 +347,26 @@ json_t *stats_trading_json(db *d, const char *from, const char *to, const char *
     qsort(ms->m, (size_t)ms->n, sizeof(month_fig), month_cmp);
     json_t *by_month = json_array();
     for (int i = 0; i < ms->n; i++)
-        json_array_append_new(by_month,
-                              json_pack("{s:s, s:I, s:I, s:I, s:f}", "month", ms->m[i].month,
-                                        "projects", (json_int_t)ms->m[i].projects, "awarded",
-                                        (json_int_t)ms->m[i].awarded, "amount_fen",
-                                        (json_int_t)ms->m[i].amount, "amount",
-                                        yi(ms->m[i].amount)));
+        json_array_append_new(
+            by_month,
+            json_pack("{s:s, s:I, s:I, s:I, s:f}", "month", ms->m[i].month, "projects",
+                      (json_int_t)ms->m[i].projects, "awarded", (json_int_t)ms->m[i].awarded,
+                      "amount_fen", (json_int_t)ms->m[i].amount, "amount", yi(ms->m[i].amount)));
     free(ms);
     char sentence[600];
     int n = snprintf(sentence, sizeof(sentence), "累计进场交易项目%lld项，交易金额%.2f亿元",
                      (long long)t.projects, yi(t.amount));
     if (t.budget > 0)
-        n += snprintf(sentence + n, sizeof(sentence) - (size_t)n, "，节约资金%.2f亿元，平均节约率%.2f%%",
-                      yi(t.budget - t.budget_award),
+        n += snprintf(sentence + n, sizeof(sentence) - (size_t)n,
+                      "，节约资金%.2f亿元，平均节约率%.2f%%", yi(t.budget - t.budget_award),
                       100.0 * (double)(t.budget - t.budget_award) / (double)t.budget);
     if (t.reserve > 0)
         n += snprintf(sentence + n, sizeof(sentence) - (size_t)n, "，出让增值率%.2f%%",
                       100.0 * (double)(t.reserve_award - t.reserve) / (double)t.reserve);
     if (t.openings > 0)
-        n += snprintf(sentence + n, sizeof(sentence) - (size_t)n, "；不见面开标%lld场，不见面开标率%.2f%%",
-                      (long long)t.remote, 100.0 * (double)t.remote / (double)t.openings);
+        n += snprintf(sentence + n, sizeof(sentence) - (size_t)n,
+                      "；不见面开标%lld场，不见面开标率%.2f%%", (long long)t.remote,
+                      100.0 * (double)t.remote / (double)t.openings);
     if (t.projects > 0)
         n += snprintf(sentence + n, sizeof(sentence) - (size_t)n, "，全流程电子化率%.2f%%",
                       100.0 * (double)t.electronic / (double)t.projects);
@@ -375,11 +380,10 @@ json_t *stats_trading_json(db *d, const char *from, const char *to, const char *
                      "window", "from", f.from_date, "to", f.to_date, "from_at",
                      time_iso(fa, sizeof(fa), f.from), "to_at", time_iso(ta, sizeof(ta), f.to),
                      "filters", "kind", kind ? json_string(kind) : json_null(), "indicators", ind,
-                     "counts", "projects", (json_int_t)t.projects, "awarded",
-                     (json_int_t)t.awarded, "openings", (json_int_t)t.openings, "bids",
-                     (json_int_t)t.bids, "logins", (json_int_t)logins, "failed",
-                     (json_int_t)t.failed, "by_kind", by_kind, "by_month", by_month, "sentence",
-                     sentence);
+                     "counts", "projects", (json_int_t)t.projects, "awarded", (json_int_t)t.awarded,
+                     "openings", (json_int_t)t.openings, "bids", (json_int_t)t.bids, "logins",
+                     (json_int_t)logins, "failed", (json_int_t)t.failed, "by_kind", by_kind,
+                     "by_month", by_month, "sentence", sentence);
 }
 
 /* ---- text ---- */

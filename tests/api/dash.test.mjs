@@ -234,6 +234,12 @@ test('无感监测: a town under 90% opens one alert, supervisors are told, it r
   const unread = (await ok('supervisor', '/api/v1/me/notifications')).items?.length ?? 0;
 
   insertCases(town.code, 25, 'window', 'W');
+  // The dashboards' answers are cached while the data stands still: new cases show at once.
+  const again = await ok('supervisor', '/api/v1/dash/overview');
+  assert.equal(again.services.counts.submitted, o.services.counts.submitted + 25, 'the overview sees the new cases');
+  assert.equal(again.towns.find((x) => x.code === town.code).submitted, town.submitted + 25);
+  const city = await ok('supervisor', '/api/v1/dash/services');
+  assert.equal(sum(city.rows, 'submitted'), again.services.counts.submitted, 'the city level too');
   const first = monitor();
   assert.ok(first.opened >= 1, 'an alert opened');
   let alerts = (await ok('supervisor', '/api/v1/dash/alerts?status=open')).items.filter((a) => a.key === town.code);

@@ -221,7 +221,7 @@ test('drill from the city to one case; export the town to Excel', async (t) => {
   // town → item → the cases
   await page.locator('#dash-table tbody tr').first().locator('a').click();
   await page.waitForURL(/level=item/);
-  await page.locator('h1', { hasText: '办件' }).waitFor();
+  await page.locator('h1', { hasText: / · 办件$/ }).waitFor(); // not the placeholder 办件明细
   assert.equal(await page.locator('#dash-crumbs li').count(), 4);
   assert.ok(await page.locator('#dash-rates').isHidden(), 'no rate chart over single cases');
   const caseLink = page.locator('#dash-table tbody tr').first().locator('a');
