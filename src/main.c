@@ -299,7 +299,8 @@ static int cmd_demo(int argc, char **argv) {
     /* A year of assisted requests (帮办代办); ISLE_DEMO_ASSIST sets how many (0: none). */
     const char *na = getenv("ISLE_DEMO_ASSIST");
     int assist_made = 0;
-    if (assist_demo_run(d, time_now(), 7, na ? atoi(na) : 1500, &assist_made, &e) != 0) {
+    if (assist_demo_run(d, time_now(), 7, na ? (int)strtol(na, NULL, 10) : 1500, &assist_made,
+                        &e) != 0) {
         db_close(d);
         return fail("demo assisted requests", &e);
     }

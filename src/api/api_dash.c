@@ -147,7 +147,7 @@ static int year_of(http_req *r, int *year) {
     time_iso(iso, sizeof(iso), time_now() + 8 * 3600);
     memcpy(now_y, iso, 4);
     now_y[4] = '\0';
-    if (http_query_int(r, "year", atoi(now_y), 2000, 2100, &y) != 0) return -1;
+    if (http_query_int(r, "year", (int64_t)strtol(now_y, NULL, 10), 2000, 2100, &y) != 0) return -1;
     *year = (int)y;
     return 0;
 }

@@ -33,9 +33,9 @@
 
 /* ---- deterministic randomness (base/rng.h: splitmix64) ---- */
 
-#define U(r)                 rng_unit(r)
-#define uniform(r, lo, hi)   rng_uniform((r), (lo), (hi))
-#define pick(r, n)           rng_pick((r), (n))
+#define U(r)               rng_unit(r)
+#define uniform(r, lo, hi) rng_uniform((r), (lo), (hi))
+#define pick(r, n)         rng_pick((r), (n))
 
 /* Index into a cumulative weight table (ascending, last = total). */
 static int pick_cdf(rng *r, const double *cdf, int n) {

@@ -171,7 +171,7 @@ int dash_cli(const cli_env *env, int argc, char **argv) {
             rc = usage();
         else {
             int opened = 0, resolved = 0;
-            int back = vals[0] ? atoi(vals[0]) : 31;
+            int back = vals[0] ? (int)strtol(vals[0], NULL, 10) : 31;
             if (back < 0 || back > 366) back = 31;
             rc = dash_monitor(d, time_now(), back, &opened, &resolved, &e) == 0
                      ? (printf("alerts: %d opened, %d resolved\n", opened, resolved), 0)

@@ -203,14 +203,16 @@ static json_t *network(db *d, const bidrow *b, int n, err *e) {
     char *in = xmalloc((size_t)n * 24 + 2);
     size_t o = 0;
     for (int i = 0; i < n; i++)
-        o += (size_t)sprintf(in + o, "%s%lld", i ? "," : "", (long long)b[i].company_id);
-    char *sql = xmalloc(o * 2 + 600);
-    sprintf(sql,
-            "SELECT x.company_id, y.company_id, COUNT(DISTINCT x.tender_id) FROM bids x "
-            "JOIN bids y ON y.tender_id = x.tender_id AND y.company_id > x.company_id "
-            "WHERE x.status = 'opened' AND y.status = 'opened' AND x.company_id IN (%s) AND "
-            "y.company_id IN (%s) GROUP BY x.company_id, y.company_id",
-            in, in);
+        o += (size_t)snprintf(in + o, (size_t)n * 24 + 2 - o, "%s%lld", i ? "," : "",
+                              (long long)b[i].company_id);
+    size_t sql_cap = o * 2 + 600;
+    char *sql = xmalloc(sql_cap);
+    snprintf(sql, sql_cap,
+             "SELECT x.company_id, y.company_id, COUNT(DISTINCT x.tender_id) FROM bids x "
+             "JOIN bids y ON y.tender_id = x.tender_id AND y.company_id > x.company_id "
+             "WHERE x.status = 'opened' AND y.status = 'opened' AND x.company_id IN (%s) AND "
+             "y.company_id IN (%s) GROUP BY x.company_id, y.company_id",
+             in, in);
     db_stmt *s = db_query(d, e, sql, "");
     int rc = DB_ERROR;
     if (s) {
@@ -231,11 +233,11 @@ static json_t *network(db *d, const bidrow *b, int n, err *e) {
         }
         db_reset(s);
     }
-    sprintf(sql,
-            "SELECT b.company_id, COUNT(DISTINCT b.tender_id), SUM(CASE WHEN t.award_company_id = "
-            "b.company_id THEN 1 ELSE 0 END) FROM bids b JOIN tenders t ON t.id = b.tender_id "
-            "WHERE b.status = 'opened' AND b.company_id IN (%s) GROUP BY b.company_id",
-            in);
+    snprintf(sql, sql_cap,
+             "SELECT b.company_id, COUNT(DISTINCT b.tender_id), SUM(CASE WHEN t.award_company_id = "
+             "b.company_id THEN 1 ELSE 0 END) FROM bids b JOIN tenders t ON t.id = b.tender_id "
+             "WHERE b.status = 'opened' AND b.company_id IN (%s) GROUP BY b.company_id",
+             in);
     s = rc == DB_ERROR ? NULL : db_query(d, e, sql, "");
     if (s) {
         for (int i = 0; i < n; i++) {
@@ -622,7 +624,7 @@ int screen_platform_tick(db *d, int64_t now, char *summary, size_t n, err *e) {
     /* The nightly pass: once a Shanghai day, after 02:00. */
     char sh[32], day_start[32];
     time_iso(sh, sizeof(sh), now + 8 * 3600);
-    int hour = atoi(sh + 11);
+    int hour = (int)strtol(sh + 11, NULL, 10);
     int64_t midnight = ((now + 8 * 3600) / 86400) * 86400 - 8 * 3600;
     time_iso(day_start, sizeof(day_start), midnight);
     int64_t done_today = 0;

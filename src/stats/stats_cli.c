@@ -256,6 +256,7 @@ int stats_cli(const cli_env *env, int argc, char **argv) {
     if (!strcmp(sub, "indicators")) return cmd_indicators(argc - 2, argv + 2);
     if (!strcmp(sub, "trading")) return cmd_trading(env, argc - 2, argv + 2);
     if (!strcmp(sub, "refresh")) return cmd_refresh(env, argc - 2, argv + 2);
-    fprintf(stderr, "isle: unknown stats command \"%s\" (services, trading, indicators, refresh)\n", sub);
+    fprintf(stderr, "isle: unknown stats command \"%s\" (services, trading, indicators, refresh)\n",
+            sub);
     return 2;
 }

@@ -35,17 +35,17 @@
 #include "trade/tenders.h"
 #include "trade/trade.h"
 
-#define DAY         86400LL
-#define HOUR        3600LL
-#define CST         (8 * HOUR) /* Asia/Shanghai, no DST */
-#define STMT_PARAMS 900
-#define SM2_ID      "1234567812345678"
-#define DEMO_HASH   "!demo-bidder:no-password-matches"
-#define FIRST_LOGIN "demo.t0001"
-#define MAX_GROUPS  6
-#define TECH_WEIGHT 70.0 /* 综合评分法: price 30, tech 70 points (method_params) */
+#define DAY          86400LL
+#define HOUR         3600LL
+#define CST          (8 * HOUR) /* Asia/Shanghai, no DST */
+#define STMT_PARAMS  900
+#define SM2_ID       "1234567812345678"
+#define DEMO_HASH    "!demo-bidder:no-password-matches"
+#define FIRST_LOGIN  "demo.t0001"
+#define MAX_GROUPS   6
+#define TECH_WEIGHT  70.0 /* 综合评分法: price 30, tech 70 points (method_params) */
 #define PRICE_WEIGHT 30.0
-#define RECORDS_MAX 3 /* signed opening records (≈110 ms CPU each): the latest halls */
+#define RECORDS_MAX  3 /* signed opening records (≈110 ms CPU each): the latest halls */
 
 /* ---- deterministic randomness (splitmix64), as in cases/demo.c ---- */
 
@@ -59,9 +59,15 @@ static uint64_t rng_next(rng *r) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
-static double U(rng *r) { return (double)(rng_next(r) >> 11) / 9007199254740992.0; }
-static double uniform(rng *r, double lo, double hi) { return lo + (hi - lo) * U(r); }
-static int pick(rng *r, int n) { return n > 0 ? (int)(U(r) * n) : 0; }
+static double U(rng *r) {
+    return (double)(rng_next(r) >> 11) / 9007199254740992.0;
+}
+static double uniform(rng *r, double lo, double hi) {
+    return lo + (hi - lo) * U(r);
+}
+static int pick(rng *r, int n) {
+    return n > 0 ? (int)(U(r) * n) : 0;
+}
 static double normal(rng *r) { /* Box–Muller */
     double u1 = U(r), u2 = U(r);
     if (u1 < 1e-12) u1 = 1e-12;
@@ -70,7 +76,9 @@ static double normal(rng *r) { /* Box–Muller */
 static double lognormal(rng *r, double median, double sigma) {
     return median * exp(sigma * normal(r));
 }
-static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+static double clampd(double v, double lo, double hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -110,7 +118,9 @@ static void tb_real(tbuf *t, double v) {
     c->type = C_REAL;
     c->f = v;
 }
-static void tb_null(tbuf *t) { tb_cell(t)->type = C_NULL; }
+static void tb_null(tbuf *t) {
+    tb_cell(t)->type = C_NULL;
+}
 static void tb_text(tbuf *t, const char *v) {
     cell *c = tb_cell(t);
     if (!v) return;
@@ -213,30 +223,31 @@ static const char *const surnames[] = {
     "王", "张", "李", "陈", "林", "徐", "周", "胡", "刘", "杨", "金", "虞", "乐", "邬", "孙",
     "吴", "郑", "朱", "黄", "何", "应", "方", "钱", "贺", "夏", "竺", "俞", "戴", "丁", "沈",
     "傅", "叶", "邵", "袁", "蒋", "顾", "史", "毛", "姚", "董", "翁", "鲍", "储", "厉"};
-static const char *const given[] = {
-    "海", "波", "明", "丽", "军", "芳", "建", "国", "华", "英", "伟", "敏", "静", "强", "磊",
-    "娟", "涛", "燕", "杰", "红", "勇", "霞", "平", "琴", "斌", "蓉", "舟", "岚", "渔", "航",
-    "帆", "潮", "志", "德", "新", "立", "晨", "鹏", "辉", "雪"};
-static const char *const regions[] = {"舟山", "浙江", "定海", "普陀", "岱山", "嵊泗", "宁波", "浙江舟山"};
+static const char *const given[] = {"海", "波", "明", "丽", "军", "芳", "建", "国", "华", "英",
+                                    "伟", "敏", "静", "强", "磊", "娟", "涛", "燕", "杰", "红",
+                                    "勇", "霞", "平", "琴", "斌", "蓉", "舟", "岚", "渔", "航",
+                                    "帆", "潮", "志", "德", "新", "立", "晨", "鹏", "辉", "雪"};
+static const char *const regions[] = {"舟山", "浙江", "定海", "普陀",
+                                      "岱山", "嵊泗", "宁波", "浙江舟山"};
 static const char *const region_codes[] = {"330900", "330000", "330902", "330903",
                                            "330921", "330922", "330200", "330900"};
 static const char *const words[] = {
-    "海丰", "东海", "鑫海", "渔丰", "蓝港", "顺达", "兴舟", "远洋", "金沙", "海星", "普安",
-    "岱衢", "嵊泰", "甬舟", "恒通", "宏远", "海天", "新城", "长峙", "金塘", "六横", "朱家尖",
-    "衢山", "桃花", "秀山", "虾峙", "白泉", "临城", "盐仓", "千岛", "沈家门", "海纳", "中舟",
-    "浙东", "华洋", "舟港", "海韵", "潮平", "鼎盛", "宏舟", "瀛洲", "观音", "东极", "螺门",
-    "浪岗", "泗礁", "洋山", "大衢", "长涂", "册子", "马岙", "小沙", "干览", "北蝉", "展茅",
-    "勾山", "登步", "蚂蚁", "东沙", "高亭"};
+    "海丰",   "东海",   "鑫海", "渔丰", "蓝港", "顺达", "兴舟", "远洋", "金沙", "海星",
+    "普安",   "岱衢",   "嵊泰", "甬舟", "恒通", "宏远", "海天", "新城", "长峙", "金塘",
+    "六横",   "朱家尖", "衢山", "桃花", "秀山", "虾峙", "白泉", "临城", "盐仓", "千岛",
+    "沈家门", "海纳",   "中舟", "浙东", "华洋", "舟港", "海韵", "潮平", "鼎盛", "宏舟",
+    "瀛洲",   "观音",   "东极", "螺门", "浪岗", "泗礁", "洋山", "大衢", "长涂", "册子",
+    "马岙",   "小沙",   "干览", "北蝉", "展茅", "勾山", "登步", "蚂蚁", "东沙", "高亭"};
 static const char *const works_trades[] = {"建设工程", "建筑工程", "市政工程", "水利建设",
                                            "港航工程", "交通建设", "海洋工程", "园林绿化工程",
                                            "装饰工程", "电力工程", "路桥工程", "建设集团"};
-static const char *const supply_trades[] = {"科技", "信息技术", "医疗器械", "教学设备",
+static const char *const supply_trades[] = {"科技",     "信息技术", "医疗器械", "教学设备",
                                             "环保科技", "智能科技", "办公设备", "电子",
-                                            "物资", "贸易", "数字科技", "物业服务"};
+                                            "物资",     "贸易",     "数字科技", "物业服务"};
 static const char *const invest_trades[] = {"置业", "房地产开发", "投资", "实业",
-                                            "能源", "化工", "水产", "船舶修造"};
+                                            "能源", "化工",       "水产", "船舶修造"};
 static const char *const roads[] = {"解放西路", "人民北路", "海天大道", "千岛路", "东海中路",
-                                    "新城大道", "翁山路", "昌正街", "兴港路", "沈家门渔港路"};
+                                    "新城大道", "翁山路",   "昌正街",   "兴港路", "沈家门渔港路"};
 static const char *const banks[] = {"中国工商银行舟山分行", "中国农业银行舟山分行",
                                     "中国银行舟山分行",     "中国建设银行舟山分行",
                                     "浙江舟山农村商业银行", "宁波银行舟山分行"};
@@ -248,29 +259,35 @@ static const char *const works_objects[] = {
     "学校新建工程",     "老旧小区改造工程", "桥梁维修加固工程", "安置房建设工程",
     "渔港整治工程",     "供水管网改造工程", "公园景观提升工程", "体育中心建设工程",
     "养老服务中心工程", "医院扩建工程",     "农村公路提升工程", "海岛供水工程"};
-static const char *const works_buyers[] = {
-    "舟山市交通运输局",           "舟山市住房和城乡建设局",   "定海区住房和城乡建设局",
-    "普陀区交通运输局",           "岱山县水利局",             "嵊泗县住房和城乡建设局",
-    "舟山市水务集团有限公司",     "舟山市教育局",             "舟山市城市投资发展集团有限公司",
-    "舟山海洋产业集聚区管理委员会", "普陀区农业农村局",       "舟山市港航和口岸管理局"};
+static const char *const works_buyers[] = {"舟山市交通运输局",
+                                           "舟山市住房和城乡建设局",
+                                           "定海区住房和城乡建设局",
+                                           "普陀区交通运输局",
+                                           "岱山县水利局",
+                                           "嵊泗县住房和城乡建设局",
+                                           "舟山市水务集团有限公司",
+                                           "舟山市教育局",
+                                           "舟山市城市投资发展集团有限公司",
+                                           "舟山海洋产业集聚区管理委员会",
+                                           "普陀区农业农村局",
+                                           "舟山市港航和口岸管理局"};
 static const char *const proc_objects[] = {
-    "医疗设备采购项目",   "信息化系统建设项目", "教学设备采购项目", "物业管理服务项目",
-    "公务车辆采购项目",   "办公家具采购项目",   "视频监控设备采购项目", "食堂食材配送服务项目",
-    "网络安全服务项目",   "海洋监测设备采购项目", "CT设备采购项目",   "政务云服务租用项目"};
+    "医疗设备采购项目", "信息化系统建设项目",   "教学设备采购项目",     "物业管理服务项目",
+    "公务车辆采购项目", "办公家具采购项目",     "视频监控设备采购项目", "食堂食材配送服务项目",
+    "网络安全服务项目", "海洋监测设备采购项目", "CT设备采购项目",       "政务云服务租用项目"};
 static const char *const proc_buyers[] = {
-    "浙江省舟山医院",     "舟山市妇女儿童医院", "舟山市教育局",       "舟山市公安局",
-    "定海区人民政府办公室", "普陀区卫生健康局", "舟山市大数据发展管理局", "浙江海洋大学",
-    "舟山市生态环境局",   "岱山县人民医院",     "嵊泗县教育局",       "舟山市海洋与渔业局"};
-static const char *const property_objects[] = {"房产转让", "股权转让", "公务车辆拍卖",
-                                               "船舶转让", "商铺租赁权转让"};
-static const char *const property_buyers[] = {"舟山市国有资产投资经营有限公司",
-                                              "舟山交通投资集团有限公司",
-                                              "定海区国有资产经营有限公司",
-                                              "普陀区国有资产投资集团有限公司"};
+    "浙江省舟山医院",       "舟山市妇女儿童医院", "舟山市教育局",           "舟山市公安局",
+    "定海区人民政府办公室", "普陀区卫生健康局",   "舟山市大数据发展管理局", "浙江海洋大学",
+    "舟山市生态环境局",     "岱山县人民医院",     "嵊泗县教育局",           "舟山市海洋与渔业局"};
+static const char *const property_objects[] = {"房产转让", "股权转让", "公务车辆拍卖", "船舶转让",
+                                               "商铺租赁权转让"};
+static const char *const property_buyers[] = {
+    "舟山市国有资产投资经营有限公司", "舟山交通投资集团有限公司", "定海区国有资产经营有限公司",
+    "普陀区国有资产投资集团有限公司"};
 static const char *const land_uses[] = {"商住用地", "工业用地", "商业用地", "仓储用地"};
-static const char *const land_buyers[] = {"舟山市自然资源和规划局", "舟山市自然资源和规划局定海分局",
-                                          "舟山市自然资源和规划局普陀分局",
-                                          "岱山县自然资源和规划局", "嵊泗县自然资源和规划局"};
+static const char *const land_buyers[] = {
+    "舟山市自然资源和规划局", "舟山市自然资源和规划局定海分局", "舟山市自然资源和规划局普陀分局",
+    "岱山县自然资源和规划局", "嵊泗县自然资源和规划局"};
 static const char *const emission_objects[] = {"化学需氧量排污权出让", "氨氮排污权出让",
                                                "二氧化硫排污权出让", "氮氧化物排污权出让"};
 static const char *const agencies[] = {"浙江舟山招标代理有限公司", "舟山市建设工程咨询有限公司",
@@ -282,12 +299,22 @@ static const char *const invalid_reasons[] = {"资格审查不合格：项目经
 /* ---- kinds ---- */
 
 enum { K_WORKS, K_PROC, K_PROPERTY, K_LAND, K_EMISSION, K_COUNT };
-static const char *const kind_ids[K_COUNT] = {"works", "procurement", "property", "land", "emission"};
+static const char *const kind_ids[K_COUNT] = {"works", "procurement", "property", "land",
+                                              "emission"};
 static const char *const kind_codes[K_COUNT] = {"GC", "ZC", "CQ", "TD", "PW"}; /* tenders.c */
 static const double kind_cdf[K_COUNT] = {0.45, 0.80, 0.88, 0.95, 1.0};
 
 /* S_AUCTION: a sale in live 竞价 (ends within hours); S_OPENING: a hall in progress. */
-enum { S_DONE, S_FAILED, S_CANCELLED, S_ANNOUNCED, S_EVALUATION, S_PUBLICITY, S_AUCTION, S_OPENING };
+enum {
+    S_DONE,
+    S_FAILED,
+    S_CANCELLED,
+    S_ANNOUNCED,
+    S_EVALUATION,
+    S_PUBLICITY,
+    S_AUCTION,
+    S_OPENING
+};
 
 /* ---- the plan ---- */
 
@@ -305,12 +332,12 @@ typedef struct company {
 
 typedef struct bidplan {
     int tender, company;
-    double ratio;          /* price / budget */
-    int duration, sealed;  /* sealed: the tender is still open */
-    int invalid;           /* index+1 into invalid_reasons */
+    double ratio;                    /* price / budget */
+    int duration, sealed;            /* sealed: the tender is still open */
+    int invalid;                     /* index+1 into invalid_reasons */
     double tech, price_score, total; /* tech in points 0..TECH_WEIGHT (evaluate.c) */
     int rank;
-    int hall;              /* live hall: 0 opened, 1 signed in and sealed, 2 not signed in */
+    int hall; /* live hall: 0 opened, 1 signed in and sealed, 2 not signed in */
     int64_t price_fen, signin, decrypted; /* set while writing */
     int same_file_of;      /* company index whose 技术标 this bid copies, -1 none */
     const char *pm;        /* project manager */
@@ -324,14 +351,14 @@ typedef struct tplan {
     int electronic, remote;
     char no[32], title[200];
     const char *buyer, *agency;
-    double budget, reserve;   /* raw yuan (one of them) */
-    double award_ratio;       /* award / budget or / reserve; 0 none */
-    double bench;             /* benchmark factor (reasonable_low) */
+    double budget, reserve; /* raw yuan (one of them) */
+    double award_ratio;     /* award / budget or / reserve; 0 none */
+    double bench;           /* benchmark factor (reasonable_low) */
     int64_t announce, deadline, eval_at, publicity_until, awarded, contracted;
     int first_bid, nbids, winner_bid; /* into the bid plan; winner -1 none */
     int first_abid, nabids, winner_company;
     int64_t award_fen;
-    int64_t a_ends;           /* 竞价 end (0: sold at the 挂牌 stage, or no auction) */
+    int64_t a_ends; /* 竞价 end (0: sold at the 挂牌 stage, or no auction) */
     /* the hall: start, decryption window, objections, confirmation, close (0: none) */
     int has_opening;
     int64_t h_start, h_decrypt, h_decrypt_until, h_dclosed, h_obj_open, h_obj_until, h_confirm,
@@ -342,7 +369,7 @@ typedef struct tplan {
 
 typedef struct abidplan { /* one auction bid */
     int tender, company;
-    int step; /* 0 = at the reserve */
+    int step;    /* 0 = at the reserve */
     int listing; /* 1: a 挂牌 offer before the deadline, 0: a 竞价 bid after it */
     int64_t at;
 } abidplan;
@@ -392,7 +419,7 @@ static int64_t local_at(int64_t t, int hour, int minute) {
 }
 /* Move a local instant off Saturday and Sunday. */
 static int64_t weekday(int64_t t) {
-    int64_t days = (t + CST) / DAY; /* 1970-01-01 was a Thursday */
+    int64_t days = (t + CST) / DAY;  /* 1970-01-01 was a Thursday */
     int dow = (int)((days + 4) % 7); /* 0 Sunday */
     if (dow == 6) return t + 2 * DAY;
     if (dow == 0) return t + DAY;
@@ -436,10 +463,13 @@ static void uscc_make(const char *region, int index, char out[19]) {
 /* ---- crypto ---- */
 
 static EVP_PKEY *key_new(int sm2) {
-    return sm2 ? EVP_PKEY_Q_keygen(NULL, NULL, "SM2") : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    return sm2 ? EVP_PKEY_Q_keygen(NULL, NULL, "SM2")
+               : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 }
 
-static int is_sm2(EVP_PKEY *k) { return EVP_PKEY_is_a(k, "SM2"); }
+static int is_sm2(EVP_PKEY *k) {
+    return EVP_PKEY_is_a(k, "SM2");
+}
 
 /* Prepare mctx for signing with k: SHA-256, or SM3 with the standard SM2 ID. *pctx
  * is the caller's to free (NULL for non-SM2). */
@@ -593,9 +623,10 @@ static void plan_companies(demo *g, int n) {
         g->pool[c->type][g->npool[c->type]++] = i;
         for (int tries = 0;; tries++) {
             int reg = pick(r, COUNT(regions));
-            const char *trade = c->type == CO_WORKS    ? works_trades[pick(r, COUNT(works_trades))]
-                                : c->type == CO_SUPPLY ? supply_trades[pick(r, COUNT(supply_trades))]
-                                                       : invest_trades[pick(r, COUNT(invest_trades))];
+            const char *trade = c->type == CO_WORKS ? works_trades[pick(r, COUNT(works_trades))]
+                                : c->type == CO_SUPPLY
+                                    ? supply_trades[pick(r, COUNT(supply_trades))]
+                                    : invest_trades[pick(r, COUNT(invest_trades))];
             const char *w = words[pick(r, COUNT(words))];
             if (tries > 20) /* the combinations ran out: number it */
                 snprintf(c->name, sizeof(c->name), "%s%s%s%d有限公司", regions[reg], w, trade, i);
@@ -610,8 +641,8 @@ static void plan_companies(demo *g, int n) {
             }
         }
         person_name(r, c->legal_rep, sizeof(c->legal_rep));
-        snprintf(c->address, sizeof(c->address), "浙江省舟山市%s%s%d号",
-                 places[pick(r, 4)], roads[pick(r, COUNT(roads))], 1 + pick(r, 400));
+        snprintf(c->address, sizeof(c->address), "浙江省舟山市%s%s%d号", places[pick(r, 4)],
+                 roads[pick(r, COUNT(roads))], 1 + pick(r, 400));
         snprintf(c->phone, sizeof(c->phone), "0580-%07d", 2000000 + pick(r, 7999999));
         /* Electronic traces, unique per company unless a planted group shares them. */
         snprintf(c->ip, sizeof(c->ip), "%d.%d.%d.%d", (int[]){115, 122, 183, 60}[i % 4],
@@ -781,7 +812,8 @@ static void dates_for(demo *g, tplan *t) {
     default: {
         /* historical: announced 45–362 days ago, everything done before now (the live
          * statuses draw these too, so that r's sequence is the same, then move) */
-        t->announce = local_at(now - (int64_t)uniform(r, 45, 362) * DAY, 9 + pick(r, 8), pick(r, 60));
+        t->announce =
+            local_at(now - (int64_t)uniform(r, 45, 362) * DAY, 9 + pick(r, 8), pick(r, 60));
         t->deadline = weekday(local_at(t->announce + span * DAY, 9, 30));
         if (t->kind <= K_PROC) {
             t->eval_at = t->deadline + (int64_t)uniform(r, 2, 26) * HOUR;
@@ -809,8 +841,12 @@ static int64_t bid_price(int64_t budget_fen, double ratio) {
     return llround((double)budget_fen / 100.0 * ratio * 100.0);
 }
 
-static double round2d(double v) { return round(v * 100) / 100; }
-static double factor_of(const tplan *t) { return round(t->bench * 10000) / 10000; }
+static double round2d(double v) {
+    return round(v * 100) / 100;
+}
+static double factor_of(const tplan *t) {
+    return round(t->bench * 10000) / 10000;
+}
 
 /* Validity, scores and ranks of an opened tender's bids by evaluate.c's own method
  * (evaluate_rank, the one evaluate_compute applies): 综合评分法 price score =
@@ -984,14 +1020,16 @@ static void plan_auction(demo *g, int ti) {
         int k = pick(r, n);
         if (n > 1 && k == last) k = (k + 1) % n;
         int64_t when = s < listing ? t->deadline - (int64_t)(listing - s) * gap : at;
-        if (s >= listing) at += (int64_t)uniform(r, 20, 280);
-        else (void)uniform(r, 20, 280);
+        if (s >= listing)
+            at += (int64_t)uniform(r, 20, 280);
+        else
+            (void)uniform(r, 20, 280);
         if (live && when > g->now - 60) { /* the live one: offers so far (r drawn on) */
             last = k;
             continue;
         }
-        g->ab[g->nab++] =
-            (abidplan){.tender = ti, .company = who[k], .step = s, .listing = s < listing, .at = when};
+        g->ab[g->nab++] = (abidplan){
+            .tender = ti, .company = who[k], .step = s, .listing = s < listing, .at = when};
         last = k;
         lead = who[k];
         /* 延时: gaps are under 300 s, so a bid never jumps past the end */
@@ -999,7 +1037,7 @@ static void plan_auction(demo *g, int ti) {
     }
     t->nabids = g->nab - t->first_abid;
     t->winner_company = lead; /* the leader: the last offer written */
-    t->nbids = n; /* participants */
+    t->nbids = n;             /* participants */
     /* store the step count in bench (unused for sales): the premium per step */
     t->bench = steps ? premium / steps : 0;
     t->award_ratio = 1 + (steps ? premium * g->ab[g->nab - 1].step / steps : 0);
@@ -1025,8 +1063,11 @@ static void plan_tenders(demo *g, int count) {
         t->electronic = U(r) < 0.98;
         /* ~95% of the electronic openings are remote (不见面); the others on site */
         t->remote = t->electronic && U(r) < 0.95;
-        t->method = k >= K_PROPERTY ? 3 : k == K_PROC ? (U(r) < 0.7 ? 1 : 0)
-                                      : (x = U(r)) < 0.4 ? 2 : x < 0.75 ? 1 : 0;
+        t->method = k >= K_PROPERTY    ? 3
+                    : k == K_PROC      ? (U(r) < 0.7 ? 1 : 0)
+                    : (x = U(r)) < 0.4 ? 2
+                    : x < 0.75         ? 1
+                                       : 0;
         switch (k) {
         case K_WORKS:
             t->budget = clampd(lognormal(r, 1.8e7, 1.1), 5e5, 2e9);
@@ -1137,13 +1178,13 @@ static void plan_tenders(demo *g, int count) {
     {
         char iso[32];
         time_iso(iso, sizeof(iso), g->now - 400 * DAY);
-        base_year = atoi(iso);
+        base_year = (int)strtol(iso, NULL, 10);
     }
     for (int i = 0; i < count; i++) {
         tplan *t = &g->t[order[i] % 65536];
         char iso[32];
         time_iso(iso, sizeof(iso), t->announce + CST);
-        int year = atoi(iso);
+        int year = (int)strtol(iso, NULL, 10);
         int yi = year - base_year;
         if (yi < 0) yi = 0;
         if (yi > 2) yi = 2;
@@ -1210,8 +1251,9 @@ static const char TENDERS_COLS[] =
     "auction_price_fen, auction_leader_id, created_by, created_at, updated_at)";
 static const char NOTICES_COLS[] =
     "tender_notices (tender_id, kind, title, body, created_by, created_at)";
-static const char DEPOSITS_COLS[] = "trade_deposits (tender_id, company_id, amount_fen, account_no, "
-                                    "account_name, bank, paid_at, status)";
+static const char DEPOSITS_COLS[] =
+    "trade_deposits (tender_id, company_id, amount_fen, account_no, "
+    "account_name, bank, paid_at, status)";
 static const char BIDS_COLS[] =
     "bids (id, tender_id, company_id, user_id, cert_id, seq, status, envelope_kind, "
     "envelope_sha256, envelope_size, to_backup, commitment_sha256, commitment_sig, receipt, "
@@ -1257,10 +1299,10 @@ static void buffers_init(demo *g) {
 
 static tbuf *all_buffers(demo *g, int i) {
     /* in foreign-key order */
-    tbuf *order[] = {&g->users,   &g->companies, &g->cu,        &g->roots,    &g->certs,
-                     &g->logins,  &g->tenders,   &g->notices,  &g->deposits,
-                     &g->bids,    &g->openings,  &g->signins,   &g->texperts, &g->results,
-                     &g->abids,   &g->abidders,  &g->planted,   &g->events};
+    tbuf *order[] = {&g->users,    &g->companies, &g->cu,       &g->roots,    &g->certs,
+                     &g->logins,   &g->tenders,   &g->notices,  &g->deposits, &g->bids,
+                     &g->openings, &g->signins,   &g->texperts, &g->results,  &g->abids,
+                     &g->abidders, &g->planted,   &g->events};
     return i < COUNT(order) ? order[i] : NULL;
 }
 
@@ -1449,12 +1491,12 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
         crypto_sha256_hex(docs[k], strlen(docs[k]), dsha);
         json_array_append_new(plain_docs,
                               json_pack("{s:s, s:s}", "name", doc_names[k], "content_base64", enc));
-        json_array_append_new(
-            meta, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "name", doc_names[k], "sha256", dsha,
-                            "size", (json_int_t)strlen(docs[k]), "author",
-                            k == 0 ? src->author : c->author, "creator",
-                            k == 0 ? "Microsoft Office Word" : "WPS Office", "company",
-                            k == 0 ? src->name : c->name));
+        json_array_append_new(meta,
+                              json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "name", doc_names[k],
+                                        "sha256", dsha, "size", (json_int_t)strlen(docs[k]),
+                                        "author", k == 0 ? src->author : c->author, "creator",
+                                        k == 0 ? "Microsoft Office Word" : "WPS Office", "company",
+                                        k == 0 ? src->name : c->name));
         free(enc);
     }
     json_t *plain = json_pack("{s:s, s:s, s:O, s:o}", "tender_no", t->no, "uscc", c->uscc, "form",
@@ -1500,11 +1542,11 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
     free(plaintext);
     time_iso(at, sizeof(at), b->submitted);
     /* the receipt as bids_submit() makes it (bids.c), signed by the proof key */
-    json_t *receipt = json_pack("{s:I, s:s, s:s, s:i, s:s, s:I, s:s, s:s, s:s}", "bid_id",
-                                (json_int_t)b->id, "tender_no", t->no, "uscc", c->uscc, "seq", 1,
-                                "envelope_sha256", envelope_sha, "envelope_size",
-                                (json_int_t)env_size, "commitment_sha256", sha_plain,
-                                "received_at", at, "key_id", g->have_pk ? g->pk.key_id : "");
+    json_t *receipt =
+        json_pack("{s:I, s:s, s:s, s:i, s:s, s:I, s:s, s:s, s:s}", "bid_id", (json_int_t)b->id,
+                  "tender_no", t->no, "uscc", c->uscc, "seq", 1, "envelope_sha256", envelope_sha,
+                  "envelope_size", (json_int_t)env_size, "commitment_sha256", sha_plain,
+                  "received_at", at, "key_id", g->have_pk ? g->pk.key_id : "");
     char *receipt_s = json_dumps(receipt, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(receipt);
     char receipt_sig[100] = "";
@@ -1540,7 +1582,8 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
         b->decrypted = t->h_decrypt + 20 + pick(&g->r, 900);
         if (t->status == S_OPENING) { /* the live hall: revealed so far, before now */
             int64_t span = g->now - 60 - t->h_decrypt;
-            b->decrypted = t->h_decrypt + 20 + (b->decrypted - t->h_decrypt) % (span > 1 ? span : 1);
+            b->decrypted =
+                t->h_decrypt + 20 + (b->decrypted - t->h_decrypt) % (span > 1 ? span : 1);
         }
         tb_time(r, b->decrypted);
         tb_text(r, "bidder");
@@ -1616,8 +1659,8 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
     /* Paper tenders (electronic = 0) were bid and opened on paper: no electronic bid,
      * hall or result rows; the award is still the winner's price. */
     int paper = !sale && !t->electronic;
-    t->has_opening = !sale && !paper && t->nbids > 0 && t->status != S_ANNOUNCED &&
-                     t->status != S_CANCELLED;
+    t->has_opening =
+        !sale && !paper && t->nbids > 0 && t->status != S_ANNOUNCED && t->status != S_CANCELLED;
     if (t->has_opening) { /* the hall's timeline (see write_opening) */
         t->h_start = t->deadline + 60;
         t->h_decrypt = t->h_start + 480;
@@ -1638,7 +1681,8 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
         if (b->sealed && !g->have_dir) continue; /* no place for its envelope: not written */
         if (write_bid(g, t, b, budget_fen, deposit_fen, e) != 0) return -1;
     }
-    if (paper && t->winner_bid >= 0) t->award_fen = bid_price(budget_fen, g->b[t->winner_bid].ratio);
+    if (paper && t->winner_bid >= 0)
+        t->award_fen = bid_price(budget_fen, g->b[t->winner_bid].ratio);
     int64_t step_fen = 0;
     if (sale && t->nabids) {
         step_fen = fen_of((double)reserve_fen / 100.0 * t->bench, 10000);
@@ -1681,15 +1725,15 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
     if (t->status == S_AUCTION) live_price = t->award_fen, t->award_fen = 0;
     int awarded = t->status == S_DONE && t->award_fen > 0;
     const bidplan *win = !sale && t->winner_bid >= 0 ? &g->b[t->winner_bid] : NULL;
-    const company *winner = win ? &g->co[win->company]
+    const company *winner = win                              ? &g->co[win->company]
                             : sale && t->winner_company >= 0 ? &g->co[t->winner_company]
-                                                              : NULL;
+                                                             : NULL;
     static const char *const status_ids[] = {"contracted", "failed",    "cancelled", "announced",
                                              "evaluation", "publicity", "auction",   "opening"};
     const char *status = status_ids[t->status];
     if (t->status == S_DONE) status = t->contracted ? "contracted" : "awarded";
-    int64_t updated = t->contracted  ? t->contracted
-                      : t->awarded   ? t->awarded
+    int64_t updated = t->contracted              ? t->contracted
+                      : t->awarded               ? t->awarded
                       : t->status == S_PUBLICITY ? t->eval_at
                       : t->status == S_ANNOUNCED ? t->announce
                       : t->status == S_AUCTION   ? t->deadline
@@ -1697,15 +1741,15 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
                                                  : t->deadline + 2 * HOUR;
     if (t->status == S_CANCELLED) updated = t->announce + 5 * DAY;
     char contract_no[48] = "";
-    if (awarded && t->contracted)
-        snprintf(contract_no, sizeof(contract_no), "HT-%s", t->no + 3);
-    json_t *params = t->method == 1 ? json_pack("{s:i, s:i}", "price_weight", 30, "tech_weight", 70)
-                     : t->method == 2 ? json_pack("{s:f, s:f}", "factor_min", 0.95, "factor_max", 0.98)
-                     : t->method == 3 ? json_pack("{s:I, s:i, s:i}", "increment_fen",
-                                                  (json_int_t)(step_fen ? step_fen : 1000000),
-                                                  "extend_seconds", 300, "auction_minutes",
-                                                  t->status == S_AUCTION ? AUCTION_LIVE_MINUTES : 30)
-                                      : json_object();
+    if (awarded && t->contracted) snprintf(contract_no, sizeof(contract_no), "HT-%s", t->no + 3);
+    json_t *params =
+        t->method == 1   ? json_pack("{s:i, s:i}", "price_weight", 30, "tech_weight", 70)
+        : t->method == 2 ? json_pack("{s:f, s:f}", "factor_min", 0.95, "factor_max", 0.98)
+        : t->method == 3
+            ? json_pack("{s:I, s:i, s:i}", "increment_fen",
+                        (json_int_t)(step_fen ? step_fen : 1000000), "extend_seconds", 300,
+                        "auction_minutes", t->status == S_AUCTION ? AUCTION_LIVE_MINUTES : 30)
+            : json_object();
     tbuf *x = &g->tenders;
     tb_int(x, t->id);
     tb_text(x, t->no);
@@ -1718,9 +1762,12 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
     tb_int(x, deposit_fen);
     tb_text(x, method_ids[t->method]);
     tb_json(x, params);
-    tb_text(x, t->kind == K_WORKS  ? "具备建筑工程施工总承包三级及以上资质，拟派项目经理具备二级及以上注册建造师资格"
-               : t->kind == K_PROC ? "具有独立承担民事责任的能力，具有良好的商业信誉和健全的财务会计制度"
-                                   : "中华人民共和国境内的法人、其他组织（法律法规另有规定的除外）");
+    tb_text(x,
+            t->kind == K_WORKS
+                ? "具备建筑工程施工总承包三级及以上资质，拟派项目经理具备二级及以上注册建造师资格"
+            : t->kind == K_PROC
+                ? "具有独立承担民事责任的能力，具有良好的商业信誉和健全的财务会计制度"
+                : "中华人民共和国境内的法人、其他组织（法律法规另有规定的除外）");
     tb_text(x, sale ? "详见出让公告及竞买须知。" : "详见招标文件。");
     tb_text(x, status);
     tb_time(x, t->announce);
@@ -1745,8 +1792,8 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
     tb_id(x, contract_no[0] ? t->award_fen : 0);
     tb_time(x, contract_no[0] ? t->contracted : 0);
     const char *failed = t->status != S_FAILED ? NULL
-                         : sale                ? "挂牌期满无人报名竞买，本次出让终止"
-                                               : "有效投标人不足3家，依法重新招标";
+                         : sale ? "挂牌期满无人报名竞买，本次出让终止"
+                                : "有效投标人不足3家，依法重新招标";
     tb_text(x, failed);
     tb_text(x, t->status == S_CANCELLED ? "招标人调整建设计划，终止本次招标" : NULL);
     tb_time(x, sale ? t->a_ends : 0);
@@ -1772,7 +1819,10 @@ static void write_notices(demo *g, const tplan *t) {
     char body[400];
     snprintf(body, sizeof(body), "%s：%s（编号 %s）已进场交易，投标（竞买）截止时间见交易系统。",
              t->buyer, t->title, t->no);
-    notice(g, t, "announcement", sale ? "出让公告" : t->kind == K_WORKS ? "招标公告" : "采购公告",
+    notice(g, t, "announcement",
+           sale                 ? "出让公告"
+           : t->kind == K_WORKS ? "招标公告"
+                                : "采购公告",
            body, t->announce);
     if (t->status == S_CANCELLED)
         notice(g, t, "cancelled", "终止公告", "招标人调整建设计划，终止本次招标。",
@@ -1782,8 +1832,8 @@ static void write_notices(demo *g, const tplan *t) {
                sale ? "挂牌期满无人报名竞买，本次出让终止。" : "有效投标人不足3家，依法重新招标。",
                t->deadline + 2 * HOUR);
     if (!sale && (t->status == S_DONE || t->status == S_PUBLICITY) && t->eval_at)
-        notice(g, t, "candidates", "中标候选人公示", "评标委员会已完成评审，现将中标候选人公示如下，公示期3日。",
-               t->eval_at + HOUR);
+        notice(g, t, "candidates", "中标候选人公示",
+               "评标委员会已完成评审，现将中标候选人公示如下，公示期3日。", t->eval_at + HOUR);
     if (t->status == S_DONE && t->award_fen > 0) {
         char money[48];
         trade_money_display(t->award_fen, money, sizeof(money));
@@ -1867,7 +1917,8 @@ static void bids_by(demo *g, const tplan *t, int signin, int *idx, int *n) {
  * the hall page replays and the record of who did what when. */
 static void write_events(demo *g, tplan *t) {
     if (!t->has_opening) return;
-    int live = t->status == S_OPENING, seq = 0, n = 0, *idx = xmalloc((size_t)t->nbids * sizeof(int) + 1);
+    int live = t->status == S_OPENING, seq = 0, n = 0,
+        *idx = xmalloc((size_t)t->nbids * sizeof(int) + 1);
     char iso[32];
     event_row(g, t, &seq, "hall_started",
               json_pack("{s:s, s:s, s:s, s:I}", "tender_no", t->no, "title", t->title, "host",
@@ -1878,9 +1929,9 @@ static void write_events(demo *g, tplan *t) {
         const bidplan *b = &g->b[t->first_bid + idx[i]];
         const company *c = &g->co[b->company];
         event_row(g, t, &seq, "signed_in",
-                  json_pack("{s:I, s:s, s:s, s:I}", "company_id", (json_int_t)c->id,
-                            "company_name", c->name, "at", time_iso(iso, sizeof(iso), b->signin),
-                            "signins", (json_int_t)(i + 1)),
+                  json_pack("{s:I, s:s, s:s, s:I}", "company_id", (json_int_t)c->id, "company_name",
+                            c->name, "at", time_iso(iso, sizeof(iso), b->signin), "signins",
+                            (json_int_t)(i + 1)),
                   b->signin);
     }
     int signins = n;
@@ -1910,9 +1961,8 @@ static void write_events(demo *g, tplan *t) {
                             "company_name", c->name, "uscc", c->uscc, "price_fen",
                             (json_int_t)b->price_fen, "price",
                             trade_money_str(b->price_fen, price, sizeof(price)), "duration_days",
-                            b->duration, "quality", "合格", "project_manager", b->pm,
-                            "deposit_ref", dref, "status", "opened", "invalid_reason", "via",
-                            "bidder"),
+                            b->duration, "quality", "合格", "project_manager", b->pm, "deposit_ref",
+                            dref, "status", "opened", "invalid_reason", "via", "bidder"),
                   b->decrypted);
     }
     int opened = n;
@@ -1947,10 +1997,10 @@ static void write_events(demo *g, tplan *t) {
                                (json_int_t)opened, "confirmed", 0, "signins", (json_int_t)signins);
     event_row(g, t, &seq, "closed", closed, t->h_closed);
     if (opened < TRADE_MIN_VALID_BIDS)
-        event_row(g, t, &seq, "failed",
-                  json_pack("{s:s, s:I}", "reason", TENDERS_FAIL_FEW_BIDS, "opened",
-                            (json_int_t)opened),
-                  t->h_closed);
+        event_row(
+            g, t, &seq, "failed",
+            json_pack("{s:s, s:I}", "reason", TENDERS_FAIL_FEW_BIDS, "opened", (json_int_t)opened),
+            t->h_closed);
 }
 
 /* Signed opening records (record.c's PDF, stored and signed as opening.c's
@@ -2002,9 +2052,9 @@ static int write_records(demo *g, err *e) {
         opening_record_payload(t->no, t->record_sha, payload, sizeof(payload));
         proofs_sign(&g->pk, payload, sig, sizeof(sig));
         snprintf(t->record_sig, sizeof(t->record_sig), "ed25519:%s:%s", g->pk.key_id, sig);
-        rc = db_execf(g->d, e,
-                      "UPDATE openings SET record_sha256 = $1, record_sig = $2 WHERE tender_id = $3",
-                      "ssi", t->record_sha, t->record_sig, t->id);
+        rc = db_execf(
+            g->d, e, "UPDATE openings SET record_sha256 = $1, record_sig = $2 WHERE tender_id = $3",
+            "ssi", t->record_sha, t->record_sig, t->id);
     }
     free(pick_idx);
     return rc;
@@ -2068,17 +2118,18 @@ static void named_companies(demo *g) {
     struct {
         int64_t user;
         const char *uscc, *name, *rep, *addr;
-    } named[2] = {{g->bidder_user, TRADE_DEMO_BIDDER_USCC, "东港建设集团有限公司", "周东港",
-                   "浙江省舟山市普陀区东港街道海莲路88号"},
-                  {g->company_user, "", "舟渔水产有限公司", "林舟渔",
-                   "浙江省舟山市定海区临城街道翁山路6号"}};
+    } named[2] = {
+        {g->bidder_user, TRADE_DEMO_BIDDER_USCC, "东港建设集团有限公司", "周东港",
+         "浙江省舟山市普陀区东港街道海莲路88号"},
+        {g->company_user, "", "舟渔水产有限公司", "林舟渔", "浙江省舟山市定海区临城街道翁山路6号"}};
     char created[32], uscc[19];
     time_iso(created, sizeof(created), g->now - 420 * DAY);
     for (int i = 0; i < 2; i++) {
         if (!named[i].user) continue;
         int64_t linked = 0;
-        db_query_int(g->d, NULL, &linked, "SELECT COUNT(*) FROM trade_company_users WHERE user_id = $1",
-                     "i", named[i].user);
+        db_query_int(g->d, NULL, &linked,
+                     "SELECT COUNT(*) FROM trade_company_users WHERE user_id = $1", "i",
+                     named[i].user);
         if (linked) continue;
         if (!named[i].uscc[0]) uscc_make("330902", 990000 + i, uscc);
         int64_t id = g->next_company++;
@@ -2144,8 +2195,8 @@ static int demo_run(db *d, int64_t now, unsigned seed, int count, int use_files,
     g->staff_id = user_by_login(d, "trading_staff");
     snprintf(g->staff_name, sizeof(g->staff_name), "交易中心");
     if (g->staff_id) {
-        db_stmt *s = db_query(d, NULL, "SELECT display_name FROM users WHERE id = $1", "i",
-                              g->staff_id);
+        db_stmt *s =
+            db_query(d, NULL, "SELECT display_name FROM users WHERE id = $1", "i", g->staff_id);
         if (s && db_step(s) == DB_ROW && db_column_text(s, 0))
             snprintf(g->staff_name, sizeof(g->staff_name), "%s", db_column_text(s, 0));
         if (s) db_reset(s);
@@ -2167,8 +2218,7 @@ static int demo_run(db *d, int64_t now, unsigned seed, int count, int use_files,
         next_id(d, "trade_companies", &g->next_company, e) != 0 ||
         next_id(d, "ca_roots", &g->next_root, e) != 0 ||
         next_id(d, "trade_certs", &g->next_cert, e) != 0 ||
-        next_id(d, "tenders", &g->next_tender, e) != 0 ||
-        next_id(d, "bids", &g->next_bid, e) != 0)
+        next_id(d, "tenders", &g->next_tender, e) != 0 || next_id(d, "bids", &g->next_bid, e) != 0)
         goto rollback;
     named_companies(g);
     int nco = count * 10 / 13;
@@ -2224,9 +2274,9 @@ static int demo_run(db *d, int64_t now, unsigned seed, int count, int use_files,
     for (int i = 0; i < g->nt; i++)
         write_events(g, &g->t[i]);
     if (tb_flush(d, &g->events, e) != 0) goto rollback;
-    static const char *const tables[] = {"users", "trade_companies", "ca_roots", "trade_certs",
-                                         "tenders", "bids", "ca_logins",
-                                         "tender_notices", "trade_deposits", "auction_bids"};
+    static const char *const tables[] = {
+        "users", "trade_companies", "ca_roots",       "trade_certs",    "tenders",
+        "bids",  "ca_logins",       "tender_notices", "trade_deposits", "auction_bids"};
     for (int i = 0; i < COUNT(tables); i++)
         if (db_reset_identity(d, tables[i], e) != 0) goto rollback;
     {
@@ -2286,7 +2336,7 @@ int trade_demo_cmd(db *d, const char *data_dir, int use_files) {
            "(%lld companies, max %lld bidders, in %.1f s)\n",
            (long long)c.tenders, (double)c.amount_fen / 1e10,
            c.budget_fen ? 100.0 * (double)c.savings_fen / (double)c.budget_fen : 0.0,
-           (long long)c.bids, (long long)c.groups, (long long)c.companies,
-           (long long)c.max_bidders, c.seconds);
+           (long long)c.bids, (long long)c.groups, (long long)c.companies, (long long)c.max_bidders,
+           c.seconds);
     return 0;
 }

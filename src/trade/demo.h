@@ -61,21 +61,21 @@
 #include "base/err.h"
 #include "db/db.h"
 
-#define TRADE_DEMO_DEFAULT 520   /* tenders in the product's demo year */
-#define TRADE_DEMO_MAX     20000 /* largest ISLE_DEMO_TENDERS */
-#define TRADE_DEMO_SEED    20260601u
+#define TRADE_DEMO_DEFAULT     520   /* tenders in the product's demo year */
+#define TRADE_DEMO_MAX         20000 /* largest ISLE_DEMO_TENDERS */
+#define TRADE_DEMO_SEED        20260601u
 #define TRADE_DEMO_BIDDER_USCC "91330900MA2B7E8F9J" /* 东港建设集团 (the demo user bidder) */
 
 /** What trade_demo_run() wrote. */
 typedef struct trade_demo_counts {
     int present; /* 1: the demo year was there already, nothing written */
     int64_t companies, certs, tenders, bids, envelopes, auction_bids, deposits, logins, experts;
-    int64_t groups;          /* planted collusive groups */
-    int64_t amount_fen;      /* awarded amount, all kinds */
-    int64_t budget_fen;      /* budgets of the awarded works and procurement tenders */
-    int64_t savings_fen;     /* Σ (budget − award) of those */
-    int64_t max_bidders;     /* the largest opening */
-    double seconds;          /* wall time */
+    int64_t groups;      /* planted collusive groups */
+    int64_t amount_fen;  /* awarded amount, all kinds */
+    int64_t budget_fen;  /* budgets of the awarded works and procurement tenders */
+    int64_t savings_fen; /* Σ (budget − award) of those */
+    int64_t max_bidders; /* the largest opening */
+    double seconds;      /* wall time */
 } trade_demo_counts;
 
 /** Generate the trading year: count tenders over the 365 days before now (unix

@@ -187,9 +187,10 @@ TEST(trade_demo_identities_are_valid) {
     if (s) db_reset(s);
     CHECK(sealed > 0);
     CHECK_INT(found, sealed);
-    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM bids WHERE status = 'opened' AND "
-                               "(envelope_size <> 0 OR envelope_sha256 <> "
-                               "'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')"),
+    CHECK_INT(test_db_count(d,
+                            "SELECT COUNT(*) FROM bids WHERE status = 'opened' AND "
+                            "(envelope_size <> 0 OR envelope_sha256 <> "
+                            "'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')"),
               0);
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM bids WHERE receipt_sig = ''"), 0);
 }
@@ -251,13 +252,14 @@ TEST(trade_demo_results_agree_with_evaluate) {
     db *d = full_year();
     if (!d) return;
     err e = {0};
-    db_stmt *s = db_query(d, &e,
-                          "SELECT t.id, t.method, t.budget_fen, COALESCE(t.benchmark_factor, 0), "
-                          "t.method_params, r.bid_id, r.valid, r.price_fen, r.price_score, "
-                          "r.tech_score, r.total_score, r.rank, b.submitted_at, "
-                          "COALESCE(t.award_bid_id, 0) FROM tender_results r JOIN tenders t ON "
-                          "t.id = r.tender_id JOIN bids b ON b.id = r.bid_id ORDER BY t.id, r.bid_id",
-                          "");
+    db_stmt *s =
+        db_query(d, &e,
+                 "SELECT t.id, t.method, t.budget_fen, COALESCE(t.benchmark_factor, 0), "
+                 "t.method_params, r.bid_id, r.valid, r.price_fen, r.price_score, "
+                 "r.tech_score, r.total_score, r.rank, b.submitted_at, "
+                 "COALESCE(t.award_bid_id, 0) FROM tender_results r JOIN tenders t ON "
+                 "t.id = r.tender_id JOIN bids b ON b.id = r.bid_id ORDER BY t.id, r.bid_id",
+                 "");
     CHECK(s != NULL);
     if (!s) return;
     enum { MAXB = 200 };
@@ -280,7 +282,8 @@ TEST(trade_demo_results_agree_with_evaluate) {
             CHECK(evaluate_rank(eb, n, &p, &ref) >= 0);
             for (int i = 0; i < n; i++) {
                 if (fabs(eb[i].price_score - stored[i][0]) > 1e-9 ||
-                    fabs(eb[i].total_score - stored[i][1]) > 1e-9 || eb[i].rank != (int)stored[i][2])
+                    fabs(eb[i].total_score - stored[i][1]) > 1e-9 ||
+                    eb[i].rank != (int)stored[i][2])
                     bad++;
                 if (eb[i].rank == 1 && eb[i].bid_id == award) winners++;
                 if (eb[i].tech_score > tech_weight + 1e-9) over++;
@@ -353,11 +356,12 @@ TEST(trade_demo_auctions_have_phases_and_numbers) {
                                "x.tender_id AND n.company_id = x.company_id WHERE n.bidder_no IS "
                                "NULL"),
               0);
-    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM auction_bidders n WHERE n.bidder_no <> (SELECT "
-                               "COUNT(*) FROM auction_bidders m WHERE m.tender_id = n.tender_id AND "
-                               "m.created_at <= n.created_at) OR n.created_at <> (SELECT MIN(at) "
-                               "FROM auction_bids b WHERE b.tender_id = n.tender_id AND b.company_id "
-                               "= n.company_id)"),
+    CHECK_INT(test_db_count(d,
+                            "SELECT COUNT(*) FROM auction_bidders n WHERE n.bidder_no <> (SELECT "
+                            "COUNT(*) FROM auction_bidders m WHERE m.tender_id = n.tender_id AND "
+                            "m.created_at <= n.created_at) OR n.created_at <> (SELECT MIN(at) "
+                            "FROM auction_bids b WHERE b.tender_id = n.tender_id AND b.company_id "
+                            "= n.company_id)"),
               0);
     /* contested sales had two 挂牌 companies (else 挂牌成交 without a 竞价 end) */
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tenders t WHERE t.auction_ends_at IS NOT NULL "
@@ -420,8 +424,8 @@ TEST(trade_demo_halls_and_paper_tenders) {
                                "AND record_sig LIKE 'ed25519:%'"),
               3);
     err e = {0};
-    db_stmt *s = db_query(d, &e, "SELECT record_sha256 FROM openings WHERE record_sha256 IS NOT NULL",
-                          "");
+    db_stmt *s =
+        db_query(d, &e, "SELECT record_sha256 FROM openings WHERE record_sha256 IS NOT NULL", "");
     int ok = 0;
     while (s && db_step(s) == DB_ROW) {
         char path[256], hex[65];
@@ -441,9 +445,10 @@ TEST(trade_demo_halls_and_paper_tenders) {
                                "t.id WHERE t.status = 'opening' AND o.status = 'decrypting' AND "
                                "o.decrypt_until > '2026-11-20T02:00:00Z'"),
               1);
-    CHECK(test_db_count(d, "SELECT COUNT(*) FROM bids b JOIN tenders t ON t.id = b.tender_id "
-                           "WHERE t.status = 'opening' AND b.status = 'opened' AND b.decrypted_at < "
-                           "'2026-11-20T02:00:00Z'") >= 2);
+    CHECK(test_db_count(d,
+                        "SELECT COUNT(*) FROM bids b JOIN tenders t ON t.id = b.tender_id "
+                        "WHERE t.status = 'opening' AND b.status = 'opened' AND b.decrypted_at < "
+                        "'2026-11-20T02:00:00Z'") >= 2);
     CHECK(test_db_count(d, "SELECT COUNT(*) FROM bids b JOIN tenders t ON t.id = b.tender_id "
                            "JOIN opening_signins s ON s.tender_id = t.id AND s.company_id = "
                            "b.company_id WHERE t.status = 'opening' AND b.status = 'sealed' AND "
@@ -526,9 +531,8 @@ TEST(stats_trading_matches_sql) {
         CHECK_INT((long long)ind(o, "trade.projects"),
                   test_db_count(d, "SELECT COUNT(*) FROM tenders WHERE kind = 'land'"));
         CHECK_INT(json_array_size(json_object_get(o, "by_kind")), 1);
-        CHECK(json_is_null(json_object_get(json_object_get(json_object_get(o, "indicators"),
-                                                           "trade.savings_rate"),
-                                           "value")));
+        CHECK(json_is_null(json_object_get(
+            json_object_get(json_object_get(o, "indicators"), "trade.savings_rate"), "value")));
         json_decref(o);
     }
     /* refusals name the field */
@@ -541,9 +545,8 @@ TEST(stats_trading_matches_sql) {
     CHECK(o != NULL);
     if (o) {
         CHECK_INT((long long)ind(o, "trade.projects"), 0);
-        CHECK(json_is_null(json_object_get(json_object_get(json_object_get(o, "indicators"),
-                                                           "trade.e_rate"),
-                                           "value")));
+        CHECK(json_is_null(json_object_get(
+            json_object_get(json_object_get(o, "indicators"), "trade.e_rate"), "value")));
         json_decref(o);
     }
     size_t n = 0;
