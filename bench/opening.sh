@@ -4,8 +4,8 @@
 #
 # Starts isle on a fresh temp db with demo data; bench/opening-drive.mjs inserts a
 # tender whose deadline has passed with N bidders holding sealed bids, starts the
-# hall, signs every bidder in and opens the decryption window; bench/hall_client.c
-# (bench/sse_client.c adapted: -P path, -B base seq, latency from the event's "at")
+# hall, signs every bidder in and opens the decryption window; bench/sse_client.c
+# in hall mode (-P path, -B base seq, latency from the event's "at")
 # opens W anonymous SSE watchers on GET /api/v1/trade/tenders/ID/hall/live; when all
 # are connected every bidder POSTs its reveal (the plaintext, base64) at a uniformly
 # random moment within SPREAD seconds, and the host closes the window. Each reveal is
@@ -51,7 +51,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # shellcheck disable=SC2046
-gcc -std=c17 -O2 -Wall -Wextra -o "$T/hall_client" bench/hall_client.c \
+gcc -std=c17 -O2 -Wall -Wextra -o "$T/sse_client" bench/sse_client.c \
     $(pkg-config --cflags --libs libevent) -lpthread
 
 NOFILE=$(raise_nofile $((WATCHERS * 2 + 2048)))
@@ -75,7 +75,7 @@ echo "bench/opening.sh: $(nproc) cores, isle --threads $THREADS, tender $TENDER,
 
 CPU0=$(cpu_ticks "$ISLE_PID")
 M0=$(cpu_snapshot)
-"$T/hall_client" -p "$PORT" -n "$WATCHERS" -e "$BIDDERS" -B "$BASE" \
+"$T/sse_client" -p "$PORT" -n "$WATCHERS" -e "$BIDDERS" -B "$BASE" \
     -P "/api/v1/trade/tenders/$TENDER/hall/live" -r "$ISLE_PID" -j "$CLIENT_THREADS" \
     -w $((SPREAD + 120)) >"$T/client.out" 2>"$T/client.err" &
 CLIENT_PID=$!

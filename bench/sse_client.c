@@ -16,6 +16,16 @@
  * duplicates and latency percentiles. With -r PID it also samples that
  * process's VmRSS/VmHWM (the server's memory) while everyone is connected.
  *
+ * Hall mode (bench/opening.sh's watchers): nothing is published (no -T:
+ * bench/opening-drive.mjs drives the hall), and
+ *   -P PATH   subscribes to PATH (the hall's /api/v1/trade/tenders/ID/hall/live)
+ *             instead of /api/v1/events/TOPIC;
+ *   -B BASE   an event's index is its data's "seq" minus BASE (the hall's seq of the
+ *             first 唱标 event), so EVENTS consecutive hall events are counted;
+ *   with -P, an event's origin time is its data's "at" (UTC, milliseconds, stamped
+ *             when the server appended the event inside the revealing transaction)
+ *             when it carries no "t": latency = arrival - at, so it includes the commit.
+ *
  * It only ever connects to 127.0.0.0/8. Every wait has a time limit.
  * Build: gcc -O2 -o sse_client sse_client.c $(pkg-config --cflags --libs libevent) -lpthread */
 #define _GNU_SOURCE
@@ -58,6 +68,9 @@ static struct {
     int interval_ms;
     const char *token;
     const char *topic;
+    const char *path; /* -P: the stream's path */
+    int hall;         /* -P given: origin time may come from "at" */
+    long base_seq;    /* -B */
     int batch;
     int sources;
     int threads;
@@ -74,6 +87,8 @@ static struct {
     .events = 100,
     .interval_ms = 20,
     .topic = "public.bench",
+    .path = NULL,
+    .base_seq = 0,
     .batch = 256,
     .sources = -1,
     .threads = 1,
@@ -194,7 +209,7 @@ static void conn_fail(conn *c, const char *why, int status) {
 }
 
 static void conn_open(worker *w, conn *c) {
-    static const char req_fmt[] = "GET /api/v1/events/%s HTTP/1.1\r\n"
+    static const char req_fmt[] = "GET %s HTTP/1.1\r\n"
                                   "Host: %s:%d\r\n"
                                   "Accept: text/event-stream\r\n"
                                   "Cache-Control: no-cache\r\n"
@@ -234,7 +249,7 @@ static void conn_open(worker *w, conn *c) {
         conn_fail(c, "connect", 0);
         return;
     }
-    evbuffer_add_printf(bufferevent_get_output(c->bev), req_fmt, opt.topic, opt.server_addr,
+    evbuffer_add_printf(bufferevent_get_output(c->bev), req_fmt, opt.path, opt.server_addr,
                         opt.port);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
@@ -367,6 +382,22 @@ static int json_int_field(const char *json, const char *quoted_key, int64_t *out
     return 1;
 }
 
+/* "at":"YYYY-MM-DDTHH:MM:SS.mmmZ" → CLOCK_REALTIME microseconds. */
+static int json_at_field(const char *json, int64_t *out) {
+    const char *p = strstr(json, "\"at\":\"");
+    if (!p) return 0;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int ms = 0;
+    if (sscanf(p + 6, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = (int64_t)timegm(&tm) * 1000000 + (int64_t)ms * 1000;
+    return 1;
+}
+
 static void conn_dispatch_event(conn *c, int64_t now) {
     worker *w = c->w;
     if (!c->has_seq || c->seq < 0 || c->seq >= opt.events) {
@@ -412,7 +443,11 @@ static void conn_line(conn *c, char *line, size_t len, int64_t now) {
         int64_t v;
         if (json_int_field(line + 5, "\"seq\"", &v)) {
             c->has_seq = 1;
-            c->seq = (long)v;
+            c->seq = (long)(v - opt.base_seq);
+        }
+        if (opt.hall && json_at_field(line + 5, &v)) {
+            c->has_t = 1;
+            c->t = v;
         }
         if (json_int_field(line + 5, "\"t\"", &v)) {
             c->has_t = 1;
@@ -847,6 +882,7 @@ static void usage(void) {
         stderr,
         "usage: sse_client -p PORT [-a 127.0.0.1] [-n SUBSCRIBERS=10000] [-e EVENTS=100]\n"
         "  [-i INTERVAL_MS=20] [-T TOKEN (publish; else only subscribe)] [-o TOPIC=public.bench]\n"
+        "  [-P PATH (subscribe to PATH; hall mode) [-B BASE_SEQ=0 (subtracted from seq)]]\n"
         "  [-b BATCH=256 handshakes in flight] [-s SOURCES (127.0.0.2..; default auto)]\n"
         "  [-j THREADS=1] [-w TIMEOUT_S=180] [-c CONNECT_TIMEOUT_S=90] [-d DRAIN_TIMEOUT_S=30]\n"
         "  [-W SETTLE_MS=500] [-r SERVER_PID (sample its VmRSS/VmHWM)] [-v per-event lines]\n");
@@ -890,7 +926,7 @@ static void choose_sources(void) {
 
 int main(int argc, char **argv) {
     int ch;
-    while ((ch = getopt(argc, argv, "p:a:n:e:i:T:o:b:s:j:w:c:d:W:r:vh")) != -1) {
+    while ((ch = getopt(argc, argv, "p:a:n:e:i:T:o:P:B:b:s:j:w:c:d:W:r:vh")) != -1) {
         switch (ch) {
         case 'p':
             opt.port = parse_int(optarg, 1, 65535);
@@ -912,6 +948,13 @@ int main(int argc, char **argv) {
             break;
         case 'o':
             opt.topic = optarg;
+            break;
+        case 'P':
+            opt.path = optarg;
+            opt.hall = 1;
+            break;
+        case 'B':
+            opt.base_seq = parse_int(optarg, 0, 1000000000);
             break;
         case 'b':
             opt.batch = parse_int(optarg, 1, 100000);
@@ -956,6 +999,12 @@ int main(int argc, char **argv) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
               *p == '-'))
             usage();
+    static char default_path[256];
+    if (!opt.path) {
+        int n = snprintf(default_path, sizeof default_path, "/api/v1/events/%s", opt.topic);
+        if (n < 0 || (size_t)n >= sizeof default_path) usage();
+        opt.path = default_path;
+    }
     signal(SIGPIPE, SIG_IGN);
 
     struct rlimit rl;

@@ -19,37 +19,10 @@
 #include "base/timeutil.h"
 #include "trade/auction.h"
 
-static int id_param(http_req *r, int64_t *id) {
-    const char *s = http_param(r, "id");
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "项目不存在");
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
-/* The caller as a trade actor; anonymous visitors have user_id 0 and no role. */
-static int actor_for(http_req *r, trade_actor *a) {
-    memset(a, 0, sizeof(*a));
-    a->user_id = r->user.id;
-    a->role = r->user.id ? r->user.role : 0;
-    a->audit = api_actor(r);
-    if (!r->user.id) return 0;
-    err e = {0};
-    if (trade_actor_load(r->db, a, &e) != 0) {
-        http_reply_err(r, &e);
-        return -1;
-    }
-    return 0;
-}
-
 static void auction_get_h(http_req *r) {
     int64_t id;
     trade_actor a;
-    if (id_param(r, &id) != 0 || actor_for(r, &a) != 0) return;
+    if (api_path_id(r, "id", "项目", &id) != 0 || api_trade_actor(r, &a) != 0) return;
     err e = {0};
     json_t *st = auction_get(r->db, &a, id, time_now(), &e);
     if (!st) {
@@ -64,7 +37,7 @@ static void auction_bid_h(http_req *r) {
     static const jsonx_field spec[] = {
         {"amount", JX_ANY, 0, 0}, {"amount_fen", JX_INT, 0, 0}, {NULL}};
     int64_t id;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "项目", &id) != 0) return;
     json_t *body = api_body(r, spec, 0);
     if (!body) return;
     json_t *amount = json_object_get(body, "amount"), *fen = json_object_get(body, "amount_fen");
@@ -85,7 +58,7 @@ static void auction_bid_h(http_req *r) {
     }
     json_decref(body);
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     json_t *st = NULL;
     if (auction_bid(r->db, &a, id, amount_fen, r->client_ip, &st, &e) != 0) {
         http_reply_err(r, &e);
@@ -96,12 +69,12 @@ static void auction_bid_h(http_req *r) {
 
 static void auction_close_h(http_req *r) {
     int64_t id;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "项目", &id) != 0) return;
     json_t *body = api_body(r, NULL, 1);
     if (!body) return;
     json_decref(body);
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     err e = {0};
     json_t *st = NULL;
     if (auction_close(r->db, &a, id, &st, &e) != 0) {

@@ -28,31 +28,6 @@
 #define VIEW_ROLES   (ROLE_BIDDER | ROLE_COMPANY | ROLE_TRADING_STAFF | ROLE_SUPERVISOR | ROLE_ADMIN)
 #define FIELD_MAX    4096
 
-static int id_param(http_req *r, int64_t *id) {
-    const char *s = http_param(r, "id");
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "没有这个项目或投标");
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
-static int actor_for(http_req *r, trade_actor *a) {
-    memset(a, 0, sizeof(*a));
-    a->user_id = r->user.id;
-    a->role = r->user.role;
-    a->audit = api_actor(r);
-    err e = {0};
-    if (trade_actor_load(r->db, a, &e) != 0) {
-        http_reply_err(r, &e);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- the multipart form ---- */
 
 enum { F_ENVELOPE, F_KIND, F_COMMIT, F_SIG, F_CERT, F_MACHINE, F_COUNT };
@@ -142,7 +117,7 @@ static void form_free(bid_form *f) {
 
 static void submit(http_req *r) {
     int64_t tender_id;
-    if (id_param(r, &tender_id) != 0) return;
+    if (api_path_id(r, "id", "项目", &tender_id) != 0) return;
     const char *ct = http_header(r, "Content-Type");
     char *media = NULL, *boundary = NULL;
     if (!ct || http_parse_content_type(r->arena, ct, "boundary", &media, &boundary) != 0 ||
@@ -156,7 +131,7 @@ static void submit(http_req *r) {
         return;
     }
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     bid_form f = {.current = -1, .body_len = (size_t)r->upload_len};
     multipart_callbacks cb = {form_begin, form_data, NULL};
     multipart_limits lim = {.max_parts = F_COUNT + 1};
@@ -202,7 +177,7 @@ static void submit(http_req *r) {
 static void list(http_req *r) {
     int64_t tender_id;
     trade_actor a;
-    if (id_param(r, &tender_id) != 0 || actor_for(r, &a) != 0) return;
+    if (api_path_id(r, "id", "项目", &tender_id) != 0 || api_trade_actor(r, &a) != 0) return;
     err e = {0};
     json_t *out = bids_list(r->db, &a, tender_id, &e);
     if (!out) {
@@ -215,7 +190,7 @@ static void list(http_req *r) {
 static void withdraw(http_req *r) {
     int64_t tender_id;
     trade_actor a;
-    if (id_param(r, &tender_id) != 0 || actor_for(r, &a) != 0) return;
+    if (api_path_id(r, "id", "项目", &tender_id) != 0 || api_trade_actor(r, &a) != 0) return;
     err e = {0};
     if (bids_withdraw(r->db, &a, tender_id, &e) != 0) {
         http_reply_err(r, &e);
@@ -227,7 +202,7 @@ static void withdraw(http_req *r) {
 static void receipt(http_req *r) {
     int64_t bid_id;
     trade_actor a;
-    if (id_param(r, &bid_id) != 0 || actor_for(r, &a) != 0) return;
+    if (api_path_id(r, "id", "投标", &bid_id) != 0 || api_trade_actor(r, &a) != 0) return;
     err e = {0};
     json_t *out = bids_receipt_get(r->db, &a, bid_id, &e);
     if (!out) {

@@ -51,19 +51,6 @@ static void too_many(http_req *r, int wait) {
     http_reply_error(r, 429, "rate_limited", "", "登录尝试过多，请 %d 秒后再试", wait);
 }
 
-static int actor_for(http_req *r, trade_actor *a) {
-    memset(a, 0, sizeof(*a));
-    a->user_id = r->user.id;
-    a->role = r->user.role;
-    a->audit = api_actor(r);
-    err e = {0};
-    if (trade_actor_load(r->db, a, &e) != 0) {
-        http_reply_err(r, &e);
-        return -1;
-    }
-    return 0;
-}
-
 static void roots_list(http_req *r) {
     err e = {0};
     int staff = r->user.id && http_has_role(r, CA_STAFF);
@@ -75,18 +62,27 @@ static void roots_list(http_req *r) {
     http_reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
+/* The element of items whose "id" is id (a new reference), or NULL; items (NULL
+ * accepted) is released. */
+static json_t *take_by_id(json_t *items, int64_t id) {
+    json_t *found = NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(items, i, v) {
+        if (json_integer_value(json_object_get(v, "id")) == id) found = json_incref(v);
+    }
+    json_decref(items);
+    return found;
+}
+
 static void roots_add(http_req *r) {
     static const jsonx_field spec[] = {{"pem", JX_STRING, 1, CA_PEM_MAX},
                                        {"name", JX_STRING, 0, CA_NAME_MAX},
                                        {"home", JX_BOOL, 0, 0},
                                        {NULL}};
-    json_t *body = api_body(r, spec, 0);
-    if (!body) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (api_trade_body(r, spec, 0, &body, &a) != 0) return;
     err e = {0};
     json_t *out = NULL;
     const char *pem = jsonx_str(body, "pem");
@@ -102,20 +98,11 @@ static void roots_add(http_req *r) {
 
 static void roots_patch(http_req *r) {
     static const jsonx_field spec[] = {{"disabled", JX_BOOL, 1, 0}, {NULL}};
-    const char *s = http_param(r, "id");
-    char *end = NULL;
-    long long id = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || id <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "没有这个根证书");
-        return;
-    }
-    json_t *body = api_body(r, spec, 0);
-    if (!body) return;
+    int64_t id;
+    if (api_path_id(r, "id", "根证书", &id) != 0) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (api_trade_body(r, spec, 0, &body, &a) != 0) return;
     err e = {0};
     int rc = ca_root_disable(r->db, &a, id, jsonx_bool(body, "disabled", 0), &e);
     json_decref(body);
@@ -123,26 +110,15 @@ static void roots_patch(http_req *r) {
         http_reply_err(r, &e);
         return;
     }
-    json_t *items = ca_roots_list(r->db, 1, &e);
-    json_t *found = NULL;
-    size_t i;
-    json_t *v;
-    json_array_foreach(items, i, v) {
-        if (json_integer_value(json_object_get(v, "id")) == id) found = json_incref(v);
-    }
-    json_decref(items);
+    json_t *found = take_by_id(ca_roots_list(r->db, 1, &e), id);
     http_reply_json(r, 200, json_pack("{s:o}", "root", found ? found : json_null()));
 }
 
 static void crls_add(http_req *r) {
     static const jsonx_field spec[] = {{"pem", JX_STRING, 1, CA_CRL_MAX}, {NULL}};
-    json_t *body = api_body(r, spec, 0);
-    if (!body) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (api_trade_body(r, spec, 0, &body, &a) != 0) return;
     err e = {0};
     json_t *out = NULL;
     const char *pem = jsonx_str(body, "pem");
@@ -181,26 +157,14 @@ static void stats(http_req *r) {
 
 static json_t *cert_by_id(http_req *r, int64_t user_id, int64_t id) {
     err e = {0};
-    json_t *items = ca_user_certs(r->db, user_id, &e);
-    json_t *found = NULL;
-    size_t i;
-    json_t *v;
-    json_array_foreach(items, i, v) {
-        if (json_integer_value(json_object_get(v, "id")) == id) found = json_incref(v);
-    }
-    json_decref(items);
-    return found;
+    return take_by_id(ca_user_certs(r->db, user_id, &e), id);
 }
 
 static void certs_register(http_req *r) {
     static const jsonx_field spec[] = {{"certificate", JX_STRING, 1, CA_PEM_MAX}, {NULL}};
-    json_t *body = api_body(r, spec, 0);
-    if (!body) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (api_trade_body(r, spec, 0, &body, &a) != 0) return;
     err e = {0};
     int64_t id = 0;
     const char *pem = jsonx_str(body, "certificate");

@@ -33,44 +33,10 @@
 #define STAFF       (ROLE_TRADING_STAFF | ROLE_ADMIN)
 #define PUBLIC_AUTH (ROUTE_PUBLIC | ROUTE_OPTIONAL_AUTH)
 
-/* Anonymous callers get user_id -1: user 0 is the system, which counts as staff. */
-static int actor_for(http_req *r, trade_actor *a) {
-    memset(a, 0, sizeof(*a));
-    a->user_id = r->user.id ? r->user.id : -1;
-    a->role = r->user.id ? r->user.role : 0;
-    a->audit = api_actor(r);
-    err e = {0};
-    if (r->user.id && trade_actor_load(r->db, a, &e) != 0) {
-        http_reply_err(r, &e);
-        return -1;
-    }
-    return 0;
-}
-
-static int id_param(http_req *r, const char *name, const char *what, int64_t *id) {
-    const char *s = http_param(r, name);
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", name, "%s不存在", what);
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
-static void reply(http_req *r, int status, json_t *body, const err *e) {
-    if (!body) {
-        http_reply_err(r, e);
-        return;
-    }
-    http_reply_json(r, status, body);
-}
-
 /* Decode actor and tender id; 0 or -1 (answered). */
 static int begin(http_req *r, trade_actor *a, int64_t *id) {
-    if (id_param(r, "id", "项目", id) != 0) return -1;
-    return actor_for(r, a);
+    if (api_path_id(r, "id", "项目", id) != 0) return -1;
+    return api_trade_actor(r, a);
 }
 
 /* After a state change: answer with the caller's evaluation view. */
@@ -79,21 +45,21 @@ static void done(http_req *r, int rc, const trade_actor *a, int64_t id, err *e) 
         http_reply_err(r, e);
         return;
     }
-    reply(r, 200, evaluate_get(r->db, a, id, e), e);
+    api_reply(r, 200, evaluate_get(r->db, a, id, e), e);
 }
 
 /* ---- the pool ---- */
 
 static void experts_get(http_req *r) {
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     err e = {0};
-    reply(r, 200, evaluate_expert_list(r->db, &a, http_query(r, "q"), &e), &e);
+    api_reply(r, 200, evaluate_expert_list(r->db, &a, http_query(r, "q"), &e), &e);
 }
 
 static void experts_post(http_req *r) {
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     json_t *body = api_body(r, NULL, 0);
     if (!body) return;
     err e = {0};
@@ -109,9 +75,9 @@ static void experts_post(http_req *r) {
 
 static void conflicts_post(http_req *r) {
     int64_t id;
-    if (id_param(r, "id", "专家", &id) != 0) return;
+    if (api_path_id(r, "id", "专家", &id) != 0) return;
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     static const jsonx_field spec[] = {
         {"party", JX_STRING, 1, TRADE_NAME_MAX}, {"reason", JX_STRING, 1, 500}, {NULL, 0, 0, 0}};
     json_t *body = api_body(r, spec, 0);
@@ -129,9 +95,9 @@ static void conflicts_post(http_req *r) {
 
 static void desk_get(http_req *r) {
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     err e = {0};
-    reply(r, 200, evaluate_assignments(r->db, &a, &e), &e);
+    api_reply(r, 200, evaluate_assignments(r->db, &a, &e), &e);
 }
 
 /* ---- the panel ---- */
@@ -156,7 +122,7 @@ static void draw_post(http_req *r) {
         http_reply_err(r, &e);
         return;
     }
-    reply(r, 201, out, &e);
+    api_reply(r, 201, out, &e);
 }
 
 static void panel_get(http_req *r) {
@@ -164,7 +130,7 @@ static void panel_get(http_req *r) {
     int64_t id;
     if (begin(r, &a, &id) != 0) return;
     err e = {0};
-    reply(r, 200, evaluate_experts_get(r->db, &a, id, &e), &e);
+    api_reply(r, 200, evaluate_experts_get(r->db, &a, id, &e), &e);
 }
 
 /* ---- evaluation ---- */
@@ -174,7 +140,7 @@ static void evaluation_get(http_req *r) {
     int64_t id;
     if (begin(r, &a, &id) != 0) return;
     err e = {0};
-    reply(r, 200, evaluate_get(r->db, &a, id, &e), &e);
+    api_reply(r, 200, evaluate_get(r->db, &a, id, &e), &e);
 }
 
 static void scores_put(http_req *r) {
@@ -210,7 +176,7 @@ static void report_get(http_req *r) {
     int64_t id;
     if (begin(r, &a, &id) != 0) return;
     err e = {0};
-    reply(r, 200, evaluate_report_json(r->db, &a, id, &e), &e);
+    api_reply(r, 200, evaluate_report_json(r->db, &a, id, &e), &e);
 }
 
 static void report_pdf(http_req *r) {
@@ -264,7 +230,7 @@ static void objection_reply(http_req *r) {
     trade_actor a;
     int64_t id, oid;
     if (begin(r, &a, &id) != 0) return;
-    if (id_param(r, "oid", "异议", &oid) != 0) return;
+    if (api_path_id(r, "oid", "异议", &oid) != 0) return;
     static const jsonx_field spec[] = {{"reply", JX_STRING, 1, EVAL_OBJECTION_MAX},
                                        {NULL, 0, 0, 0}};
     json_t *body = api_body(r, spec, 0);

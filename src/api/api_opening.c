@@ -35,58 +35,44 @@ __attribute__((constructor)) static void api_opening_init(void) {
     trade_set_publish_hook(publish_hall);
 }
 
-static int id_param(http_req *r, int64_t *id) {
-    const char *s = http_param(r, "id");
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", "id", "项目不存在");
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
-/* The caller as a trade actor; NULL for anonymous watchers (never the system actor,
- * whose user_id 0 would make it staff). */
+/* The caller as a trade actor; *out NULL for anonymous watchers (opening.h's rule). */
 static int actor_for(http_req *r, trade_actor *a, const trade_actor **out) {
     *out = NULL;
-    if (!r->user.id) return 0;
-    memset(a, 0, sizeof(*a));
-    a->user_id = r->user.id;
-    a->role = r->user.role;
-    a->audit = api_actor(r);
-    err e = {0};
-    if (trade_actor_load(r->db, a, &e) != 0) {
-        http_reply_err(r, &e);
-        return -1;
-    }
-    *out = a;
+    if (api_trade_actor(r, a) != 0) return -1;
+    if (r->user.id) *out = a;
     return 0;
 }
 
-static void hall_get(http_req *r) {
-    int64_t id;
-    if (id_param(r, &id) != 0) return;
-    trade_actor a;
-    const trade_actor *ap;
-    if (actor_for(r, &a, &ap) != 0) return;
-    err e = {0};
-    json_t *o = opening_get(r->db, ap, id, &e);
+/* The tender id, then the caller (actor_for). 0, or -1 after answering. */
+static int begin(http_req *r, int64_t *id, trade_actor *a, const trade_actor **out) {
+    if (api_path_id(r, "id", "项目", id) != 0) return -1;
+    return actor_for(r, a, out);
+}
+
+/* A view of the hall: never cached, it changes with every event. */
+static void reply_live(http_req *r, json_t *o, const err *e) {
     if (!o) {
-        http_reply_err(r, &e);
+        http_reply_err(r, e);
         return;
     }
     http_set_header(r, "Cache-Control", "no-store");
     http_reply_json(r, 200, o);
 }
 
-static void hall_act(http_req *r) {
+static void hall_get(http_req *r) {
     int64_t id;
-    if (id_param(r, &id) != 0) return;
     trade_actor a;
     const trade_actor *ap;
-    if (actor_for(r, &a, &ap) != 0) return;
+    if (begin(r, &id, &a, &ap) != 0) return;
+    err e = {0};
+    reply_live(r, opening_get(r->db, ap, id, &e), &e);
+}
+
+static void hall_act(http_req *r) {
+    int64_t id;
+    trade_actor a;
+    const trade_actor *ap;
+    if (begin(r, &id, &a, &ap) != 0) return;
     json_t *body = api_body(r, NULL, 1);
     if (!body) return;
     err e = {0};
@@ -102,7 +88,7 @@ static void hall_act(http_req *r) {
 
 static void hall_events(http_req *r) {
     int64_t id, after, limit;
-    if (id_param(r, &id) != 0) return;
+    if (api_path_id(r, "id", "项目", &id) != 0) return;
     /* seq is a 32-bit column on PostgreSQL */
     if (http_query_int(r, "after", 0, 0, INT32_MAX, &after) != 0) return;
     if (http_query_int(r, "limit", 500, 1, 1000, &limit) != 0) return;
@@ -110,21 +96,14 @@ static void hall_events(http_req *r) {
     const trade_actor *ap;
     if (actor_for(r, &a, &ap) != 0) return;
     err e = {0};
-    json_t *o = opening_events(r->db, ap, id, after, (int)limit, &e);
-    if (!o) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_set_header(r, "Cache-Control", "no-store");
-    http_reply_json(r, 200, o);
+    reply_live(r, opening_events(r->db, ap, id, after, (int)limit, &e), &e);
 }
 
 static void hall_live(http_req *r) {
     int64_t id;
-    if (id_param(r, &id) != 0) return;
     trade_actor a;
     const trade_actor *ap;
-    if (actor_for(r, &a, &ap) != 0) return;
+    if (begin(r, &id, &a, &ap) != 0) return;
     /* The same visibility as the hall (drafts are nobody's but staff's). */
     err e = {0};
     if (opening_visible(r->db, ap, id, &e) != 0) {
@@ -138,10 +117,9 @@ static void hall_live(http_req *r) {
 
 static void hall_record(http_req *r) {
     int64_t id;
-    if (id_param(r, &id) != 0) return;
     trade_actor a;
     const trade_actor *ap;
-    if (actor_for(r, &a, &ap) != 0) return;
+    if (begin(r, &id, &a, &ap) != 0) return;
     err e = {0};
     unsigned char *pdf = NULL;
     size_t len = 0;

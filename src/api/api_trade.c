@@ -37,49 +37,29 @@
 #define FILE_MAX    (20u * 1024 * 1024)
 #define PUBLIC_AUTH (ROUTE_PUBLIC | ROUTE_OPTIONAL_AUTH)
 
-static int actor_for(http_req *r, trade_actor *a) {
-    memset(a, 0, sizeof(*a));
-    a->user_id = r->user.id ? r->user.id : -1;
-    a->role = r->user.id ? r->user.role : 0;
-    a->audit = api_actor(r);
-    err e = {0};
-    if (r->user.id && trade_actor_load(r->db, a, &e) != 0) {
-        http_reply_err(r, &e);
-        return -1;
-    }
-    return 0;
+/* The path id (id NULL: none), the body (body NULL: none; see api_body) and the actor.
+ * 0, or -1 after answering. On success the caller owns *body. */
+static int begin(http_req *r, int64_t *id, const jsonx_field *spec, int optional, json_t **body,
+                 trade_actor *a) {
+    if (id && api_path_id(r, "id", "项目", id) != 0) return -1;
+    return body ? api_trade_body(r, spec, optional, body, a) : api_trade_actor(r, a);
 }
 
-static int id_param(http_req *r, const char *name, int64_t *id) {
-    const char *s = http_param(r, name);
-    char *end;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || v <= 0) {
-        http_reply_error(r, 404, "not_found", name, "项目不存在");
-        return -1;
-    }
-    *id = v;
-    return 0;
-}
-
-static void reply(http_req *r, int status, json_t *body, const err *e) {
-    if (!body) {
+/* After a change (rc from the domain): the tender as the caller sees it, or e. */
+static void reply_tender(http_req *r, int rc, int status, const trade_actor *a, int64_t id,
+                         err *e) {
+    if (rc != 0) {
         http_reply_err(r, e);
         return;
     }
-    http_reply_json(r, status, body);
-}
-
-static void reply_tender(http_req *r, int status, const trade_actor *a, int64_t id) {
-    err e = {0};
-    reply(r, status, tenders_get(r->db, a, id, &e), &e);
+    api_reply(r, status, tenders_get(r->db, a, id, e), e);
 }
 
 /* ---- lists ---- */
 
 static void list_common(http_req *r, const char *phase) {
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     tenders_filter f = {0};
     f.kind = http_query(r, "kind");
     f.status = http_query(r, "status");
@@ -115,104 +95,64 @@ static void results_get(http_req *r) {
 /* ---- one tender ---- */
 
 static void tenders_post(http_req *r) {
-    json_t *body = http_json_body(r, NULL);
-    if (!body) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (begin(r, NULL, NULL, 0, &body, &a) != 0) return;
     err e = {0};
     int64_t id = 0;
     int rc = tenders_create(r->db, &a, body, &id, &e);
     json_decref(body);
-    if (rc != 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    reply_tender(r, 201, &a, id);
+    reply_tender(r, rc, 201, &a, id, &e);
 }
 
 static void tender_get_one(http_req *r) {
     int64_t id;
-    if (id_param(r, "id", &id) != 0) return;
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
-    reply_tender(r, 200, &a, id);
+    if (begin(r, &id, NULL, 0, NULL, &a) != 0) return;
+    err e = {0};
+    reply_tender(r, 0, 200, &a, id, &e);
 }
 
 static void tender_patch(http_req *r) {
     int64_t id;
-    if (id_param(r, "id", &id) != 0) return;
-    json_t *body = http_json_body(r, NULL);
-    if (!body) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (begin(r, &id, NULL, 0, &body, &a) != 0) return;
     err e = {0};
     int rc = tenders_update(r->db, &a, id, body, &e);
     json_decref(body);
-    if (rc != 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    reply_tender(r, 200, &a, id);
+    reply_tender(r, rc, 200, &a, id, &e);
 }
 
 static void tender_announce(http_req *r) {
     int64_t id;
-    if (id_param(r, "id", &id) != 0) return;
-    json_t *body = api_body(r, NULL, 1);
-    if (!body) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (begin(r, &id, NULL, 1, &body, &a) != 0) return;
     err e = {0};
     int rc = tenders_announce(r->db, &a, id, body, &e);
     json_decref(body);
-    if (rc != 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    reply_tender(r, 200, &a, id);
+    reply_tender(r, rc, 200, &a, id, &e);
 }
 
 static void tender_cancel(http_req *r) {
-    int64_t id;
-    if (id_param(r, "id", &id) != 0) return;
     static const jsonx_field spec[] = {
         {"reason", JX_STRING, 1, TENDERS_REASON_MAX}, {"version", JX_INT, 0, 0}, {NULL, 0, 0, 0}};
-    json_t *body = api_body(r, spec, 0);
-    if (!body) return;
+    int64_t id;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (begin(r, &id, spec, 0, &body, &a) != 0) return;
     err e = {0};
     int rc = tenders_cancel(r->db, &a, id, jsonx_str(body, "reason"), &e);
     json_decref(body);
-    if (rc != 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    reply_tender(r, 200, &a, id);
+    reply_tender(r, rc, 200, &a, id, &e);
 }
 
 static void notices_post(http_req *r) {
     int64_t id;
-    if (id_param(r, "id", &id) != 0) return;
-    json_t *body = http_json_body(r, NULL);
-    if (!body) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (begin(r, &id, NULL, 0, &body, &a) != 0) return;
     err e = {0};
     int64_t nid = 0;
     int rc = tenders_notice(r->db, &a, id, body, &nid, &e);
@@ -232,18 +172,18 @@ static void notices_post(http_req *r) {
 
 static void notices_get(http_req *r) {
     int64_t id;
-    if (id_param(r, "id", &id) != 0) return;
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (begin(r, &id, NULL, 0, NULL, &a) != 0) return;
     err e = {0};
-    reply(r, 200, tenders_notices(r->db, &a, id, &e), &e);
+    api_reply(r, 200, tenders_notices(r->db, &a, id, &e), &e);
 }
 
 static void file_get(http_req *r) {
     int64_t id, fid;
-    if (id_param(r, "id", &id) != 0 || id_param(r, "fid", &fid) != 0) return;
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_path_id(r, "id", "项目", &id) != 0 || api_path_id(r, "fid", "文件", &fid) != 0 ||
+        api_trade_actor(r, &a) != 0)
+        return;
     char path[700], name[300], type[160];
     err e = {0};
     if (tenders_file(r->db, &a, id, fid, path, sizeof(path), name, sizeof(name), type, sizeof(type),
@@ -285,13 +225,9 @@ static void file_get(http_req *r) {
 /* ---- companies ---- */
 
 static void companies_post(http_req *r) {
-    json_t *body = http_json_body(r, NULL);
-    if (!body) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (begin(r, NULL, NULL, 0, &body, &a) != 0) return;
     err e = {0};
     int64_t cid = 0;
     int rc = tenders_company_register(r->db, &a, body, &cid, &e);
@@ -301,38 +237,33 @@ static void companies_post(http_req *r) {
         return;
     }
     a.company_id = cid;
-    reply(r, 201, tenders_company_me(r->db, &a, &e), &e);
+    api_reply(r, 201, tenders_company_me(r->db, &a, &e), &e);
 }
 
 static void companies_me(http_req *r) {
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     err e = {0};
-    reply(r, 200, tenders_company_me(r->db, &a, &e), &e);
+    api_reply(r, 200, tenders_company_me(r->db, &a, &e), &e);
 }
 
 static void companies_get_list(http_req *r) {
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (api_trade_actor(r, &a) != 0) return;
     int64_t limit, offset;
     if (http_query_int(r, "limit", 50, 1, 200, &limit) != 0) return;
     if (http_query_int(r, "offset", 0, 0, 1000000, &offset) != 0) return;
     err e = {0};
-    reply(r, 200, tenders_company_list(r->db, &a, http_query(r, "q"), limit, offset, &e), &e);
+    api_reply(r, 200, tenders_company_list(r->db, &a, http_query(r, "q"), limit, offset, &e), &e);
 }
 
 /* ---- deposits ---- */
 
 static void deposits_post(http_req *r) {
     int64_t id;
-    if (id_param(r, "id", &id) != 0) return;
-    json_t *body = http_json_body(r, NULL);
-    if (!body) return;
+    json_t *body;
     trade_actor a;
-    if (actor_for(r, &a) != 0) {
-        json_decref(body);
-        return;
-    }
+    if (begin(r, &id, NULL, 0, &body, &a) != 0) return;
     err e = {0};
     int64_t did = 0;
     int rc = tenders_deposit_pay(r->db, &a, id, body, &did, &e);
@@ -355,11 +286,10 @@ static void deposits_post(http_req *r) {
 
 static void deposits_get(http_req *r) {
     int64_t id;
-    if (id_param(r, "id", &id) != 0) return;
     trade_actor a;
-    if (actor_for(r, &a) != 0) return;
+    if (begin(r, &id, NULL, 0, NULL, &a) != 0) return;
     err e = {0};
-    reply(r, 200, tenders_deposits(r->db, &a, id, &e), &e);
+    api_reply(r, 200, tenders_deposits(r->db, &a, id, &e), &e);
 }
 
 const http_route api_trade_routes[] = {

@@ -6,25 +6,68 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/xmalloc.h"
 #include "proofs/proofs.h"
 
-#define PAGE_W  595.0f
-#define PAGE_H  842.0f
-#define MARGIN  56.0f
-#define DOC_MAX (32u << 20)
+#define PAGE_W 595.0f
+#define PAGE_H 842.0f
+#define MARGIN 56.0f
 
 struct pdfdoc {
     HPDF_Doc pdf;
     HPDF_Page page;
     HPDF_Font font;
     float y;
-    HPDF_STATUS code;
+    pdfdoc_hpdf_err pe;
 };
 
 static void on_error(HPDF_STATUS code, HPDF_STATUS detail, void *arg) {
-    (void)detail;
-    pdfdoc *p = arg;
-    if (!p->code) p->code = code;
+    pdfdoc_hpdf_err *pe = arg;
+    if (!pe->code) {
+        pe->code = code;
+        pe->detail = detail;
+    }
+}
+
+HPDF_Doc pdfdoc_new_hpdf(pdfdoc_hpdf_err *pe) {
+    HPDF_Doc pdf = HPDF_New(on_error, pe);
+    if (!pdf) return NULL;
+    HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL);
+    HPDF_UseUTFEncodings(pdf);
+    HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "isle");
+    return pdf;
+}
+
+HPDF_Font pdfdoc_font_hpdf(HPDF_Doc pdf, const char *font_path) {
+    const char *name = strstr(font_path, ".ttc") || strstr(font_path, ".TTC")
+                           ? HPDF_LoadTTFontFromFile2(pdf, font_path, 0, HPDF_TRUE)
+                           : HPDF_LoadTTFontFromFile(pdf, font_path, HPDF_TRUE);
+    return name ? HPDF_GetFont(pdf, name, "UTF-8") : NULL;
+}
+
+int pdfdoc_save_hpdf(HPDF_Doc pdf, size_t max, unsigned char **out, size_t *len, err *e) {
+    *out = NULL;
+    *len = 0;
+    if (HPDF_SaveToStream(pdf) != HPDF_OK)
+        return err_internal(e, "PDF 保存失败（libharu 0x%04X）", (unsigned)HPDF_GetError(pdf));
+    HPDF_UINT32 size = HPDF_GetStreamSize(pdf);
+    if (size == 0 || size > max)
+        return err_internal(e, "生成的 PDF 大小异常（%u 字节）", (unsigned)size);
+    unsigned char *buf = xmalloc(size);
+    HPDF_UINT32 got = 0;
+    while (got < size) {
+        HPDF_UINT32 n = size - got;
+        HPDF_STATUS st = HPDF_ReadFromStream(pdf, buf + got, &n);
+        got += n;
+        if (n == 0 || (st != HPDF_OK && st != HPDF_STREAM_EOF)) break;
+    }
+    if (got != size) {
+        free(buf);
+        return err_internal(e, "无法读出生成的 PDF");
+    }
+    *out = buf;
+    *len = size;
+    return 0;
 }
 
 static void new_page(pdfdoc *p) {
@@ -55,20 +98,14 @@ pdfdoc *pdfdoc_new(const char *title, err *e) {
         err_internal(e, "内存不足");
         return NULL;
     }
-    p->pdf = HPDF_New(on_error, p);
+    p->pdf = pdfdoc_new_hpdf(&p->pe);
     if (!p->pdf) {
         free(p);
         err_internal(e, "无法创建 PDF");
         return NULL;
     }
-    HPDF_SetCompressionMode(p->pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(p->pdf);
-    HPDF_SetInfoAttr(p->pdf, HPDF_INFO_CREATOR, "isle");
     if (title) HPDF_SetInfoAttr(p->pdf, HPDF_INFO_TITLE, title);
-    const char *name = strstr(font_path, ".ttc") || strstr(font_path, ".TTC")
-                           ? HPDF_LoadTTFontFromFile2(p->pdf, font_path, 0, HPDF_TRUE)
-                           : HPDF_LoadTTFontFromFile(p->pdf, font_path, HPDF_TRUE);
-    p->font = name ? HPDF_GetFont(p->pdf, name, "UTF-8") : NULL;
+    p->font = pdfdoc_font_hpdf(p->pdf, font_path);
     if (!p->font) {
         pdfdoc_free(p);
         err_internal(e, "无法加载字体 %s", font_path);
@@ -76,6 +113,18 @@ pdfdoc *pdfdoc_new(const char *title, err *e) {
     }
     new_page(p);
     return p;
+}
+
+int pdfdoc_end_hpdf(HPDF_Doc pdf, const pdfdoc_hpdf_err *pe, int rc, size_t max,
+                    unsigned char **out, size_t *len, err *e) {
+    *out = NULL;
+    *len = 0;
+    if (rc == 0 && pe->code)
+        rc = err_internal(e, "PDF 生成失败（libharu 0x%04X，detail %u）", (unsigned)pe->code,
+                          (unsigned)pe->detail);
+    if (rc == 0) rc = pdfdoc_save_hpdf(pdf, max, out, len, e);
+    HPDF_Free(pdf);
+    return rc;
 }
 
 void pdfdoc_title(pdfdoc *p, const char *text, const char *subtitle) {
@@ -109,7 +158,8 @@ static void wrap(pdfdoc *p, float x, const char *s, float size, int per_line) {
         int cps = 0;
         while (*c && *c != '\n' && cps < per_line && o < sizeof(line) - 5) {
             int len = *c < 0x80 ? 1 : (*c >> 5) == 6 ? 2 : (*c >> 4) == 14 ? 3 : 4;
-            for (int k = 0; k < len && c[k]; k++) line[o++] = (char)c[k];
+            for (int k = 0; k < len && c[k]; k++)
+                line[o++] = (char)c[k];
             c += len;
             cps++;
         }
@@ -148,27 +198,7 @@ void pdfdoc_free(pdfdoc *p) {
 }
 
 int pdfdoc_finish(pdfdoc *p, unsigned char **out, size_t *len, err *e) {
-    *out = NULL;
-    *len = 0;
-    if (!p->code && HPDF_SaveToStream(p->pdf) == HPDF_OK) {
-        HPDF_UINT32 size = HPDF_GetStreamSize(p->pdf);
-        unsigned char *buf = size && size <= DOC_MAX ? malloc(size) : NULL;
-        HPDF_UINT32 got = 0;
-        while (buf && got < size) {
-            HPDF_UINT32 n = size - got;
-            HPDF_STATUS st = HPDF_ReadFromStream(p->pdf, buf + got, &n);
-            got += n;
-            if (n == 0 || (st != HPDF_OK && st != HPDF_STREAM_EOF)) break;
-        }
-        if (buf && got == size) {
-            *out = buf;
-            *len = size;
-        } else {
-            free(buf);
-        }
-    }
-    HPDF_STATUS code = p->code;
-    pdfdoc_free(p);
-    if (!*out) return err_internal(e, "PDF 生成失败（libharu 0x%04X）", (unsigned)code);
-    return 0;
+    int rc = pdfdoc_end_hpdf(p->pdf, &p->pe, 0, PDFDOC_MAX, out, len, e);
+    free(p);
+    return rc;
 }

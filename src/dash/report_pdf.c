@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pdfdoc.h"
 #include "proofs/proofs.h"
 
 #define PAGE_W     595.0f
@@ -21,14 +22,8 @@ typedef struct pdf_state {
     HPDF_Page page;
     HPDF_Font font;
     float y;
-    HPDF_STATUS code;
+    pdfdoc_hpdf_err pe;
 } pdf_state;
-
-static void on_error(HPDF_STATUS code, HPDF_STATUS detail, void *arg) {
-    (void)detail;
-    pdf_state *st = arg;
-    if (!st->code) st->code = code;
-}
 
 static void new_page(pdf_state *st) {
     st->page = HPDF_AddPage(st->pdf);
@@ -110,12 +105,8 @@ static void bars(pdf_state *st, const char *title, const char *const *labels, co
 static int render(pdf_state *st, json_t *r, err *e) {
     const char *font_path = proofs_font_path();
     if (!font_path) return err_internal(e, "没有可嵌入的中文字体（fonts-arphic-uming）");
-    const char *name = strstr(font_path, ".ttc") || strstr(font_path, ".TTC")
-                           ? HPDF_LoadTTFontFromFile2(st->pdf, font_path, 0, HPDF_TRUE)
-                           : HPDF_LoadTTFontFromFile(st->pdf, font_path, HPDF_TRUE);
-    if (!name) return err_internal(e, "无法加载字体 %s", font_path);
-    st->font = HPDF_GetFont(st->pdf, name, "UTF-8");
-    if (!st->font) return err_internal(e, "字体不支持 UTF-8");
+    st->font = pdfdoc_font_hpdf(st->pdf, font_path);
+    if (!st->font) return err_internal(e, "无法加载字体 %s", font_path);
     new_page(st);
 
     char title[128];
@@ -203,30 +194,8 @@ int dash_report_pdf(json_t *report, unsigned char **out, size_t *len, err *e) {
     *out = NULL;
     *len = 0;
     pdf_state st = {0};
-    st.pdf = HPDF_New(on_error, &st);
+    st.pdf = pdfdoc_new_hpdf(&st.pe);
     if (!st.pdf) return err_internal(e, "无法创建 PDF");
-    HPDF_SetCompressionMode(st.pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(st.pdf);
-    HPDF_SetInfoAttr(st.pdf, HPDF_INFO_CREATOR, "isle");
     int rc = render(&st, report, e);
-    if (rc == 0 && !st.code && HPDF_SaveToStream(st.pdf) == HPDF_OK) {
-        HPDF_UINT32 size = HPDF_GetStreamSize(st.pdf);
-        unsigned char *buf = size && size <= REPORT_MAX ? malloc(size) : NULL;
-        HPDF_UINT32 got = 0;
-        while (buf && got < size) {
-            HPDF_UINT32 n = size - got;
-            HPDF_STATUS s = HPDF_ReadFromStream(st.pdf, buf + got, &n);
-            got += n;
-            if (n == 0 || (s != HPDF_OK && s != HPDF_STREAM_EOF)) break;
-        }
-        if (buf && got == size) {
-            *out = buf;
-            *len = size;
-        } else {
-            free(buf);
-        }
-    }
-    if (rc == 0 && !*out) rc = err_internal(e, "PDF 生成失败（libharu 0x%04X）", (unsigned)st.code);
-    HPDF_Free(st.pdf);
-    return rc;
+    return pdfdoc_end_hpdf(st.pdf, &st.pe, rc, REPORT_MAX, out, len, e);
 }

@@ -15,6 +15,7 @@
  * PDF is trusted by verification beyond that text, which carries its own
  * signature. */
 #include "proofs/proofs.h"
+#include "base/pdfdoc.h"
 #include "base/timeutil.h"
 #include "workcal/workcal.h"
 
@@ -46,18 +47,6 @@ const char *proofs_font_path(void) {
     for (int i = 0; font_candidates[i]; i++)
         if (access(font_candidates[i], R_OK) == 0) return font_candidates[i];
     return NULL;
-}
-
-typedef struct pdf_err {
-    HPDF_STATUS code, detail;
-} pdf_err;
-
-static void on_error(HPDF_STATUS code, HPDF_STATUS detail, void *user) {
-    pdf_err *pe = user;
-    if (!pe->code) {
-        pe->code = code;
-        pe->detail = detail;
-    }
 }
 
 /* "2026年5月1日" for a date. */
@@ -178,12 +167,8 @@ static void draw_seal(HPDF_Page page, HPDF_Font font, float cx, float cy) {
 }
 
 static int render(HPDF_Doc pdf, const proofs_doc *doc, const char *font_path, err *e) {
-    const char *name = strstr(font_path, ".ttc") || strstr(font_path, ".TTC")
-                           ? HPDF_LoadTTFontFromFile2(pdf, font_path, 0, HPDF_TRUE)
-                           : HPDF_LoadTTFontFromFile(pdf, font_path, HPDF_TRUE);
-    if (!name) return err_internal(e, "cannot load the proof font %s", font_path);
-    HPDF_Font font = HPDF_GetFont(pdf, name, "UTF-8");
-    if (!font) return err_internal(e, "the proof font %s has no UTF-8 encoding", font_path);
+    HPDF_Font font = pdfdoc_font_hpdf(pdf, font_path);
+    if (!font) return err_internal(e, "cannot load the proof font %s", font_path);
     HPDF_Page page = HPDF_AddPage(pdf);
     HPDF_Page_SetSize(page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
 
@@ -265,11 +250,9 @@ int proofs_pdf_render(const proofs_doc *doc, unsigned char **out, size_t *len, e
     if (!font_path)
         return err_internal(e, "no TrueType CJK font for proofs: install fonts-arphic-uming "
                                "or fonts-wqy-microhei, or set ISLE_PROOF_FONT");
-    pdf_err pe = {0};
-    HPDF_Doc pdf = HPDF_New(on_error, &pe);
+    pdfdoc_hpdf_err pe = {0};
+    HPDF_Doc pdf = pdfdoc_new_hpdf(&pe);
     if (!pdf) return err_internal(e, "cannot start a PDF");
-    HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(pdf);
 
     /* The QR text, findable again in the raw file (see the file comment). */
     size_t ql = strlen(doc->qr_text);
@@ -286,40 +269,9 @@ int proofs_pdf_render(const proofs_doc *doc, unsigned char **out, size_t *len, e
     char title[64];
     snprintf(title, sizeof(title), "isle proof %s", doc->proof_no);
     HPDF_SetInfoAttr(pdf, HPDF_INFO_TITLE, title);
-    HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "isle");
 
     int rc = render(pdf, doc, font_path, e);
-    if (rc == 0 && !pe.code && HPDF_SaveToStream(pdf) == HPDF_OK) {
-        HPDF_UINT32 size = HPDF_GetStreamSize(pdf);
-        if (size == 0 || size > PROOFS_PDF_MAX) {
-            rc = err_internal(e, "generated PDF has an unexpected size %u", (unsigned)size);
-        } else {
-            unsigned char *buf = malloc(size);
-            if (!buf) abort();
-            HPDF_UINT32 got = 0;
-            while (got < size) {
-                HPDF_UINT32 n = size - got;
-                HPDF_STATUS st = HPDF_ReadFromStream(pdf, buf + got, &n);
-                got += n;
-                if (n == 0 || (st != HPDF_OK && st != HPDF_STREAM_EOF)) break;
-            }
-            if (got != size) {
-                free(buf);
-                rc = err_internal(e, "cannot read the generated PDF");
-            } else {
-                *out = buf;
-                *len = size;
-            }
-        }
-    }
-    if (rc == 0 && (pe.code || !*out)) {
-        free(*out);
-        *out = NULL;
-        rc = err_internal(e, "PDF generation failed (libharu error 0x%04X, detail %u)",
-                          (unsigned)pe.code, (unsigned)pe.detail);
-    }
-    HPDF_Free(pdf);
-    return rc;
+    return pdfdoc_end_hpdf(pdf, &pe, rc, PROOFS_PDF_MAX, out, len, e);
 }
 
 int proofs_pdf_extract_qr(const unsigned char *pdf, size_t len, char **qr, err *e) {

@@ -9,7 +9,7 @@
  * (--files-dir, $ISLE_FILES_DIR, ./isle-files on PostgreSQL, <db>-files). */
 #include "audit/audit.h"
 #include "base/timeutil.h"
-#include "db/migrate.h"
+#include "db/db.h"
 #include "files/files.h"
 #include "proofs/proofs.h"
 
@@ -23,18 +23,6 @@
 
 static const audit_actor cli_actor = {.user_id = 0, .login = "cli:root", .request_id = NULL};
 
-static const char *opt_value(int argc, char **argv, const char *name) {
-    for (int i = 0; i < argc - 1; i++)
-        if (!strcmp(argv[i], name)) return argv[i + 1];
-    return NULL;
-}
-
-static int has_flag(int argc, char **argv, const char *name) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], name)) return 1;
-    return 0;
-}
-
 static int usage(void) {
     fprintf(stderr,
             "usage: isle proof keygen [--rotate] [--files-dir DIR]\n"
@@ -43,19 +31,11 @@ static int usage(void) {
     return 2;
 }
 
-static int fail(const char *what, const err *e) {
-    if (e->field[0])
-        fprintf(stderr, "isle: %s: %s (field: %s)\n", what, e->message, e->field);
-    else
-        fprintf(stderr, "isle: %s: %s\n", what, e->message);
-    return 1;
-}
-
 /* Point proofs_key_path() where `isle serve` would look. */
 static void use_server_key_path(const cli_env *env, int argc, char **argv) {
     const char *k = getenv("ISLE_PROOF_KEY");
     if (k && *k) return;
-    const char *dir = opt_value(argc, argv, "--files-dir");
+    const char *dir = cli_opt(argc, argv, "--files-dir");
     if (!dir) dir = getenv("ISLE_FILES_DIR");
     char buf[1024];
     if (!dir && db_dsn_is_postgres(env->db_path)) dir = "isle-files";
@@ -66,16 +46,6 @@ static void use_server_key_path(const cli_env *env, int argc, char **argv) {
     char path[1200];
     snprintf(path, sizeof(path), "%s/keys/proof-ed25519.pem", dir);
     proofs_set_key_path(path);
-}
-
-static int open_db(const cli_env *env, db **d) {
-    err e = {0};
-    if (db_open(env->db_path, d, &e) != 0) return fail("database", &e);
-    if (db_migrate(*d, NULL, &e) != 0) {
-        db_close(*d);
-        return fail("migrate", &e);
-    }
-    return 0;
 }
 
 /* Register k (and retire old_id when not ""), audited, in one transaction. */
@@ -103,18 +73,18 @@ static int record_key(db *d, const proofs_key *k, const char *old_id, err *e) {
 
 static int cmd_keygen(const cli_env *env, int argc, char **argv) {
     use_server_key_path(env, argc, argv);
-    int rotate = has_flag(argc, argv, "--rotate");
+    int rotate = cli_flag(argc, argv, "--rotate");
     char path[1200];
     proofs_key_path(path, sizeof(path));
     db *d;
-    if (open_db(env, &d) != 0) return 1;
+    if (cli_open_db(env, &d) != 0) return 1;
     err e = {0};
     proofs_key old, k;
     char old_id[17] = "";
     int have = proofs_key_load(path, &old, &e) == 0;
     if (!have && e.status != 404) {
         db_close(d);
-        return fail("proof keygen", &e);
+        return cli_error("proof keygen", &e);
     }
     if (have) snprintf(old_id, sizeof(old_id), "%s", old.key_id);
     proofs_key_wipe(&old);
@@ -122,7 +92,7 @@ static int cmd_keygen(const cli_env *env, int argc, char **argv) {
         /* Idempotent: make sure the key is published and say where it is. */
         int rc = proofs_key_load(path, &k, &e) == 0 ? record_key(d, &k, "", &e) : -1;
         db_close(d);
-        if (rc != 0) return fail("proof keygen", &e);
+        if (rc != 0) return cli_error("proof keygen", &e);
         printf("proof signing key %s already at %s (isle proof keygen --rotate replaces it)\n",
                k.key_id, path);
         proofs_key_wipe(&k);
@@ -131,7 +101,7 @@ static int cmd_keygen(const cli_env *env, int argc, char **argv) {
     int rc = proofs_key_generate(path, rotate, &k, &e);
     if (rc == 0) rc = record_key(d, &k, have ? old_id : "", &e);
     db_close(d);
-    if (rc != 0) return fail("proof keygen", &e);
+    if (rc != 0) return cli_error("proof keygen", &e);
     char b64[64];
     printf("proof signing key %s written to %s (mode 0600)%s%s\npublic key (base64url): %s\n",
            k.key_id, path, have ? "; retired " : "", have ? old_id : "",
@@ -143,15 +113,15 @@ static int cmd_keygen(const cli_env *env, int argc, char **argv) {
 
 static int cmd_pubkey(const cli_env *env, int argc, char **argv) {
     use_server_key_path(env, argc, argv);
-    int pem = has_flag(argc, argv, "--pem");
-    const char *want = opt_value(argc, argv, "--key-id");
+    int pem = cli_flag(argc, argv, "--pem");
+    const char *want = cli_opt(argc, argv, "--key-id");
     err e = {0};
-    if (has_flag(argc, argv, "--all") || want) {
+    if (cli_flag(argc, argv, "--all") || want) {
         db *d;
-        if (open_db(env, &d) != 0) return 1;
+        if (cli_open_db(env, &d) != 0) return 1;
         json_t *keys = proofs_keys_json(d, &e);
         db_close(d);
-        if (!keys) return fail("proof pubkey", &e);
+        if (!keys) return cli_error("proof pubkey", &e);
         size_t i;
         json_t *k;
         int shown = 0;
@@ -184,7 +154,7 @@ static int cmd_pubkey(const cli_env *env, int argc, char **argv) {
             fprintf(stderr, "isle: proof pubkey: no signing key at %s yet (isle proof keygen)\n",
                     path);
         else
-            fail("proof pubkey", &e);
+            cli_error("proof pubkey", &e);
         return 1;
     }
     char out[160];
@@ -232,7 +202,7 @@ static int cmd_verify(const cli_env *env, int argc, char **argv) {
         arg = argv[i];
     }
     if (!arg) return usage();
-    int json_out = has_flag(argc, argv, "--json");
+    int json_out = cli_flag(argc, argv, "--json");
     err e = {0};
     char *qr = NULL;
     size_t len = 0;
@@ -259,7 +229,7 @@ static int cmd_verify(const cli_env *env, int argc, char **argv) {
         if (!qr) abort();
     }
     proofs_verdict v;
-    const char *pub = opt_value(argc, argv, "--pubkey");
+    const char *pub = cli_opt(argc, argv, "--pubkey");
     if (pub) {
         unsigned char *pem = read_all(pub, &len);
         unsigned char pk[32];
@@ -273,7 +243,7 @@ static int cmd_verify(const cli_env *env, int argc, char **argv) {
         proofs_verify_offline(pk, qr, &v);
     } else {
         db *d;
-        if (open_db(env, &d) != 0) {
+        if (cli_open_db(env, &d) != 0) {
             free(qr);
             return 1;
         }
@@ -281,7 +251,7 @@ static int cmd_verify(const cli_env *env, int argc, char **argv) {
         db_close(d);
         if (rc != 0) {
             free(qr);
-            return fail("proof verify", &e);
+            return cli_error("proof verify", &e);
         }
     }
     free(qr);

@@ -468,7 +468,7 @@ static json_t *state_json(db *d, const trade_actor *a, const auc *x, int64_t now
 json_t *auction_get(db *d, const trade_actor *a, int64_t id, int64_t now, err *e) {
     auc x;
     if (auc_load(d, id, &x, e) != 0) return NULL;
-    /* user_id 0 here is an anonymous visitor (the API never passes the system). */
+    /* an anonymous visitor has user_id -1 (the API never passes the system, user 0) */
     if (!strcmp(x.t.status, "draft") && !(a->user_id && trade_actor_can_supervise(a))) {
         err_notfound(e, "项目不存在");
         return NULL;

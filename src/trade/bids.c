@@ -490,7 +490,8 @@ int bids_submit(db *d, const trade_actor *a, int64_t tender_id, const bids_submi
     crypto_sha256_hex(rec_text, strlen(rec_text), rec_sha);
     json_t *after = json_pack("{s:s,s:s,s:I}", "envelope_sha256", env_sha, "receipt_sha256",
                               rec_sha, "replaced", (json_int_t)(replaced ? 1 : 0));
-    audit_actor sealed = {.user_id = 0, .login = "sealed-bidder", .request_id = a->audit.request_id};
+    audit_actor sealed = {
+        .user_id = 0, .login = "sealed-bidder", .request_id = a->audit.request_id};
     int arc = audit_record(d, &sealed, "bid.submit", "bid", env_sha, NULL, after, e);
     json_decref(after);
     if (arc != 0 || db_commit(d, e) != 0) goto fail;
@@ -545,7 +546,8 @@ int bids_withdraw(db *d, const trade_actor *a, int64_t tender_id, err *e) {
     if (db_step(es) == DB_ROW) snprintf(env_sha, sizeof(env_sha), "%s", db_column_text(es, 0));
     db_reset(es);
     json_t *after = json_pack("{s:s}", "status", "withdrawn");
-    audit_actor sealed = {.user_id = 0, .login = "sealed-bidder", .request_id = a->audit.request_id};
+    audit_actor sealed = {
+        .user_id = 0, .login = "sealed-bidder", .request_id = a->audit.request_id};
     int arc = audit_record(d, &sealed, "bid.withdraw", "bid", env_sha, NULL, after, e);
     json_decref(after);
     if (arc != 0 || db_commit(d, e) != 0) goto fail;

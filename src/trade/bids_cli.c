@@ -14,48 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth/roles.h"
-#include "db/migrate.h"
+#include "db/db.h"
 #include "trade/backup.h"
 #include "trade/bids.h"
 #include "trade/trade_cli.h"
-
-static const char *opt_value(int argc, char **argv, const char *name) {
-    for (int i = 0; i < argc - 1; i++)
-        if (!strcmp(argv[i], name)) return argv[i + 1];
-    return NULL;
-}
-
-static int has_flag(int argc, char **argv, const char *name) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], name)) return 1;
-    return 0;
-}
-
-static int fail(const char *what, const err *e) {
-    if (e->field[0])
-        fprintf(stderr, "isle: %s: %s (field: %s)\n", what, e->message, e->field);
-    else
-        fprintf(stderr, "isle: %s: %s\n", what, e->message);
-    return 1;
-}
-
-static int open_db(const cli_env *env, db **d) {
-    err e = {0};
-    if (db_open(env->db_path, d, &e) != 0) return fail("database", &e);
-    if (db_migrate(*d, NULL, &e) != 0) {
-        db_close(*d);
-        return fail("migrate", &e);
-    }
-    return 0;
-}
-
-static void cli_actor(trade_actor *a) {
-    memset(a, 0, sizeof(*a));
-    a->role = ROLE_ADMIN;
-    a->audit.login = "cli:root";
-    snprintf(a->name, sizeof(a->name), "cli:root");
-}
 
 /* Write text to path with mode 0600, refusing to overwrite. 0 or -1. */
 static int write_private(const char *path, const char *text) {
@@ -81,9 +43,9 @@ static int safe_login(const char *s) {
 }
 
 static int backup_key_init(const cli_env *env, int argc, char **argv) {
-    const char *list = opt_value(argc, argv, "--custodians");
-    const char *th = opt_value(argc, argv, "--threshold");
-    const char *out = opt_value(argc, argv, "--out");
+    const char *list = cli_opt(argc, argv, "--custodians");
+    const char *th = cli_opt(argc, argv, "--threshold");
+    const char *out = cli_opt(argc, argv, "--out");
     if (argc < 2 || strcmp(argv[1], "init") != 0 || !list || !th || !out) {
         fprintf(stderr, "usage: isle trade backup-key init --custodians LOGIN,LOGIN,LOGIN "
                         "--threshold 2 --out DIR\n");
@@ -113,7 +75,7 @@ static int backup_key_init(const cli_env *env, int argc, char **argv) {
         return 1;
     }
     db *d;
-    if (open_db(env, &d) != 0) return 1;
+    if (cli_open_db(env, &d) != 0) return 1;
     err e = {0};
     int64_t ids[BACKUP_SHARES_MAX];
     for (int i = 0; i < n; i++) {
@@ -121,17 +83,17 @@ static int backup_key_init(const cli_env *env, int argc, char **argv) {
             db_query_int(d, &e, &ids[i], "SELECT id FROM users WHERE login = $1", "s", logins[i]);
         if (q != 0) {
             db_close(d);
-            if (q < 0) return fail("backup-key", &e);
+            if (q < 0) return cli_error("backup-key", &e);
             fprintf(stderr, "isle: no user with login \"%s\"\n", logins[i]);
             return 1;
         }
     }
     trade_actor a;
-    cli_actor(&a);
+    trade_cli_actor(&a);
     char **shares = NULL, *pem = NULL;
     int rc = backup_key_create(d, &a, ids, n, (int)t, &shares, &pem, &e);
     db_close(d);
-    if (rc != 0) return fail("backup-key", &e);
+    if (rc != 0) return cli_error("backup-key", &e);
     char path[1200];
     snprintf(path, sizeof(path), "%s/backup.crt", out);
     unlink(path);
@@ -159,17 +121,17 @@ static int bids_show(const cli_env *env, int argc, char **argv) {
         return 2;
     }
     db *d;
-    if (open_db(env, &d) != 0) return 1;
+    if (cli_open_db(env, &d) != 0) return 1;
     err e = {0};
     trade_tender t;
     if (trade_tender_load_no(d, argv[1], &t, &e) != 0) {
         db_close(d);
-        return fail("bids", &e);
+        return cli_error("bids", &e);
     }
     json_t *items = bids_operator_list(d, t.id, &e);
     db_close(d);
-    if (!items) return fail("bids", &e);
-    if (has_flag(argc, argv, "--json")) {
+    if (!items) return cli_error("bids", &e);
+    if (cli_flag(argc, argv, "--json")) {
         char *s = json_dumps(items, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         puts(s ? s : "[]");
         free(s);

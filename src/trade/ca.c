@@ -383,6 +383,21 @@ static int chain_verify(db *d, STACK_OF(X509) * bundle, int64_t at, int allow_ca
                         STACK_OF(X509) * *chain_out, err *e);
 static char *pem_of(X509 *x);
 
+/* Keep intermediate x (once per fingerprint) so that leaves it issued verify alone. */
+static int intermediate_store(db *d, X509 *x, const char *now_s, err *e) {
+    char fp[65], subj[256];
+    x509_fingerprint(x, fp);
+    name_str(X509_get_subject_name(x), subj, sizeof(subj));
+    char *ip = pem_of(x);
+    int rc = ip ? db_execf(d, e,
+                           "INSERT INTO ca_intermediates (subject, fingerprint, pem, added_at) "
+                           "VALUES ($1,$2,$3,$4) ON CONFLICT (fingerprint) DO NOTHING",
+                           "ssss", subj, fp, ip, now_s)
+                : err_internal(e, "内存不足");
+    free(ip);
+    return rc;
+}
+
 /* X509_CRL_verify in OpenSSL 3.0 has no way to pass an SM2 ID, so an SM2-signed CRL
  * (made with -sigopt distid:1234567812345678) is checked here over its TBS bytes. */
 static int crl_sig_ok(X509_CRL *crl, EVP_PKEY *pk) {
@@ -518,18 +533,8 @@ int ca_crl_add(db *d, const trade_actor *a, const void *data, size_t len, json_t
         else if (newer > 0)
             rc = err_conflict(e, "pem", "已有同一签发者更新的吊销列表");
     }
-    if (rc == 0 && new_inter && X509_check_issued(new_inter, new_inter) != X509_V_OK) {
-        char fp[65], subj[256];
-        x509_fingerprint(new_inter, fp);
-        name_str(X509_get_subject_name(new_inter), subj, sizeof(subj));
-        char *ip = pem_of(new_inter);
-        rc = ip ? db_execf(d, e,
-                           "INSERT INTO ca_intermediates (subject, fingerprint, pem, added_at) "
-                           "VALUES ($1,$2,$3,$4) ON CONFLICT (fingerprint) DO NOTHING",
-                           "ssss", subj, fp, ip, now_s)
-                : err_internal(e, "内存不足");
-        free(ip);
-    }
+    if (rc == 0 && new_inter && X509_check_issued(new_inter, new_inter) != X509_V_OK)
+        rc = intermediate_store(d, new_inter, now_s, e);
     X509_free(new_inter);
     new_inter = NULL;
     if (rc == 0)
@@ -772,17 +777,7 @@ int ca_cert_register(db *d, const trade_actor *a, const char *pem, size_t len, i
     int rc = db_begin(d, e);
     /* The chain's intermediates, so that the leaf alone verifies later. */
     for (int i = 1; rc == 0 && i < sk_X509_num(chain) - 1; i++) {
-        X509 *x = sk_X509_value(chain, i);
-        char fp[65], subj[256];
-        x509_fingerprint(x, fp);
-        name_str(X509_get_subject_name(x), subj, sizeof(subj));
-        char *ip = pem_of(x);
-        rc = ip ? db_execf(d, e,
-                           "INSERT INTO ca_intermediates (subject, fingerprint, pem, added_at) "
-                           "VALUES ($1,$2,$3,$4) ON CONFLICT (fingerprint) DO NOTHING",
-                           "ssss", subj, fp, ip, now_s)
-                : err_internal(e, "内存不足");
-        free(ip);
+        rc = intermediate_store(d, sk_X509_value(chain, i), now_s, e);
     }
     sk_X509_pop_free(chain, X509_free);
     int64_t id = 0, owner = 0;

@@ -15,8 +15,9 @@
 
 #include "base/timeutil.h"
 #include "cli.h"
-#include "db/migrate.h"
+#include "db/db.h"
 #include "trade/ca.h"
+#include "trade/trade_cli.h"
 
 static int usage(void) {
     fprintf(stderr, "usage: isle ca add ROOT.pem [--name NAME] [--home]\n"
@@ -25,26 +26,6 @@ static int usage(void) {
                     "       isle ca disable ID | isle ca enable ID\n"
                     "       isle ca check CERT.pem [--json]\n");
     return 2;
-}
-
-static int fail(const char *what, const err *e) {
-    if (e->field[0])
-        fprintf(stderr, "isle ca %s: %s (%s; field: %s)\n", what, e->message, e->code, e->field);
-    else
-        fprintf(stderr, "isle ca %s: %s (%s)\n", what, e->message, e->code);
-    return 1;
-}
-
-static const char *opt_value(int argc, char **argv, const char *name) {
-    for (int i = 0; i < argc - 1; i++)
-        if (!strcmp(argv[i], name)) return argv[i + 1];
-    return NULL;
-}
-
-static int has_flag(int argc, char **argv, const char *name) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], name)) return 1;
-    return 0;
 }
 
 /* The first argument after the sub-command that is not an option or its value. */
@@ -81,24 +62,6 @@ static char *read_file(const char *path, size_t max, size_t *len) {
     return buf;
 }
 
-static int open_db(const cli_env *env, db **d) {
-    err e = {0};
-    if (db_open(env->db_path, d, &e) != 0) return fail("database", &e);
-    if (db_migrate(*d, NULL, &e) != 0) {
-        db_close(*d);
-        return fail("migrate", &e);
-    }
-    return 0;
-}
-
-static void cli_actor(trade_actor *a) {
-    memset(a, 0, sizeof(*a));
-    a->user_id = 0;
-    a->audit.user_id = 0;
-    a->audit.login = "cli:root";
-    snprintf(a->name, sizeof(a->name), "cli:root");
-}
-
 static int cmd_add(db *d, int argc, char **argv) {
     const char *path = positional(argc, argv);
     if (!path) return usage();
@@ -106,13 +69,13 @@ static int cmd_add(db *d, int argc, char **argv) {
     char *pem = read_file(path, CA_PEM_MAX, &len);
     if (!pem) return 1;
     trade_actor a;
-    cli_actor(&a);
+    trade_cli_actor(&a);
     err e = {0};
     json_t *out = NULL;
-    int rc = ca_root_add(d, &a, pem, len, opt_value(argc, argv, "--name"),
-                         has_flag(argc, argv, "--home"), &out, &e);
+    int rc = ca_root_add(d, &a, pem, len, cli_opt(argc, argv, "--name"),
+                         cli_flag(argc, argv, "--home"), &out, &e);
     free(pem);
-    if (rc != 0) return fail("add", &e);
+    if (rc != 0) return cli_error("ca add", &e);
     printf("added root %lld: %s (%s%s) %s\n",
            (long long)json_integer_value(json_object_get(out, "id")),
            json_string_value(json_object_get(out, "name")),
@@ -126,8 +89,8 @@ static int cmd_add(db *d, int argc, char **argv) {
 static int cmd_list(db *d, int argc, char **argv) {
     err e = {0};
     json_t *list = ca_roots_list(d, 1, &e);
-    if (!list) return fail("list", &e);
-    if (has_flag(argc, argv, "--json")) {
+    if (!list) return cli_error("ca list", &e);
+    if (cli_flag(argc, argv, "--json")) {
         char *s = json_dumps(list, JSON_INDENT(2));
         printf("%s\n", s ? s : "[]");
         free(s);
@@ -158,12 +121,12 @@ static int cmd_crl(db *d, int argc, char **argv) {
     char *data = read_file(path, CA_CRL_MAX, &len);
     if (!data) return 1;
     trade_actor a;
-    cli_actor(&a);
+    trade_cli_actor(&a);
     err e = {0};
     json_t *out = NULL;
     int rc = ca_crl_add(d, &a, data, len, &out, &e);
     free(data);
-    if (rc != 0) return fail("crl", &e);
+    if (rc != 0) return cli_error("ca crl", &e);
     printf("imported CRL %lld (this update %s): %lld revoked, %lld registered certificate(s) "
            "marked revoked\n",
            (long long)json_integer_value(json_object_get(out, "id")),
@@ -180,10 +143,10 @@ static int cmd_disable(db *d, int argc, char **argv, int disabled) {
     long long id = s ? strtoll(s, &end, 10) : 0;
     if (!s || !*s || *end || id <= 0) return usage();
     trade_actor a;
-    cli_actor(&a);
+    trade_cli_actor(&a);
     err e = {0};
     if (ca_root_disable(d, &a, id, disabled, &e) != 0)
-        return fail(disabled ? "disable" : "enable", &e);
+        return cli_error(disabled ? "ca disable" : "ca enable", &e);
     printf("root %lld %s\n", id, disabled ? "disabled" : "enabled");
     return 0;
 }
@@ -198,7 +161,7 @@ static int cmd_check(db *d, int argc, char **argv) {
     ca_cert_info ci;
     int rc = ca_cert_check(d, pem, len, time_now(), &ci, &e);
     free(pem);
-    if (has_flag(argc, argv, "--json")) {
+    if (cli_flag(argc, argv, "--json")) {
         json_t *o =
             rc == 0
                 ? json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "ok", 1,
@@ -213,7 +176,7 @@ static int cmd_check(db *d, int argc, char **argv) {
         json_decref(o);
         return rc == 0 ? 0 : 1;
     }
-    if (rc != 0) return fail("check", &e);
+    if (rc != 0) return cli_error("ca check", &e);
     printf("OK %s %s\n  subject  %s\n  issuer   %s\n  valid    %s .. %s\n  root     %lld%s\n",
            ci.key_type, ci.fingerprint, ci.subject, ci.issuer, ci.not_before, ci.not_after,
            (long long)ci.ca_root_id, ci.foreign_ca ? " (other CA: 互认)" : " (home CA)");
@@ -228,7 +191,7 @@ int ca_cli(const cli_env *env, int argc, char **argv) {
         strcmp(sub, "enable") && strcmp(sub, "check"))
         return usage();
     db *d = NULL;
-    if (open_db(env, &d) != 0) return 1;
+    if (cli_open_db(env, &d) != 0) return 1;
     int rc;
     if (!strcmp(sub, "add"))
         rc = cmd_add(d, argc - 1, argv + 1);

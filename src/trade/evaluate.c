@@ -1350,6 +1350,16 @@ static int public_phase(const char *status) {
 }
 
 /* The expert's anonymised view: letters, opened price, duration, quality, own scores. */
+/* What a bid offers (price, duration, quality) as the views show it; null when absent. */
+static void offer_fields(json_t *b, const obid *bid) {
+    json_object_set_new(b, "price_fen",
+                        bid->has_price ? json_integer(bid->price_fen) : json_null());
+    json_object_set_new(b, "price", bid->has_price ? money_json(bid->price_fen) : json_null());
+    json_object_set_new(b, "duration_days",
+                        bid->duration_days ? json_integer(bid->duration_days) : json_null());
+    json_object_set_new(b, "quality", jsonx_str_or_null(*bid->quality ? bid->quality : NULL));
+}
+
 static json_t *expert_view(db *d, const trade_actor *a, const tender_ctx *c, const obid *bids,
                            int nb, int done, err *e) {
     json_t *o = json_pack("{s:s,s:o}", "view", "expert", "tender", tender_json(c));
@@ -1365,15 +1375,7 @@ static json_t *expert_view(db *d, const trade_actor *a, const tender_ctx *c, con
         if (!bids[i].opened) continue;
         json_t *b = json_pack("{s:s,s:b}", "ref", bids[i].letter, "over_budget",
                               c->t.budget_fen > 0 && bids[i].price_fen > c->t.budget_fen);
-        json_object_set_new(b, "price_fen",
-                            bids[i].has_price ? json_integer(bids[i].price_fen) : json_null());
-        json_object_set_new(b, "price",
-                            bids[i].has_price ? money_json(bids[i].price_fen) : json_null());
-        json_object_set_new(b, "duration_days",
-                            bids[i].duration_days ? json_integer(bids[i].duration_days)
-                                                  : json_null());
-        json_object_set_new(b, "quality",
-                            jsonx_str_or_null(*bids[i].quality ? bids[i].quality : NULL));
+        offer_fields(b, &bids[i]);
         db_stmt *s = db_query(d, e,
                               "SELECT tech_score, comment FROM expert_scores WHERE tender_id = $1 "
                               "AND expert_id = $2 AND bid_id = $3",
@@ -1416,15 +1418,7 @@ static json_t *staff_view(db *d, const trade_actor *a, const tender_ctx *c, cons
             json_pack("{s:s,s:s,s:s,s:o}", "ref", bids[i].letter, "company_name", bids[i].company,
                       "status", bids[i].status, "invalid_reason",
                       jsonx_str_or_null(*bids[i].invalid_reason ? bids[i].invalid_reason : NULL));
-        json_object_set_new(b, "price_fen",
-                            bids[i].has_price ? json_integer(bids[i].price_fen) : json_null());
-        json_object_set_new(b, "price",
-                            bids[i].has_price ? money_json(bids[i].price_fen) : json_null());
-        json_object_set_new(b, "duration_days",
-                            bids[i].duration_days ? json_integer(bids[i].duration_days)
-                                                  : json_null());
-        json_object_set_new(b, "quality",
-                            jsonx_str_or_null(*bids[i].quality ? bids[i].quality : NULL));
+        offer_fields(b, &bids[i]);
         json_array_append_new(items, b);
     }
     json_object_set_new(o, "bids", items);

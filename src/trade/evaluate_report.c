@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pdfdoc.h"
 #include "base/timeutil.h"
 #include "base/xmalloc.h"
 #include "proofs/proofs.h"
@@ -25,16 +26,6 @@ typedef struct pen {
     float y;
     int pages;
 } pen;
-
-typedef struct pdf_err {
-    HPDF_STATUS code;
-} pdf_err;
-
-static void on_error(HPDF_STATUS code, HPDF_STATUS detail, void *user) {
-    (void)detail;
-    pdf_err *pe = user;
-    if (!pe->code) pe->code = code;
-}
 
 static void new_page(pen *p) {
     p->page = HPDF_AddPage(p->pdf);
@@ -248,49 +239,22 @@ int evaluate_report_pdf(db *d, const trade_actor *a, int64_t tender_id, unsigned
         return err_internal(
             e, "没有可用的中文字体（请安装 fonts-arphic-uming 或 fonts-wqy-microhei）");
     }
-    pdf_err pe = {0};
-    HPDF_Doc pdf = HPDF_New(on_error, &pe);
+    pdfdoc_hpdf_err pe = {0};
+    HPDF_Doc pdf = pdfdoc_new_hpdf(&pe);
     if (!pdf) {
         json_decref(r);
         return err_internal(e, "PDF 初始化失败");
     }
-    HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(pdf);
-    const char *name = strstr(font_path, ".ttc") || strstr(font_path, ".TTC")
-                           ? HPDF_LoadTTFontFromFile2(pdf, font_path, 0, HPDF_TRUE)
-                           : HPDF_LoadTTFontFromFile(pdf, font_path, HPDF_TRUE);
-    HPDF_Font font = name ? HPDF_GetFont(pdf, name, "UTF-8") : NULL;
+    HPDF_Font font = pdfdoc_font_hpdf(pdf, font_path);
     int rc = 0;
     if (!font) {
         rc = err_internal(e, "无法加载字体");
     } else {
         pen p = {.pdf = pdf, .font = font};
         HPDF_SetInfoAttr(pdf, HPDF_INFO_TITLE, "评标报告");
-        HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "isle");
         render(&p, r);
-        if (pe.code) rc = err_internal(e, "PDF 生成失败（%04X）", (unsigned)pe.code);
     }
-    if (!rc && HPDF_SaveToStream(pdf) == HPDF_OK) {
-        HPDF_UINT32 size = HPDF_GetStreamSize(pdf);
-        unsigned char *buf = xmalloc(size ? size : 1);
-        HPDF_UINT32 got = 0;
-        while (got < size) {
-            HPDF_UINT32 n = size - got;
-            HPDF_STATUS st = HPDF_ReadFromStream(pdf, buf + got, &n);
-            got += n;
-            if (n == 0 || (st != HPDF_OK && st != HPDF_STREAM_EOF)) break;
-        }
-        if (!size || got != size) {
-            free(buf);
-            rc = err_internal(e, "PDF 读取失败");
-        } else {
-            *out = buf;
-            *len = size;
-        }
-    } else if (!rc) {
-        rc = err_internal(e, "PDF 保存失败");
-    }
-    HPDF_Free(pdf);
+    rc = pdfdoc_end_hpdf(pdf, &pe, rc, PDFDOC_MAX, out, len, e);
     json_decref(r);
     return rc;
 }

@@ -118,6 +118,17 @@ static json_t *stat(int *n, const char *measure, double value, int is_money) {
     return s;
 }
 
+/* The price range (fen; -1: none) after the counts in stats, then the release's bids
+ * block (takes stats and details) and the tender's numberOfTenderers. */
+static void bids_block(json_t *rel, json_t *tender, json_t *stats, int *n, json_t *details,
+                       int64_t lo, int64_t hi, int64_t tenderers) {
+    if (lo >= 0) json_array_append_new(stats, stat(n, "lowestValidBidValue", lo / 100.0, 1));
+    if (hi >= 0) json_array_append_new(stats, stat(n, "highestValidBidValue", hi / 100.0, 1));
+    json_object_set_new(rel, "bids",
+                        json_pack("{s:o,s:o}", "statistics", stats, "details", details));
+    json_object_set_new(tender, "numberOfTenderers", json_integer(tenderers));
+}
+
 /* ---- the release ---- */
 
 typedef struct row {
@@ -338,11 +349,7 @@ static int sealed_bids(db *d, const row *r, json_t *parties, json_t *rel, json_t
     json_array_append_new(stats, stat(&n, "bids", (double)nbids, 0));
     json_array_append_new(stats, stat(&n, "bidders", (double)nbids, 0));
     json_array_append_new(stats, stat(&n, "validBids", (double)nvalid, 0));
-    if (lo >= 0) json_array_append_new(stats, stat(&n, "lowestValidBidValue", lo / 100.0, 1));
-    if (hi >= 0) json_array_append_new(stats, stat(&n, "highestValidBidValue", hi / 100.0, 1));
-    json_object_set_new(rel, "bids",
-                        json_pack("{s:o,s:o}", "statistics", stats, "details", details));
-    json_object_set_new(tender, "numberOfTenderers", json_integer(nbids));
+    bids_block(rel, tender, stats, &n, details, lo, hi, nbids);
     return 0;
 }
 
@@ -401,11 +408,7 @@ static int auction_bids(db *d, const row *r, json_t *parties, json_t *rel, json_
     json_array_append_new(stats, stat(&n, "bids", (double)nbids, 0));
     json_array_append_new(stats, stat(&n, "validBids", (double)nbids, 0));
     json_array_append_new(stats, stat(&n, "bidders", (double)bidders, 0));
-    if (lo >= 0) json_array_append_new(stats, stat(&n, "lowestValidBidValue", lo / 100.0, 1));
-    if (hi >= 0) json_array_append_new(stats, stat(&n, "highestValidBidValue", hi / 100.0, 1));
-    json_object_set_new(rel, "bids",
-                        json_pack("{s:o,s:o}", "statistics", stats, "details", details));
-    json_object_set_new(tender, "numberOfTenderers", json_integer(bidders));
+    bids_block(rel, tender, stats, &n, details, lo, hi, bidders);
     return 0;
 }
 

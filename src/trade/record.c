@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pdfdoc.h"
 #include "base/timeutil.h"
 #include "proofs/proofs.h"
 
@@ -23,18 +24,6 @@
 #define LEFT   50.0f
 #define RIGHT  (PAGE_W - 50.0f)
 #define BOTTOM 60.0f
-
-typedef struct pdf_err {
-    HPDF_STATUS code, detail;
-} pdf_err;
-
-static void on_error(HPDF_STATUS code, HPDF_STATUS detail, void *user) {
-    pdf_err *pe = user;
-    if (!pe->code) {
-        pe->code = code;
-        pe->detail = detail;
-    }
-}
 
 typedef struct writer {
     HPDF_Doc pdf;
@@ -398,20 +387,14 @@ int opening_record_render(db *d, const trade_tender *t, unsigned char **out, siz
     if (!font_path)
         return err_internal(e, "no TrueType CJK font for the opening record: install "
                                "fonts-arphic-uming or fonts-wqy-microhei, or set ISLE_PROOF_FONT");
-    pdf_err pe = {0};
-    HPDF_Doc pdf = HPDF_New(on_error, &pe);
+    pdfdoc_hpdf_err pe = {0};
+    HPDF_Doc pdf = pdfdoc_new_hpdf(&pe);
     if (!pdf) return err_internal(e, "cannot start a PDF");
-    HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(pdf);
     char title[80];
     snprintf(title, sizeof(title), "isle opening record %s", t->tender_no);
     HPDF_SetInfoAttr(pdf, HPDF_INFO_TITLE, title);
-    HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "isle");
     int rc = 0;
-    const char *name = strstr(font_path, ".ttc") || strstr(font_path, ".TTC")
-                           ? HPDF_LoadTTFontFromFile2(pdf, font_path, 0, HPDF_TRUE)
-                           : HPDF_LoadTTFontFromFile(pdf, font_path, HPDF_TRUE);
-    HPDF_Font font = name ? HPDF_GetFont(pdf, name, "UTF-8") : NULL;
+    HPDF_Font font = pdfdoc_font_hpdf(pdf, font_path);
     if (!font) rc = err_internal(e, "cannot load the record font %s", font_path);
     char foot[200];
     snprintf(foot, sizeof(foot), "开标记录 %s", t->tender_no);
@@ -420,34 +403,5 @@ int opening_record_render(db *d, const trade_tender *t, unsigned char **out, siz
         new_page(&w);
         rc = render(d, t, &w, e);
     }
-    if (rc == 0 && !pe.code && HPDF_SaveToStream(pdf) == HPDF_OK) {
-        HPDF_UINT32 size = HPDF_GetStreamSize(pdf);
-        if (size == 0 || size > OPENING_RECORD_MAX) {
-            rc = err_internal(e, "generated record has an unexpected size %u", (unsigned)size);
-        } else {
-            unsigned char *buf = malloc(size);
-            HPDF_UINT32 got = 0;
-            while (buf && got < size) {
-                HPDF_UINT32 k = size - got;
-                HPDF_STATUS st = HPDF_ReadFromStream(pdf, buf + got, &k);
-                got += k;
-                if (k == 0 || (st != HPDF_OK && st != HPDF_STREAM_EOF)) break;
-            }
-            if (!buf || got != size) {
-                free(buf);
-                rc = err_internal(e, "cannot read the generated record");
-            } else {
-                *out = buf;
-                *len = size;
-            }
-        }
-    }
-    if (rc == 0 && (pe.code || !*out)) {
-        free(*out);
-        *out = NULL;
-        rc = err_internal(e, "record PDF generation failed (libharu error 0x%04X, detail %u)",
-                          (unsigned)pe.code, (unsigned)pe.detail);
-    }
-    HPDF_Free(pdf);
-    return rc;
+    return pdfdoc_end_hpdf(pdf, &pe, rc, OPENING_RECORD_MAX, out, len, e);
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "base/jsonx.h"
-#include "db/migrate.h"
+#include "db/db.h"
 #include "trade/tenders.h"
 
 static int usage(void) {
@@ -157,17 +157,8 @@ int tenders_cli(const cli_env *env, int argc, char **argv) {
     if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "create") &&
         strcmp(sub, "announce") && strcmp(sub, "cancel"))
         return usage();
-    err e = {0};
     db *d;
-    if (db_open(env->db_path, &d, &e) != 0) {
-        fprintf(stderr, "isle: trade tender: %s\n", e.message);
-        return 1;
-    }
-    if (db_migrate(d, NULL, &e) != 0) {
-        db_close(d);
-        fprintf(stderr, "isle: trade tender: %s\n", e.message);
-        return 1;
-    }
+    if (cli_open_db(env, &d) != 0) return 1;
     trade_actor op = {.user_id = 0, .audit = {0, "cli", NULL}};
     snprintf(op.name, sizeof(op.name), "cli");
     int rc = run(d, &op, sub, argc, argv);

@@ -22,8 +22,8 @@ typedef struct label {
 } label;
 
 static const label kinds[] = {
-    {"works", "建设工程"},   {"procurement", "政府采购"}, {"property", "国有产权"},
-    {"land", "土地出让"},    {"emission", "排污权"},
+    {"works", "建设工程"}, {"procurement", "政府采购"}, {"property", "国有产权"},
+    {"land", "土地出让"},  {"emission", "排污权"},
 };
 static const label methods[] = {
     {"lowest_price", "经评审的最低投标价法"},
@@ -32,9 +32,9 @@ static const label methods[] = {
     {"auction", "网络竞价"},
 };
 static const label statuses[] = {
-    {"draft", "草稿"},          {"announced", "公告中"},   {"opening", "开标中"},
-    {"evaluation", "评标中"},   {"publicity", "中标候选人公示"}, {"auction", "竞价中"},
-    {"awarded", "已定标"},      {"contracted", "已签合同"}, {"cancelled", "已终止"},
+    {"draft", "草稿"},        {"announced", "公告中"},         {"opening", "开标中"},
+    {"evaluation", "评标中"}, {"publicity", "中标候选人公示"}, {"auction", "竞价中"},
+    {"awarded", "已定标"},    {"contracted", "已签合同"},      {"cancelled", "已终止"},
     {"failed", "流标"},
 };
 
@@ -47,15 +47,20 @@ static const char *find(const label *t, size_t n, const char *key) {
     return NULL;
 }
 
-int trade_kind_valid(const char *kind) { return find(kinds, COUNT(kinds), kind) != NULL; }
+int trade_kind_valid(const char *kind) {
+    return find(kinds, COUNT(kinds), kind) != NULL;
+}
 const char *trade_kind_label(const char *kind) {
     const char *s = find(kinds, COUNT(kinds), kind);
     return s ? s : "";
 }
 int trade_kind_is_sale(const char *kind) {
-    return kind && (!strcmp(kind, "property") || !strcmp(kind, "land") || !strcmp(kind, "emission"));
+    return kind &&
+           (!strcmp(kind, "property") || !strcmp(kind, "land") || !strcmp(kind, "emission"));
 }
-int trade_method_valid(const char *method) { return find(methods, COUNT(methods), method) != NULL; }
+int trade_method_valid(const char *method) {
+    return find(methods, COUNT(methods), method) != NULL;
+}
 const char *trade_method_label(const char *method) {
     const char *s = find(methods, COUNT(methods), method);
     return s ? s : "";
@@ -80,7 +85,8 @@ static int parse_yuan(const char *s, int64_t *fen) {
     int64_t whole = 0;
     int digits = 0, decimals = 0, frac = 0;
     const char *p = s;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     if (!*p) return -1;
     for (; *p && *p != '.'; p++) {
         if (*p == ',') {
@@ -101,7 +107,8 @@ static int parse_yuan(const char *s, int64_t *fen) {
         if (!decimals) return -1;
         if (decimals == 1) frac *= 10;
     }
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     if (*p) return -1;
     if (whole > TRADE_MONEY_MAX_FEN / 100) return -1;
     *fen = whole * 100 + frac;
@@ -171,7 +178,8 @@ int trade_uscc_valid(const char *s) {
         const char *p = strchr(uscc_alphabet, s[i]);
         if (!p || !s[i]) return 0;
         int v = (int)(p - uscc_alphabet);
-        if (i < 17) sum += v * w[i];
+        if (i < 17)
+            sum += v * w[i];
         else {
             int c = 31 - sum % 31;
             if (c == 31) c = 0;
@@ -277,8 +285,7 @@ int trade_tender_load_no(db *d, const char *no, trade_tender *t, err *e) {
     return tender_fill(s, t, e);
 }
 
-int trade_tender_set_status(db *d, const trade_actor *a, trade_tender *t, const char *to,
-                            err *e) {
+int trade_tender_set_status(db *d, const trade_actor *a, trade_tender *t, const char *to, err *e) {
     if (!trade_status_valid(to)) return err_internal(e, "未知状态 %s", to);
     char now[32];
     time_iso(now, sizeof(now), time_now());
@@ -287,8 +294,7 @@ int trade_tender_set_status(db *d, const trade_actor *a, trade_tender *t, const 
                  "WHERE id = $3 AND status = $4 AND version = $5",
                  "ssisi", to, now, t->id, t->status, t->version) != 0)
         return -1;
-    if (db_changes(d) != 1)
-        return err_conflict(e, "status", "项目状态已变化，请刷新后重试");
+    if (db_changes(d) != 1) return err_conflict(e, "status", "项目状态已变化，请刷新后重试");
     json_t *before = json_pack("{s:s}", "status", t->status);
     json_t *after = json_pack("{s:s}", "status", to);
     char id[24], action[40];
@@ -325,7 +331,9 @@ static _Thread_local pending_event pending[PENDING_MAX];
 static _Thread_local int npending;
 static trade_publish_fn publish_hook;
 
-void trade_set_publish_hook(trade_publish_fn fn) { publish_hook = fn; }
+void trade_set_publish_hook(trade_publish_fn fn) {
+    publish_hook = fn;
+}
 
 int trade_event_append(db *d, int64_t tender_id, const char *kind, json_t *data, int64_t *seq_out,
                        err *e) {
@@ -372,7 +380,8 @@ void trade_event_flush(void) {
 }
 
 void trade_event_discard(void) {
-    for (int i = 0; i < npending; i++) free(pending[i].data);
+    for (int i = 0; i < npending; i++)
+        free(pending[i].data);
     npending = 0;
 }
 
@@ -390,10 +399,10 @@ json_t *trade_events_since(db *d, int64_t tender_id, int64_t after, int limit, e
         const char *data = db_column_text(s, 2);
         json_t *dj = data ? json_loads(data, 0, NULL) : NULL;
         int64_t seq = db_column_int64(s, 0);
-        json_array_append_new(items, json_pack("{s:I,s:s,s:o,s:s}", "seq", (json_int_t)seq,
-                                               "kind", db_column_text(s, 1), "data",
-                                               dj ? dj : json_object(), "at",
-                                               db_column_text(s, 3)));
+        json_array_append_new(items,
+                              json_pack("{s:I,s:s,s:o,s:s}", "seq", (json_int_t)seq, "kind",
+                                        db_column_text(s, 1), "data", dj ? dj : json_object(), "at",
+                                        db_column_text(s, 3)));
         last = seq;
     }
     db_reset(s);

@@ -89,8 +89,8 @@ int trade_uscc_valid(const char *s);
 /* ---- the actor ---- */
 
 typedef struct trade_actor {
-    int64_t user_id; /* 0: the system / CLI operator (acts as trading staff) */
-    int role;        /* one ROLE_* bit (auth/roles.h) */
+    int64_t user_id;    /* 0: the system / CLI operator (acts as trading staff) */
+    int role;           /* one ROLE_* bit (auth/roles.h) */
     int64_t company_id; /* the user's company (trade_company_users), 0 if none */
     int64_t expert_id;  /* the user's expert record, 0 if none */
     char name[129];
@@ -100,7 +100,7 @@ typedef struct trade_actor {
 /** Fill company_id, expert_id and name of an actor whose user_id, role and audit
  *  are set. 0 or -1. */
 int trade_actor_load(db *d, trade_actor *a, err *e);
-/** 1 for trading staff, admin and the system (user_id 0). */
+/** 1 for trading staff, admin and the system itself, user_id 0. */
 int trade_actor_is_staff(const trade_actor *a);
 /** 1 for supervisors (监管), who see everything read-only, and staff. */
 int trade_actor_can_supervise(const trade_actor *a);
@@ -135,8 +135,7 @@ int trade_tender_load_no(db *d, const char *tender_no, trade_tender *t, err *e);
 /** Move the tender from status `from` to `to` (conditional UPDATE on status and
  *  version: 409 field "status" when it moved meanwhile), bumping version and
  *  updated_at, with an audit row "tender.<to>". Inside a transaction. 0 or -1. */
-int trade_tender_set_status(db *d, const trade_actor *a, trade_tender *t, const char *to,
-                            err *e);
+int trade_tender_set_status(db *d, const trade_actor *a, trade_tender *t, const char *to, err *e);
 
 /** The company of a user, 0 when none (or on error). */
 int64_t trade_company_of_user(db *d, int64_t user_id);

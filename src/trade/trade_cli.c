@@ -5,7 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/roles.h"
 #include "trade/tenders.h"
+#include "trade/trade.h"
+
+void trade_cli_actor(trade_actor *a) {
+    memset(a, 0, sizeof(*a));
+    a->role = ROLE_ADMIN;
+    a->audit.login = "cli:root";
+    snprintf(a->name, sizeof(a->name), "cli:root");
+}
 
 static int usage(void) {
     fprintf(stderr,

@@ -5,6 +5,11 @@
 
 #include "cli.h"
 
+struct trade_actor;
+/** The operator at the console as a trade actor: the system itself, user_id 0 (acting as
+ *  trading staff), role admin, audited as "cli:root". */
+void trade_cli_actor(struct trade_actor *a);
+
 /** `isle trade WORD …` (argv[0] is "trade"). 0 ok, 1 failure, 2 usage. */
 int trade_cli(const cli_env *env, int argc, char **argv);
 

@@ -28,11 +28,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
-
 import { PASSWORD, ROOT, dbQuery, errorOf, makeTempDir, runIsle, runIsleOk, startServer } from './server.mjs';
 import { uscc } from './trade-hall-fixture.mjs';
+import { assertValidPackage, buildValidator } from './trade-ocds-schema.mjs';
 
 const execFileP = promisify(execFile);
 const SEAL = path.join(ROOT, 'scripts/seal-bid.sh');
@@ -96,34 +94,10 @@ const hall = (id, action, auth, json = {}) =>
 
 const sql = (s) => dbQuery(srv.dbPath, s);
 
-// The release schema with the bids extension merged in (as tests/api/trade-ocds.test.mjs).
-function mergePatch(target, patch) {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-function draft4(schema) {
-  const s = { ...schema };
-  delete s.$schema;
-  if (s.id) { s.$id = s.id; delete s.id; }
-  return s;
-}
-function buildValidator() {
-  const read = (p) => JSON.parse(fs.readFileSync(path.join(ROOT, 'data/ocds', p), 'utf8'));
-  const release = mergePatch(read('release-schema.json'), read('bid_extension/release-schema.json'));
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
-  ajv.addSchema(draft4(release));
-  return ajv.compile(draft4(read('release-package-schema.json')));
-}
+// The OCDS package validator: trade-ocds-schema.mjs.
 let validatePackage;
 function assertValid(pkg, what) {
-  assert.ok(validatePackage(pkg),
-    `${what} is not a valid OCDS package:\n${JSON.stringify(validatePackage.errors?.slice(0, 8), null, 1)}`);
+  assertValidPackage(validatePackage, pkg, what);
 }
 const releaseOf = (pkg, t) => pkg.releases.find((x) => x.ocid === `ocds-isle0zs-${t.no}`);
 

@@ -10,10 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
-
-import { ROOT, dbQuery, runIsle, startServer } from './server.mjs';
+import { dbQuery, runIsle, startServer } from './server.mjs';
+import { assertValidPackage, buildValidator } from './trade-ocds-schema.mjs';
 
 let srv;
 let validatePackage;
@@ -21,39 +19,10 @@ const T = {}; // tender ids by state
 const uid = Date.now().toString(36).toUpperCase();
 const no = (s) => `ZS-OC-${uid}-${s}`;
 
-// ---- the schema: release schema + bids extension (merge patch), draft-04 → ajv ----
-
-function mergePatch(target, patch) {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-
-function draft4(schema) {
-  const s = { ...schema };
-  delete s.$schema;
-  if (s.id) { s.$id = s.id; delete s.id; }
-  return s;
-}
-
-function buildValidator() {
-  const read = (p) => JSON.parse(fs.readFileSync(path.join(ROOT, 'data/ocds', p), 'utf8'));
-  const release = mergePatch(read('release-schema.json'), read('bid_extension/release-schema.json'));
-  assert.ok(release.properties.bids, 'the bids extension is merged');
-  assert.ok(release.definitions.Award.properties.relatedBids, 'Award.relatedBids merged');
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
-  ajv.addSchema(draft4(release));
-  return ajv.compile(draft4(read('release-package-schema.json')));
-}
+// ---- the schema: see trade-ocds-schema.mjs ----
 
 function assertValid(pkg, what) {
-  const ok = validatePackage(pkg);
-  assert.ok(ok, `${what} is not a valid OCDS package:\n${JSON.stringify(validatePackage.errors?.slice(0, 8), null, 1)}`);
+  assertValidPackage(validatePackage, pkg, what);
 }
 
 // ---- seeding ----
