@@ -20,6 +20,7 @@
 #include "base/idcard.h"
 #include "base/log.h"
 #include "base/rng.h"
+#include "db/bulk.h"
 #include "base/timeutil.h"
 #include "base/xmalloc.h"
 #include "cases/cases.h"
@@ -29,7 +30,6 @@
 #define DAY                86400LL
 #define DEMO_PASSWORD_HASH "!demo-applicant:no-password-matches"
 #define MAX_EVENTS         20
-#define STMT_PARAMS        900 /* bound values per multi-row statement */
 
 /* ---- deterministic randomness (base/rng.h: splitmix64) ---- */
 
@@ -57,139 +57,6 @@ static double hash01(const char *s) {
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
     return (double)(h >> 11) / 9007199254740992.0;
-}
-
-/* ---- buffered multi-row inserts ---- */
-
-enum { C_NULL, C_INT, C_REAL, C_TEXT };
-
-typedef struct cell {
-    int type;
-    int64_t i;
-    double f;
-    char *s;
-} cell;
-
-typedef struct tbuf {
-    const char *target; /* "table (col, col, …)": a constant */
-    int ncols;
-    cell *cells;
-    size_t n, cap;
-    int64_t rows; /* written so far */
-} tbuf;
-
-static cell *tb_cell(tbuf *t) {
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 1024;
-        t->cells = xrealloc(t->cells, t->cap * sizeof(cell));
-    }
-    cell *c = &t->cells[t->n++];
-    memset(c, 0, sizeof(*c));
-    return c;
-}
-static void tb_int(tbuf *t, int64_t v) {
-    cell *c = tb_cell(t);
-    c->type = C_INT;
-    c->i = v;
-}
-static void tb_real(tbuf *t, double v) {
-    cell *c = tb_cell(t);
-    c->type = C_REAL;
-    c->f = v;
-}
-static void tb_null(tbuf *t) {
-    tb_cell(t)->type = C_NULL;
-}
-static void tb_text(tbuf *t, const char *v) {
-    cell *c = tb_cell(t);
-    if (!v) return;
-    c->type = C_TEXT;
-    c->s = xstrdup(v);
-}
-static void tb_id(tbuf *t, int64_t v) { /* 0 → NULL */
-    if (v)
-        tb_int(t, v);
-    else
-        tb_null(t);
-}
-static void tb_time(tbuf *t, int64_t v) { /* 0 → NULL */
-    char buf[32];
-    if (v)
-        tb_text(t, time_iso(buf, sizeof(buf), v));
-    else
-        tb_null(t);
-}
-
-/* "INSERT INTO target VALUES ($1, …), (…)" for rows rows. Caller frees. */
-static char *insert_sql(const tbuf *t, int rows) {
-    size_t cap = strlen(t->target) + 32 + (size_t)rows * (size_t)t->ncols * 10;
-    char *sql = xmalloc(cap);
-    size_t len = (size_t)snprintf(sql, cap, "INSERT INTO %s VALUES ", t->target);
-    int p = 1;
-    for (int r = 0; r < rows; r++) {
-        len += (size_t)snprintf(sql + len, cap - len, "%s(", r ? ", " : "");
-        for (int c = 0; c < t->ncols; c++)
-            len += (size_t)snprintf(sql + len, cap - len, "%s$%d", c ? ", " : "", p++);
-        len += (size_t)snprintf(sql + len, cap - len, ")");
-    }
-    return sql;
-}
-
-static int tb_flush(db *d, tbuf *t, err *e) {
-    size_t rows = t->n / (size_t)t->ncols;
-    int per = STMT_PARAMS / t->ncols;
-    if (per < 1) per = 1;
-    if (per > 100) per = 100;
-    char *full = NULL, *one = NULL;
-    int rc = 0;
-    size_t at = 0; /* cell index */
-    while (rc == 0 && at < t->n) {
-        size_t left = (t->n - at) / (size_t)t->ncols;
-        int k = left >= (size_t)per ? per : 1;
-        char **sqlp = k == per ? &full : &one;
-        if (!*sqlp) *sqlp = insert_sql(t, k);
-        db_stmt *s = db_prepare(d, *sqlp, e);
-        if (!s) {
-            rc = -1;
-            break;
-        }
-        int nvals = k * t->ncols;
-        for (int i = 0; i < nvals; i++) {
-            const cell *c = &t->cells[at + (size_t)i];
-            switch (c->type) {
-            case C_INT:
-                db_bind_int64(s, i + 1, c->i);
-                break;
-            case C_REAL:
-                db_bind_double(s, i + 1, c->f);
-                break;
-            case C_TEXT:
-                db_bind_text(s, i + 1, c->s);
-                break;
-            default:
-                db_bind_null(s, i + 1);
-            }
-        }
-        int st = db_step(s);
-        db_reset(s);
-        if (st == DB_ERROR)
-            rc = err_internal(e, "写入演示数据失败（%.40s）：%s", t->target, db_errmsg(d));
-        at += (size_t)nvals;
-    }
-    for (size_t i = 0; i < t->n; i++)
-        free(t->cells[i].s);
-    t->n = 0;
-    if (rc == 0) t->rows += (int64_t)rows;
-    free(full);
-    free(one);
-    return rc;
-}
-
-static void tb_free(tbuf *t) {
-    for (size_t i = 0; i < t->n; i++)
-        free(t->cells[i].s);
-    free(t->cells);
-    memset(t, 0, sizeof(*t));
 }
 
 /* ---- reference data ---- */
@@ -247,7 +114,7 @@ typedef struct demo {
     double *cdf_online, *cdf_office;
     int64_t staff_id, approver_id, agent_id;
     int64_t next_case, next_user, next_licence, next_rating;
-    tbuf users, cases, licences, materials, events, ratings, scores, tickets;
+    db_bulk users, cases, licences, materials, events, ratings, scores, tickets;
     cases_demo_counts counts;
 } demo;
 
@@ -559,22 +426,22 @@ static void add_people(demo *g, int count) {
             g->citizens[index] = i;
         char login[32];
         snprintf(login, sizeof(login), "demo.%c%05d", company ? 'e' : 'p', index + 1);
-        tbuf *t = &g->users;
-        tb_int(t, p->id);
-        tb_text(t, login);
-        tb_text(t, p->name);
-        tb_text(t, company ? "company" : "citizen");
-        tb_text(t, DEMO_PASSWORD_HASH);
+        db_bulk *t = &g->users;
+        db_bulk_int(t, p->id);
+        db_bulk_text(t, login);
+        db_bulk_text(t, p->name);
+        db_bulk_text(t, company ? "company" : "citizen");
+        db_bulk_text(t, DEMO_PASSWORD_HASH);
         if (company)
-            tb_null(t);
+            db_bulk_null(t);
         else
-            tb_text(t, p->id_number);
-        tb_text(t, p->phone);
-        tb_text(t, g->towns[p->town].code);
-        tb_int(t, 0);
-        tb_time(t, created);
-        tb_time(t, created);
-        tb_time(t, created);
+            db_bulk_text(t, p->id_number);
+        db_bulk_text(t, p->phone);
+        db_bulk_text(t, g->towns[p->town].code);
+        db_bulk_int(t, 0);
+        db_bulk_time(t, created);
+        db_bulk_time(t, created);
+        db_bulk_time(t, created);
         if (company)
             g->counts.companies++;
         else
@@ -602,21 +469,21 @@ static int64_t wallet_licence(demo *g, int pi, int k, int64_t before) {
         snprintf(number, sizeof(number), "ZSL%04d%02d%02d%06llu", di.year, di.month, di.day,
                  (unsigned long long)(rng_next(&g->r) % 1000000ull));
     *slot = g->next_licence++;
-    tbuf *t = &g->licences;
-    tb_int(t, *slot);
-    tb_int(t, p->id);
-    tb_text(t, lt->type);
-    tb_text(t, number);
-    tb_text(t, lt->issuer);
-    tb_text(t, p->name);
-    tb_text(t, date);
-    tb_null(t);
-    tb_text(t, "valid");
-    tb_text(t, "demo");
-    tb_null(t);
-    tb_text(t, "{}");
-    tb_time(t, issued);
-    tb_time(t, issued);
+    db_bulk *t = &g->licences;
+    db_bulk_int(t, *slot);
+    db_bulk_int(t, p->id);
+    db_bulk_text(t, lt->type);
+    db_bulk_text(t, number);
+    db_bulk_text(t, lt->issuer);
+    db_bulk_text(t, p->name);
+    db_bulk_text(t, date);
+    db_bulk_null(t);
+    db_bulk_text(t, "valid");
+    db_bulk_text(t, "demo");
+    db_bulk_null(t);
+    db_bulk_text(t, "{}");
+    db_bulk_time(t, issued);
+    db_bulk_time(t, issued);
     g->counts.licences++;
     return *slot;
 }
@@ -704,23 +571,23 @@ static void add_rating(demo *g, int64_t case_id, const person *p, const item *it
         int sc = overall + (x < 0.1 ? -1 : x > 0.9 ? 1 : 0);
         sc = sc < 1 ? 1 : sc > 5 ? 5 : sc;
         json_object_set_new(dj, dims[i], json_integer(sc));
-        tb_int(&g->scores, rid);
-        tb_text(&g->scores, dims[i]);
-        tb_int(&g->scores, sc);
+        db_bulk_int(&g->scores, rid);
+        db_bulk_text(&g->scores, dims[i]);
+        db_bulk_int(&g->scores, sc);
     }
     char *dtext = json_dumps(dj, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(dj);
-    tbuf *t = &g->ratings;
-    tb_int(t, rid);
-    tb_int(t, case_id);
-    tb_int(t, p->id);
-    tb_text(t, it->department);
-    tb_text(t, it->code);
-    tb_text(t, channel);
-    tb_int(t, overall);
-    tb_text(t, dtext);
-    tb_text(t, rating_comment(&g->r, overall));
-    tb_time(t, at);
+    db_bulk *t = &g->ratings;
+    db_bulk_int(t, rid);
+    db_bulk_int(t, case_id);
+    db_bulk_int(t, p->id);
+    db_bulk_text(t, it->department);
+    db_bulk_text(t, it->code);
+    db_bulk_text(t, channel);
+    db_bulk_int(t, overall);
+    db_bulk_text(t, dtext);
+    db_bulk_text(t, rating_comment(&g->r, overall));
+    db_bulk_time(t, at);
     free(dtext);
     g->counts.ratings++;
     if (overall > 2) return;
@@ -738,32 +605,32 @@ static void add_rating(demo *g, int64_t case_id, const person *p, const item *it
     const char *status = closed ? "closed" : fixed ? "rectifying" : cb ? "called_back" : "open";
     int64_t last = closed ? closed : reported ? reported : fixed ? fixed : cb ? cb : at;
     t = &g->tickets;
-    tb_int(t, rid);
-    tb_int(t, case_id);
-    tb_text(t, it->department);
-    tb_text(t, status);
-    tb_time(t, at);
-    tb_time(t, cb);
-    tb_id(t, cb ? g->staff_id : 0);
+    db_bulk_int(t, rid);
+    db_bulk_int(t, case_id);
+    db_bulk_text(t, it->department);
+    db_bulk_text(t, status);
+    db_bulk_time(t, at);
+    db_bulk_time(t, cb);
+    db_bulk_id(t, cb ? g->staff_id : 0);
     if (cb)
-        tb_text(t, "已电话回访申请人，了解具体情况并致歉");
+        db_bulk_text(t, "已电话回访申请人，了解具体情况并致歉");
     else
-        tb_null(t);
-    tb_time(t, due);
-    tb_time(t, fixed);
-    tb_id(t, fixed ? g->staff_id : 0);
+        db_bulk_null(t);
+    db_bulk_time(t, due);
+    db_bulk_time(t, fixed);
+    db_bulk_id(t, fixed ? g->staff_id : 0);
     if (fixed)
-        tb_text(t, "已优化办理流程并对窗口人员进行业务培训");
+        db_bulk_text(t, "已优化办理流程并对窗口人员进行业务培训");
     else
-        tb_null(t);
-    tb_time(t, reported);
+        db_bulk_null(t);
+    db_bulk_time(t, reported);
     if (reported)
-        tb_text(t, "整改情况已告知申请人，申请人表示认可");
+        db_bulk_text(t, "整改情况已告知申请人，申请人表示认可");
     else
-        tb_null(t);
-    tb_time(t, closed);
-    tb_id(t, closed ? g->staff_id : 0);
-    tb_time(t, last);
+        db_bulk_null(t);
+    db_bulk_time(t, closed);
+    db_bulk_id(t, closed ? g->staff_id : 0);
+    db_bulk_time(t, last);
     g->counts.tickets++;
 }
 
@@ -854,20 +721,20 @@ static void one_case(demo *g, const plan *pl) {
         } else if (m->required || U(r) < 0.4) {
             sat = "upload";
         }
-        tbuf *t = &g->materials;
-        tb_int(t, id);
-        tb_int(t, i);
-        tb_text(t, m->name);
-        tb_int(t, m->required);
+        db_bulk *t = &g->materials;
+        db_bulk_int(t, id);
+        db_bulk_int(t, i);
+        db_bulk_text(t, m->name);
+        db_bulk_int(t, m->required);
         if (m->licence >= 0)
-            tb_text(t, g->ltypes[m->licence].type);
+            db_bulk_text(t, g->ltypes[m->licence].type);
         else
-            tb_null(t);
-        tb_text(t, sat);
-        tb_id(t, lic);
-        tb_null(t);
-        tb_int(t, waived);
-        tb_time(t, t_sub);
+            db_bulk_null(t);
+        db_bulk_text(t, sat);
+        db_bulk_id(t, lic);
+        db_bulk_null(t);
+        db_bulk_int(t, waived);
+        db_bulk_time(t, t_sub);
         g->counts.materials++;
     }
 
@@ -1010,15 +877,15 @@ static void one_case(demo *g, const plan *pl) {
 
     for (int i = 0; i < n; i++) {
         const event *v = &s.ev[i];
-        tbuf *t = &g->events;
-        tb_int(t, id);
-        tb_time(t, v->at);
-        tb_id(t, actor_id(g, v->actor, p, channel));
-        tb_text(t, v->action);
-        tb_text(t, v->from);
-        tb_text(t, v->to);
-        tb_text(t, v->reason);
-        tb_null(t);
+        db_bulk *t = &g->events;
+        db_bulk_int(t, id);
+        db_bulk_time(t, v->at);
+        db_bulk_id(t, actor_id(g, v->actor, p, channel));
+        db_bulk_text(t, v->action);
+        db_bulk_text(t, v->from);
+        db_bulk_text(t, v->to);
+        db_bulk_text(t, v->reason);
+        db_bulk_null(t);
         g->counts.events++;
     }
 
@@ -1042,43 +909,43 @@ static void one_case(demo *g, const plan *pl) {
     int64_t agent = !strcmp(channel, "assisted")                                ? g->agent_id
                     : !strcmp(channel, "window") || !strcmp(channel, "station") ? g->staff_id
                                                                                 : 0;
-    tbuf *t = &g->cases;
-    tb_int(t, id);
-    tb_text(t, case_no);
-    tb_text(t, "item");
-    tb_text(t, it->code);
-    tb_int(t, it->version);
-    tb_text(t, it->name);
-    tb_null(t); /* bundle_code */
-    tb_null(t); /* parent_id */
-    tb_int(t, p->id);
-    tb_id(t, agent);
-    tb_text(t, channel);
-    tb_text(t, it->department);
-    tb_text(t, tw->code);
-    tb_text(t, status);
-    tb_text(t, suspended_from);
-    tb_text(t, form_text);
-    tb_text(t, path);
-    tb_null(t); /* rule_trace */
-    tb_real(t, it->promise);
-    tb_null(t); /* promise_hours */
-    tb_real(t, it->legal);
-    tb_time(t, t_submitted);
-    tb_time(t, accepted);
-    tb_time(t, accepted ? workcal_clock_start(g->cal, accepted) : 0);
-    tb_time(t, deadline);
-    tb_time(t, suspended_at);
-    tb_int(t, suspended_secs);
-    tb_time(t, decided);
-    tb_time(t, delivered);
-    tb_time(t, closed);
-    tb_id(t, reviewed && accepted ? g->approver_id : 0);
-    tb_int(t, visits);
-    tb_null(t); /* idempotency_key */
-    tb_int(t, n);
-    tb_time(t, t_create);
-    tb_time(t, s.ev[n - 1].at);
+    db_bulk *t = &g->cases;
+    db_bulk_int(t, id);
+    db_bulk_text(t, case_no);
+    db_bulk_text(t, "item");
+    db_bulk_text(t, it->code);
+    db_bulk_int(t, it->version);
+    db_bulk_text(t, it->name);
+    db_bulk_null(t); /* bundle_code */
+    db_bulk_null(t); /* parent_id */
+    db_bulk_int(t, p->id);
+    db_bulk_id(t, agent);
+    db_bulk_text(t, channel);
+    db_bulk_text(t, it->department);
+    db_bulk_text(t, tw->code);
+    db_bulk_text(t, status);
+    db_bulk_text(t, suspended_from);
+    db_bulk_text(t, form_text);
+    db_bulk_text(t, path);
+    db_bulk_null(t); /* rule_trace */
+    db_bulk_real(t, it->promise);
+    db_bulk_null(t); /* promise_hours */
+    db_bulk_real(t, it->legal);
+    db_bulk_time(t, t_submitted);
+    db_bulk_time(t, accepted);
+    db_bulk_time(t, accepted ? workcal_clock_start(g->cal, accepted) : 0);
+    db_bulk_time(t, deadline);
+    db_bulk_time(t, suspended_at);
+    db_bulk_int(t, suspended_secs);
+    db_bulk_time(t, decided);
+    db_bulk_time(t, delivered);
+    db_bulk_time(t, closed);
+    db_bulk_id(t, reviewed && accepted ? g->approver_id : 0);
+    db_bulk_int(t, visits);
+    db_bulk_null(t); /* idempotency_key */
+    db_bulk_int(t, n);
+    db_bulk_time(t, t_create);
+    db_bulk_time(t, s.ev[n - 1].at);
     free(form_text);
     g->counts.cases++;
 
@@ -1117,14 +984,14 @@ static const char TICKETS_COLS[] =
     "result_note, closed_at, closed_by, updated_at)";
 
 static void buffers_init(demo *g) {
-    g->users = (tbuf){.target = USERS_COLS, .ncols = 12};
-    g->cases = (tbuf){.target = CASES_COLS, .ncols = 36};
-    g->licences = (tbuf){.target = LICENCES_COLS, .ncols = 14};
-    g->materials = (tbuf){.target = MATERIALS_COLS, .ncols = 10};
-    g->events = (tbuf){.target = EVENTS_COLS, .ncols = 8};
-    g->ratings = (tbuf){.target = RATINGS_COLS, .ncols = 10};
-    g->scores = (tbuf){.target = SCORES_COLS, .ncols = 3};
-    g->tickets = (tbuf){.target = TICKETS_COLS, .ncols = 17};
+    g->users = (db_bulk){.target = USERS_COLS, .ncols = 12};
+    g->cases = (db_bulk){.target = CASES_COLS, .ncols = 36};
+    g->licences = (db_bulk){.target = LICENCES_COLS, .ncols = 14};
+    g->materials = (db_bulk){.target = MATERIALS_COLS, .ncols = 10};
+    g->events = (db_bulk){.target = EVENTS_COLS, .ncols = 8};
+    g->ratings = (db_bulk){.target = RATINGS_COLS, .ncols = 10};
+    g->scores = (db_bulk){.target = SCORES_COLS, .ncols = 3};
+    g->tickets = (db_bulk){.target = TICKETS_COLS, .ncols = 17};
 }
 
 static int next_id(db *d, const char *sql, int64_t *out, err *e) {
@@ -1140,10 +1007,10 @@ static int flush_batch(demo *g, int batch, int64_t first_case, err *e) {
     int64_t before[3] = {g->cases.rows, g->events.rows, g->materials.rows};
     int64_t rb[3] = {g->ratings.rows, g->tickets.rows, g->licences.rows};
     int64_t users_before = g->users.rows;
-    tbuf *order[] = {&g->users,  &g->cases,   &g->licences, &g->materials,
-                     &g->events, &g->ratings, &g->scores,   &g->tickets};
+    db_bulk *order[] = {&g->users,  &g->cases,   &g->licences, &g->materials,
+                        &g->events, &g->ratings, &g->scores,   &g->tickets};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-        if (tb_flush(g->d, order[i], e) != 0) return -1;
+        if (db_bulk_flush(g->d, order[i], e) != 0) return -1;
     static const char *const tables[] = {"users", "cases", "licences", "ratings"};
     for (size_t i = 0; i < 4; i++)
         if (db_reset_identity(g->d, tables[i], e) != 0) return -1;
@@ -1177,10 +1044,10 @@ static void demo_free(demo *g) {
     free(g->wallet);
     free(g->cdf_online);
     free(g->cdf_office);
-    tbuf *all[] = {&g->users,  &g->cases,   &g->licences, &g->materials,
-                   &g->events, &g->ratings, &g->scores,   &g->tickets};
+    db_bulk *all[] = {&g->users,  &g->cases,   &g->licences, &g->materials,
+                      &g->events, &g->ratings, &g->scores,   &g->tickets};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        tb_free(all[i]);
+        db_bulk_free(all[i]);
 }
 
 int cases_demo_run(db *d, const char *data_dir, int64_t now, unsigned seed, int count,
@@ -1330,54 +1197,54 @@ int cases_demo_bench(db *d, int cases, double seconds, cases_demo_bench_result *
         return -1;
     }
     time_iso(now_iso, sizeof(now_iso), time_now());
-    tbuf t = {.target = CASES_COLS, .ncols = 36};
+    db_bulk t = {.target = CASES_COLS, .ncols = 36};
     for (int i = 0; i < cases; i++) {
         char no[40];
         snprintf(no, sizeof(no), "ZSBENCH%09lld", (long long)(first + i));
-        tb_int(&t, first + i);
-        tb_text(&t, no);
-        tb_text(&t, "item");
-        tb_text(&t, code);
-        tb_int(&t, 1);
-        tb_text(&t, name);
-        tb_null(&t);
-        tb_null(&t);
-        tb_int(&t, citizen);
-        tb_null(&t);
-        tb_text(&t, "online");
-        tb_text(&t, dep);
-        tb_text(&t, "330902100");
-        tb_text(&t, "submitted");
-        tb_null(&t);
-        tb_text(&t, "{}");
-        tb_text(&t, "normal");
-        tb_null(&t);
-        tb_real(&t, promise);
-        tb_null(&t);
-        tb_real(&t, legal);
-        tb_text(&t, now_iso); /* submitted_at */
+        db_bulk_int(&t, first + i);
+        db_bulk_text(&t, no);
+        db_bulk_text(&t, "item");
+        db_bulk_text(&t, code);
+        db_bulk_int(&t, 1);
+        db_bulk_text(&t, name);
+        db_bulk_null(&t);
+        db_bulk_null(&t);
+        db_bulk_int(&t, citizen);
+        db_bulk_null(&t);
+        db_bulk_text(&t, "online");
+        db_bulk_text(&t, dep);
+        db_bulk_text(&t, "330902100");
+        db_bulk_text(&t, "submitted");
+        db_bulk_null(&t);
+        db_bulk_text(&t, "{}");
+        db_bulk_text(&t, "normal");
+        db_bulk_null(&t);
+        db_bulk_real(&t, promise);
+        db_bulk_null(&t);
+        db_bulk_real(&t, legal);
+        db_bulk_text(&t, now_iso); /* submitted_at */
         for (int k = 0; k < 4; k++)
-            tb_null(&t); /* accepted_at, clock_start, deadline_at, suspended_at */
-        tb_int(&t, 0);   /* suspended_seconds */
+            db_bulk_null(&t); /* accepted_at, clock_start, deadline_at, suspended_at */
+        db_bulk_int(&t, 0);   /* suspended_seconds */
         for (int k = 0; k < 3; k++)
-            tb_null(&t); /* decided_at, delivered_at, closed_at */
-        tb_null(&t);     /* assignee_id */
-        tb_int(&t, 0);   /* visits */
-        tb_null(&t);     /* idempotency_key */
-        tb_int(&t, 1);   /* version */
-        tb_text(&t, now_iso);
-        tb_text(&t, now_iso);
+            db_bulk_null(&t); /* decided_at, delivered_at, closed_at */
+        db_bulk_null(&t);     /* assignee_id */
+        db_bulk_int(&t, 0);   /* visits */
+        db_bulk_null(&t);     /* idempotency_key */
+        db_bulk_int(&t, 1);   /* version */
+        db_bulk_text(&t, now_iso);
+        db_bulk_text(&t, now_iso);
     }
     static const audit_actor cli = {.user_id = 0, .login = "cli", .request_id = NULL};
     json_t *after = json_pack("{s:I, s:i, s:s}", "first_case_id", (json_int_t)first, "cases", cases,
                               "item_code", code);
     int rc =
-        tb_flush(d, &t, e) != 0 || db_reset_identity(d, "cases", e) != 0 ||
+        db_bulk_flush(d, &t, e) != 0 || db_reset_identity(d, "cases", e) != 0 ||
                 audit_record(d, &cli, "demo.bench_cases", "cases", "bench", NULL, after, e) != 0
             ? -1
             : 0;
     json_decref(after);
-    tb_free(&t);
+    db_bulk_free(&t);
     if (rc != 0) {
         db_rollback(d);
         return -1;

@@ -27,6 +27,7 @@
 #include "audit/audit.h"
 #include "base/crypto.h"
 #include "base/timeutil.h"
+#include "db/bulk.h"
 #include "base/xmalloc.h"
 #include "files/files.h"
 #include "proofs/proofs.h"
@@ -38,7 +39,6 @@
 #define DAY          86400LL
 #define HOUR         3600LL
 #define CST          (8 * HOUR) /* Asia/Shanghai, no DST */
-#define STMT_PARAMS  900
 #define SM2_ID       "1234567812345678"
 #define DEMO_HASH    "!demo-bidder:no-password-matches"
 #define FIRST_LOGIN  "demo.t0001"
@@ -82,139 +82,13 @@ static double clampd(double v, double lo, double hi) {
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* ---- buffered multi-row inserts (the cases demo's, for this file's tables) ---- */
+/* ---- buffered multi-row inserts (db/bulk.h) ---- */
 
-enum { C_NULL, C_INT, C_REAL, C_TEXT };
-typedef struct cell {
-    int type;
-    int64_t i;
-    double f;
-    char *s;
-} cell;
-typedef struct tbuf {
-    const char *target; /* "table (col, …)": a constant */
-    int ncols;
-    cell *cells;
-    size_t n, cap;
-    int64_t rows;
-} tbuf;
-
-static cell *tb_cell(tbuf *t) {
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 1024;
-        t->cells = xrealloc(t->cells, t->cap * sizeof(cell));
-    }
-    cell *c = &t->cells[t->n++];
-    memset(c, 0, sizeof(*c));
-    return c;
-}
-static void tb_int(tbuf *t, int64_t v) {
-    cell *c = tb_cell(t);
-    c->type = C_INT;
-    c->i = v;
-}
-static void tb_real(tbuf *t, double v) {
-    cell *c = tb_cell(t);
-    c->type = C_REAL;
-    c->f = v;
-}
-static void tb_null(tbuf *t) {
-    tb_cell(t)->type = C_NULL;
-}
-static void tb_text(tbuf *t, const char *v) {
-    cell *c = tb_cell(t);
-    if (!v) return;
-    c->type = C_TEXT;
-    c->s = xstrdup(v);
-}
-static void tb_id(tbuf *t, int64_t v) { /* 0 → NULL */
-    if (v)
-        tb_int(t, v);
-    else
-        tb_null(t);
-}
-static void tb_time(tbuf *t, int64_t v) { /* 0 → NULL */
-    char buf[32];
-    if (v)
-        tb_text(t, time_iso(buf, sizeof(buf), v));
-    else
-        tb_null(t);
-}
-static void tb_json(tbuf *t, json_t *v) { /* steals v */
-    char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    tb_text(t, s);
-    free(s);
+static void bulk_json(db_bulk *t, json_t *v) { /* steals v */
+    char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    db_bulk_text(t, text);
+    free(text);
     json_decref(v);
-}
-
-static char *insert_sql(const tbuf *t, int rows) {
-    size_t cap = strlen(t->target) + 32 + (size_t)rows * (size_t)t->ncols * 10;
-    char *sql = xmalloc(cap);
-    size_t len = (size_t)snprintf(sql, cap, "INSERT INTO %s VALUES ", t->target);
-    int p = 1;
-    for (int r = 0; r < rows; r++) {
-        len += (size_t)snprintf(sql + len, cap - len, "%s(", r ? ", " : "");
-        for (int c = 0; c < t->ncols; c++)
-            len += (size_t)snprintf(sql + len, cap - len, "%s$%d", c ? ", " : "", p++);
-        len += (size_t)snprintf(sql + len, cap - len, ")");
-    }
-    return sql;
-}
-
-static int tb_flush(db *d, tbuf *t, err *e) {
-    int per = STMT_PARAMS / t->ncols;
-    if (per < 1) per = 1;
-    if (per > 100) per = 100;
-    char *full = NULL, *one = NULL;
-    int rc = 0;
-    size_t at = 0;
-    while (rc == 0 && at < t->n) {
-        size_t left = (t->n - at) / (size_t)t->ncols;
-        int k = left >= (size_t)per ? per : 1;
-        char **sqlp = k == per ? &full : &one;
-        if (!*sqlp) *sqlp = insert_sql(t, k);
-        db_stmt *s = db_prepare(d, *sqlp, e);
-        if (!s) {
-            rc = -1;
-            break;
-        }
-        int nvals = k * t->ncols;
-        for (int i = 0; i < nvals; i++) {
-            const cell *c = &t->cells[at + (size_t)i];
-            switch (c->type) {
-            case C_INT:
-                db_bind_int64(s, i + 1, c->i);
-                break;
-            case C_REAL:
-                db_bind_double(s, i + 1, c->f);
-                break;
-            case C_TEXT:
-                db_bind_text(s, i + 1, c->s);
-                break;
-            default:
-                db_bind_null(s, i + 1);
-            }
-        }
-        int st = db_step(s);
-        db_reset(s);
-        if (st == DB_ERROR)
-            rc = err_internal(e, "写入交易演示数据失败（%.40s）：%s", t->target, db_errmsg(d));
-        at += (size_t)nvals;
-        t->rows += k;
-    }
-    for (size_t i = 0; i < t->n; i++)
-        free(t->cells[i].s);
-    t->n = 0;
-    free(full);
-    free(one);
-    return rc;
-}
-
-static void tb_free(tbuf *t) {
-    for (size_t i = 0; i < t->n; i++)
-        free(t->cells[i].s);
-    free(t->cells);
-    memset(t, 0, sizeof(*t));
 }
 
 /* ---- name parts (invented combinations; see the file comment) ---- */
@@ -406,7 +280,7 @@ typedef struct demo {
     char bids_dir[1024];
     int have_dir;
     trade_demo_counts counts;
-    tbuf users, companies, cu, roots, certs, logins, tenders, notices, deposits, bids, openings,
+    db_bulk users, companies, cu, roots, certs, logins, tenders, notices, deposits, bids, openings,
         signins, texperts, results, abids, planted, abidders, events;
 } demo;
 
@@ -1277,32 +1151,32 @@ static const char EVENTS_COLS[] = "opening_events (tender_id, seq, kind, data, a
 static const char PLANTED_COLS[] = "trade_demo_planted (group_no, company_id, pattern, tenders)";
 
 static void buffers_init(demo *g) {
-    g->users = (tbuf){.target = USERS_COLS, .ncols = 9};
-    g->companies = (tbuf){.target = COMPANIES_COLS, .ncols = 8};
-    g->cu = (tbuf){.target = CU_COLS, .ncols = 3};
-    g->roots = (tbuf){.target = ROOTS_COLS, .ncols = 10};
-    g->certs = (tbuf){.target = CERTS_COLS, .ncols = 15};
-    g->logins = (tbuf){.target = LOGINS_COLS, .ncols = 5};
-    g->tenders = (tbuf){.target = TENDERS_COLS, .ncols = 38};
-    g->notices = (tbuf){.target = NOTICES_COLS, .ncols = 6};
-    g->deposits = (tbuf){.target = DEPOSITS_COLS, .ncols = 8};
-    g->bids = (tbuf){.target = BIDS_COLS, .ncols = 30};
-    g->openings = (tbuf){.target = OPENINGS_COLS, .ncols = 9};
-    g->signins = (tbuf){.target = SIGNINS_COLS, .ncols = 4};
-    g->texperts = (tbuf){.target = TEXPERTS_COLS, .ncols = 6};
-    g->results = (tbuf){.target = RESULTS_COLS, .ncols = 11};
-    g->abids = (tbuf){.target = ABIDS_COLS, .ncols = 7};
-    g->abidders = (tbuf){.target = ABIDDERS_COLS, .ncols = 4};
-    g->events = (tbuf){.target = EVENTS_COLS, .ncols = 5};
-    g->planted = (tbuf){.target = PLANTED_COLS, .ncols = 4};
+    g->users = (db_bulk){.target = USERS_COLS, .ncols = 9};
+    g->companies = (db_bulk){.target = COMPANIES_COLS, .ncols = 8};
+    g->cu = (db_bulk){.target = CU_COLS, .ncols = 3};
+    g->roots = (db_bulk){.target = ROOTS_COLS, .ncols = 10};
+    g->certs = (db_bulk){.target = CERTS_COLS, .ncols = 15};
+    g->logins = (db_bulk){.target = LOGINS_COLS, .ncols = 5};
+    g->tenders = (db_bulk){.target = TENDERS_COLS, .ncols = 38};
+    g->notices = (db_bulk){.target = NOTICES_COLS, .ncols = 6};
+    g->deposits = (db_bulk){.target = DEPOSITS_COLS, .ncols = 8};
+    g->bids = (db_bulk){.target = BIDS_COLS, .ncols = 30};
+    g->openings = (db_bulk){.target = OPENINGS_COLS, .ncols = 9};
+    g->signins = (db_bulk){.target = SIGNINS_COLS, .ncols = 4};
+    g->texperts = (db_bulk){.target = TEXPERTS_COLS, .ncols = 6};
+    g->results = (db_bulk){.target = RESULTS_COLS, .ncols = 11};
+    g->abids = (db_bulk){.target = ABIDS_COLS, .ncols = 7};
+    g->abidders = (db_bulk){.target = ABIDDERS_COLS, .ncols = 4};
+    g->events = (db_bulk){.target = EVENTS_COLS, .ncols = 5};
+    g->planted = (db_bulk){.target = PLANTED_COLS, .ncols = 4};
 }
 
-static tbuf *all_buffers(demo *g, int i) {
+static db_bulk *all_buffers(demo *g, int i) {
     /* in foreign-key order */
-    tbuf *order[] = {&g->users,    &g->companies, &g->cu,       &g->roots,    &g->certs,
-                     &g->logins,   &g->tenders,   &g->notices,  &g->deposits, &g->bids,
-                     &g->openings, &g->signins,   &g->texperts, &g->results,  &g->abids,
-                     &g->abidders, &g->planted,   &g->events};
+    db_bulk *order[] = {&g->users,    &g->companies, &g->cu,       &g->roots,    &g->certs,
+                        &g->logins,   &g->tenders,   &g->notices,  &g->deposits, &g->bids,
+                        &g->openings, &g->signins,   &g->texperts, &g->results,  &g->abids,
+                        &g->abidders, &g->planted,   &g->events};
     return i < COUNT(order) ? order[i] : NULL;
 }
 
@@ -1323,17 +1197,17 @@ static int make_pki(demo *g, err *e) {
         cert_fingerprint(g->root_cert[i], fp);
         name_line(X509_get_subject_name(g->root_cert[i]), subj, sizeof(subj));
         char *pem = cert_pem(g->root_cert[i]);
-        tbuf *t = &g->roots;
-        tb_int(t, g->root_id[i]);
-        tb_text(t, root_names[i]);
-        tb_text(t, subj);
-        tb_text(t, fp);
-        tb_text(t, i == 2 ? "sm2" : "ec");
-        tb_text(t, pem);
-        tb_int(t, i == 0);
-        tb_text(t, time_iso(exp, sizeof(exp), na));
-        tb_int(t, 0);
-        tb_text(t, iso_now);
+        db_bulk *t = &g->roots;
+        db_bulk_int(t, g->root_id[i]);
+        db_bulk_text(t, root_names[i]);
+        db_bulk_text(t, subj);
+        db_bulk_text(t, fp);
+        db_bulk_text(t, i == 2 ? "sm2" : "ec");
+        db_bulk_text(t, pem);
+        db_bulk_int(t, i == 0);
+        db_bulk_text(t, time_iso(exp, sizeof(exp), na));
+        db_bulk_int(t, 0);
+        db_bulk_text(t, iso_now);
         free(pem);
     }
     return 0;
@@ -1350,29 +1224,29 @@ static int write_companies(demo *g, err *e) {
         c->cert_id = g->next_cert++;
         char login[32];
         snprintf(login, sizeof(login), "demo.t%04d", i + 1);
-        tbuf *t = &g->users;
-        tb_int(t, c->user_id);
-        tb_text(t, login);
-        tb_text(t, c->name);
-        tb_text(t, "bidder");
-        tb_text(t, DEMO_HASH);
-        tb_int(t, 0);
-        tb_text(t, created);
-        tb_text(t, created);
-        tb_text(t, created);
+        db_bulk *t = &g->users;
+        db_bulk_int(t, c->user_id);
+        db_bulk_text(t, login);
+        db_bulk_text(t, c->name);
+        db_bulk_text(t, "bidder");
+        db_bulk_text(t, DEMO_HASH);
+        db_bulk_int(t, 0);
+        db_bulk_text(t, created);
+        db_bulk_text(t, created);
+        db_bulk_text(t, created);
         t = &g->companies;
-        tb_int(t, c->id);
-        tb_text(t, c->uscc);
-        tb_text(t, c->name);
-        tb_text(t, c->legal_rep);
-        tb_text(t, c->phone);
-        tb_text(t, c->address);
-        tb_text(t, created);
-        tb_text(t, created);
+        db_bulk_int(t, c->id);
+        db_bulk_text(t, c->uscc);
+        db_bulk_text(t, c->name);
+        db_bulk_text(t, c->legal_rep);
+        db_bulk_text(t, c->phone);
+        db_bulk_text(t, c->address);
+        db_bulk_text(t, created);
+        db_bulk_text(t, created);
         t = &g->cu;
-        tb_int(t, c->user_id);
-        tb_int(t, c->id);
-        tb_text(t, created);
+        db_bulk_int(t, c->user_id);
+        db_bulk_int(t, c->id);
+        db_bulk_text(t, created);
         /* the certificate */
         c->key = key_new(c->root == 2);
         if (!c->key) return err_internal(e, "无法生成演示企业密钥");
@@ -1389,21 +1263,21 @@ static int write_companies(demo *g, err *e) {
         snprintf(serial, sizeof(serial), "%llx", (unsigned long long)sv);
         char *pem = cert_pem(c->cert);
         t = &g->certs;
-        tb_int(t, c->cert_id);
-        tb_int(t, c->user_id);
-        tb_int(t, c->id);
-        tb_text(t, fp);
-        tb_text(t, serial);
-        tb_text(t, subj);
-        tb_text(t, iss);
-        tb_text(t, c->root == 2 ? "sm2" : "ec");
-        tb_text(t, pk);
-        tb_int(t, g->root_id[c->root]);
-        tb_text(t, pem);
-        tb_text(t, time_iso(a, sizeof(a), (int64_t)(nb)));
-        tb_text(t, time_iso(b, sizeof(b), na));
-        tb_text(t, "active");
-        tb_text(t, created);
+        db_bulk_int(t, c->cert_id);
+        db_bulk_int(t, c->user_id);
+        db_bulk_int(t, c->id);
+        db_bulk_text(t, fp);
+        db_bulk_text(t, serial);
+        db_bulk_text(t, subj);
+        db_bulk_text(t, iss);
+        db_bulk_text(t, c->root == 2 ? "sm2" : "ec");
+        db_bulk_text(t, pk);
+        db_bulk_int(t, g->root_id[c->root]);
+        db_bulk_text(t, pem);
+        db_bulk_text(t, time_iso(a, sizeof(a), (int64_t)(nb)));
+        db_bulk_text(t, time_iso(b, sizeof(b), na));
+        db_bulk_text(t, "active");
+        db_bulk_text(t, created);
         free(pem);
         g->counts.companies++;
         g->counts.certs++;
@@ -1412,39 +1286,39 @@ static int write_companies(demo *g, err *e) {
 }
 
 static void login_row(demo *g, const company *c, int64_t at) {
-    tbuf *t = &g->logins;
-    tb_int(t, c->user_id);
-    tb_int(t, c->cert_id);
-    tb_int(t, g->root_id[c->root]);
-    tb_int(t, c->root != 0);
-    tb_time(t, at);
+    db_bulk *t = &g->logins;
+    db_bulk_int(t, c->user_id);
+    db_bulk_int(t, c->cert_id);
+    db_bulk_int(t, g->root_id[c->root]);
+    db_bulk_int(t, c->root != 0);
+    db_bulk_time(t, at);
     g->counts.logins++;
 }
 
 static void notice(demo *g, const tplan *t, const char *kind, const char *title, const char *body,
                    int64_t at) {
-    tbuf *n = &g->notices;
+    db_bulk *n = &g->notices;
     char full[300];
     snprintf(full, sizeof(full), "%s%s", t->title, title);
-    tb_int(n, t->id);
-    tb_text(n, kind);
-    tb_text(n, full);
-    tb_text(n, body);
-    tb_id(n, g->staff_id);
-    tb_time(n, at);
+    db_bulk_int(n, t->id);
+    db_bulk_text(n, kind);
+    db_bulk_text(n, full);
+    db_bulk_text(n, body);
+    db_bulk_id(n, g->staff_id);
+    db_bulk_time(n, at);
 }
 
 static void deposit(demo *g, const tplan *t, int64_t fen, const company *c, int64_t at,
                     const char *status) {
-    tbuf *d = &g->deposits;
-    tb_int(d, t->id);
-    tb_int(d, c->id);
-    tb_int(d, fen);
-    tb_text(d, c->account);
-    tb_text(d, c->account_name);
-    tb_text(d, c->bank);
-    tb_time(d, at);
-    tb_text(d, status);
+    db_bulk *d = &g->deposits;
+    db_bulk_int(d, t->id);
+    db_bulk_int(d, c->id);
+    db_bulk_int(d, fen);
+    db_bulk_text(d, c->account);
+    db_bulk_text(d, c->account_name);
+    db_bulk_text(d, c->bank);
+    db_bulk_time(d, at);
+    db_bulk_text(d, status);
     g->counts.deposits++;
 }
 
@@ -1552,29 +1426,29 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
     char receipt_sig[100] = "";
     if (g->have_pk) proofs_sign(&g->pk, receipt_s, receipt_sig, sizeof(receipt_sig));
 
-    tbuf *r = &g->bids;
-    tb_int(r, b->id);
-    tb_int(r, t->id);
-    tb_int(r, c->id);
-    tb_int(r, c->user_id);
-    tb_int(r, c->cert_id);
-    tb_int(r, 1);
-    tb_text(r, b->sealed ? "sealed" : "opened");
-    tb_text(r, "cms");
-    tb_text(r, envelope_sha);
-    tb_int(r, env_size);
-    tb_int(r, 0);
-    tb_text(r, sha_plain);
-    tb_text(r, commit_sig);
-    tb_text(r, receipt_s);
-    tb_text(r, receipt_sig);
-    tb_text(r, c->ip);
-    tb_text(r, c->machine);
-    tb_time(r, b->submitted);
+    db_bulk *r = &g->bids;
+    db_bulk_int(r, b->id);
+    db_bulk_int(r, t->id);
+    db_bulk_int(r, c->id);
+    db_bulk_int(r, c->user_id);
+    db_bulk_int(r, c->cert_id);
+    db_bulk_int(r, 1);
+    db_bulk_text(r, b->sealed ? "sealed" : "opened");
+    db_bulk_text(r, "cms");
+    db_bulk_text(r, envelope_sha);
+    db_bulk_int(r, env_size);
+    db_bulk_int(r, 0);
+    db_bulk_text(r, sha_plain);
+    db_bulk_text(r, commit_sig);
+    db_bulk_text(r, receipt_s);
+    db_bulk_text(r, receipt_sig);
+    db_bulk_text(r, c->ip);
+    db_bulk_text(r, c->machine);
+    db_bulk_time(r, b->submitted);
     if (b->sealed) {
         for (int k = 0; k < 9; k++)
-            tb_null(r); /* decrypted_at … documents */
-        tb_null(r);     /* invalid_reason */
+            db_bulk_null(r); /* decrypted_at … documents */
+        db_bulk_null(r);     /* invalid_reason */
         json_decref(form);
         json_decref(meta);
     } else {
@@ -1585,19 +1459,19 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
             b->decrypted =
                 t->h_decrypt + 20 + (b->decrypted - t->h_decrypt) % (span > 1 ? span : 1);
         }
-        tb_time(r, b->decrypted);
-        tb_text(r, "bidder");
-        tb_int(r, price);
-        tb_int(r, b->duration);
-        tb_text(r, "合格");
-        tb_text(r, b->pm);
-        tb_text(r, deposit_ref);
-        tb_json(r, form);
-        tb_json(r, meta);
-        tb_null(r);
+        db_bulk_time(r, b->decrypted);
+        db_bulk_text(r, "bidder");
+        db_bulk_int(r, price);
+        db_bulk_int(r, b->duration);
+        db_bulk_text(r, "合格");
+        db_bulk_text(r, b->pm);
+        db_bulk_text(r, deposit_ref);
+        bulk_json(r, form);
+        bulk_json(r, meta);
+        db_bulk_null(r);
     }
-    tb_time(r, b->submitted);
-    tb_time(r, b->sealed ? b->submitted : b->decrypted);
+    db_bulk_time(r, b->submitted);
+    db_bulk_time(r, b->sealed ? b->submitted : b->decrypted);
     free(receipt_s);
     g->counts.bids++;
     /* the deposit, the logins, the sign-in, the result */
@@ -1616,30 +1490,30 @@ static int write_bid(demo *g, tplan *t, bidplan *b, int64_t budget_fen, int64_t 
             login = b->signin - 10;
         }
         login_row(g, c, login);
-        tbuf *s = &g->signins;
-        tb_int(s, t->id);
-        tb_int(s, c->id);
-        tb_int(s, c->user_id);
-        tb_time(s, b->signin);
+        db_bulk *s = &g->signins;
+        db_bulk_int(s, t->id);
+        db_bulk_int(s, c->id);
+        db_bulk_int(s, c->user_id);
+        db_bulk_time(s, b->signin);
     }
     if (!b->sealed && (t->status == S_DONE || t->status == S_PUBLICITY)) {
         /* the row evaluate_compute() writes: evaluate_rank's figures, tech 0 for the
          * qualification methods, invalid bids with rank 0 and zero scores */
-        tbuf *x = &g->results;
-        tb_int(x, t->id);
-        tb_int(x, b->id);
-        tb_int(x, c->id);
-        tb_int(x, !b->invalid);
+        db_bulk *x = &g->results;
+        db_bulk_int(x, t->id);
+        db_bulk_int(x, b->id);
+        db_bulk_int(x, c->id);
+        db_bulk_int(x, !b->invalid);
         if (b->invalid)
-            tb_text(x, invalid_reasons[b->invalid - 1]);
+            db_bulk_text(x, invalid_reasons[b->invalid - 1]);
         else
-            tb_null(x);
-        tb_int(x, price);
-        tb_real(x, b->invalid ? 0.0 : b->price_score);
-        tb_real(x, t->method == 1 ? round2d(b->tech) : 0.0);
-        tb_real(x, b->invalid ? 0.0 : b->total);
-        tb_int(x, b->invalid ? 0 : b->rank);
-        tb_text(x, "[]");
+            db_bulk_null(x);
+        db_bulk_int(x, price);
+        db_bulk_real(x, b->invalid ? 0.0 : b->price_score);
+        db_bulk_real(x, t->method == 1 ? round2d(b->tech) : 0.0);
+        db_bulk_real(x, b->invalid ? 0.0 : b->total);
+        db_bulk_int(x, b->invalid ? 0 : b->rank);
+        db_bulk_text(x, "[]");
     }
     return 0;
 }
@@ -1702,21 +1576,21 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
                 login_row(g, &g->co[a->company], a->at - 120);
             }
             if (!dup) { /* the 竞买号, given at the company's first offer (auction.c) */
-                tbuf *x = &g->abidders;
-                tb_int(x, t->id);
-                tb_int(x, g->co[a->company].id);
-                tb_int(x, nseen);
-                tb_time(x, a->at);
+                db_bulk *x = &g->abidders;
+                db_bulk_int(x, t->id);
+                db_bulk_int(x, g->co[a->company].id);
+                db_bulk_int(x, nseen);
+                db_bulk_time(x, a->at);
             }
             int64_t amount = reserve_fen + a->step * step_fen;
-            tbuf *x = &g->abids;
-            tb_int(x, t->id);
-            tb_int(x, g->co[a->company].id);
-            tb_int(x, g->co[a->company].user_id);
-            tb_int(x, amount);
-            tb_text(x, g->co[a->company].ip);
-            tb_time(x, a->at);
-            tb_text(x, a->listing ? "listing" : "auction");
+            db_bulk *x = &g->abids;
+            db_bulk_int(x, t->id);
+            db_bulk_int(x, g->co[a->company].id);
+            db_bulk_int(x, g->co[a->company].user_id);
+            db_bulk_int(x, amount);
+            db_bulk_text(x, g->co[a->company].ip);
+            db_bulk_time(x, a->at);
+            db_bulk_text(x, a->listing ? "listing" : "auction");
             t->award_fen = amount;
             g->counts.auction_bids++;
         }
@@ -1750,58 +1624,58 @@ static int write_tender(demo *g, tplan *t, double scale, err *e) {
                         (json_int_t)(step_fen ? step_fen : 1000000), "extend_seconds", 300,
                         "auction_minutes", t->status == S_AUCTION ? AUCTION_LIVE_MINUTES : 30)
             : json_object();
-    tbuf *x = &g->tenders;
-    tb_int(x, t->id);
-    tb_text(x, t->no);
-    tb_text(x, kind_ids[t->kind]);
-    tb_text(x, t->title);
-    tb_text(x, t->buyer);
-    tb_text(x, t->agency);
-    tb_id(x, budget_fen);
-    tb_id(x, reserve_fen);
-    tb_int(x, deposit_fen);
-    tb_text(x, method_ids[t->method]);
-    tb_json(x, params);
-    tb_text(x,
-            t->kind == K_WORKS
-                ? "具备建筑工程施工总承包三级及以上资质，拟派项目经理具备二级及以上注册建造师资格"
-            : t->kind == K_PROC
-                ? "具有独立承担民事责任的能力，具有良好的商业信誉和健全的财务会计制度"
-                : "中华人民共和国境内的法人、其他组织（法律法规另有规定的除外）");
-    tb_text(x, sale ? "详见出让公告及竞买须知。" : "详见招标文件。");
-    tb_text(x, status);
-    tb_time(x, t->announce);
-    tb_time(x, t->deadline - 10 * DAY > t->announce ? t->deadline - 10 * DAY : 0);
-    tb_time(x, t->deadline);
-    tb_time(x, t->eval_at && t->status != S_ANNOUNCED ? t->eval_at : 0);
-    tb_int(x, 3);
-    tb_time(x, t->publicity_until && (t->status == S_DONE || t->status == S_PUBLICITY)
-                   ? t->publicity_until
-                   : 0);
-    tb_int(x, t->remote);
-    tb_int(x, t->electronic);
+    db_bulk *x = &g->tenders;
+    db_bulk_int(x, t->id);
+    db_bulk_text(x, t->no);
+    db_bulk_text(x, kind_ids[t->kind]);
+    db_bulk_text(x, t->title);
+    db_bulk_text(x, t->buyer);
+    db_bulk_text(x, t->agency);
+    db_bulk_id(x, budget_fen);
+    db_bulk_id(x, reserve_fen);
+    db_bulk_int(x, deposit_fen);
+    db_bulk_text(x, method_ids[t->method]);
+    bulk_json(x, params);
+    db_bulk_text(
+        x, t->kind == K_WORKS
+               ? "具备建筑工程施工总承包三级及以上资质，拟派项目经理具备二级及以上注册建造师资格"
+           : t->kind == K_PROC
+               ? "具有独立承担民事责任的能力，具有良好的商业信誉和健全的财务会计制度"
+               : "中华人民共和国境内的法人、其他组织（法律法规另有规定的除外）");
+    db_bulk_text(x, sale ? "详见出让公告及竞买须知。" : "详见招标文件。");
+    db_bulk_text(x, status);
+    db_bulk_time(x, t->announce);
+    db_bulk_time(x, t->deadline - 10 * DAY > t->announce ? t->deadline - 10 * DAY : 0);
+    db_bulk_time(x, t->deadline);
+    db_bulk_time(x, t->eval_at && t->status != S_ANNOUNCED ? t->eval_at : 0);
+    db_bulk_int(x, 3);
+    db_bulk_time(x, t->publicity_until && (t->status == S_DONE || t->status == S_PUBLICITY)
+                        ? t->publicity_until
+                        : 0);
+    db_bulk_int(x, t->remote);
+    db_bulk_int(x, t->electronic);
     if (t->method == 2 && t->status != S_ANNOUNCED && t->status != S_CANCELLED)
-        tb_real(x, round(t->bench * 10000) / 10000);
+        db_bulk_real(x, round(t->bench * 10000) / 10000);
     else
-        tb_null(x);
-    tb_id(x, awarded && win ? win->id : 0);
-    tb_id(x, awarded && winner ? winner->id : 0);
-    tb_id(x, awarded ? t->award_fen : 0);
-    tb_time(x, awarded ? t->awarded : 0);
-    tb_text(x, contract_no[0] ? contract_no : NULL);
-    tb_id(x, contract_no[0] ? t->award_fen : 0);
-    tb_time(x, contract_no[0] ? t->contracted : 0);
+        db_bulk_null(x);
+    db_bulk_id(x, awarded && win ? win->id : 0);
+    db_bulk_id(x, awarded && winner ? winner->id : 0);
+    db_bulk_id(x, awarded ? t->award_fen : 0);
+    db_bulk_time(x, awarded ? t->awarded : 0);
+    db_bulk_text(x, contract_no[0] ? contract_no : NULL);
+    db_bulk_id(x, contract_no[0] ? t->award_fen : 0);
+    db_bulk_time(x, contract_no[0] ? t->contracted : 0);
     const char *failed = t->status != S_FAILED ? NULL
                          : sale ? "挂牌期满无人报名竞买，本次出让终止"
                                 : "有效投标人不足3家，依法重新招标";
-    tb_text(x, failed);
-    tb_text(x, t->status == S_CANCELLED ? "招标人调整建设计划，终止本次招标" : NULL);
-    tb_time(x, sale ? t->a_ends : 0);
-    tb_id(x, sale && t->nabids ? (live_price ? live_price : t->award_fen) : 0);
-    tb_id(x, sale && winner ? winner->id : 0);
-    tb_id(x, g->staff_id);
-    tb_time(x, t->announce - DAY);
-    tb_time(x, updated);
+    db_bulk_text(x, failed);
+    db_bulk_text(x, t->status == S_CANCELLED ? "招标人调整建设计划，终止本次招标" : NULL);
+    db_bulk_time(x, sale ? t->a_ends : 0);
+    db_bulk_id(x, sale && t->nabids ? (live_price ? live_price : t->award_fen) : 0);
+    db_bulk_id(x, sale && winner ? winner->id : 0);
+    db_bulk_id(x, g->staff_id);
+    db_bulk_time(x, t->announce - DAY);
+    db_bulk_time(x, updated);
     g->counts.tenders++;
     if (awarded) {
         g->counts.amount_fen += t->award_fen;
@@ -1867,16 +1741,16 @@ static void write_opening(demo *g, tplan *t) {
         if (closed < t->h_confirm + 300) closed = t->h_confirm + 300;
         t->h_closed = closed;
     }
-    tbuf *o = &g->openings;
-    tb_int(o, t->id);
-    tb_text(o, live ? "decrypting" : "closed");
-    tb_id(o, g->staff_id);
-    tb_time(o, t->h_start);
-    tb_time(o, t->h_decrypt_until);
-    tb_time(o, live ? 0 : t->h_obj_until);
-    tb_time(o, live ? 0 : closed);
-    tb_int(o, watchers);
-    tb_time(o, live ? g->now - 20 : closed);
+    db_bulk *o = &g->openings;
+    db_bulk_int(o, t->id);
+    db_bulk_text(o, live ? "decrypting" : "closed");
+    db_bulk_id(o, g->staff_id);
+    db_bulk_time(o, t->h_start);
+    db_bulk_time(o, t->h_decrypt_until);
+    db_bulk_time(o, live ? 0 : t->h_obj_until);
+    db_bulk_time(o, live ? 0 : closed);
+    db_bulk_int(o, watchers);
+    db_bulk_time(o, live ? g->now - 20 : closed);
 }
 
 /* One hall event as trade_event_append() stores it (data with seq, kind, at). */
@@ -1887,12 +1761,12 @@ static void event_row(demo *g, const tplan *t, int *seq, const char *kind, json_
     json_object_set_new(data, "seq", json_integer(++*seq));
     json_object_set_new(data, "kind", json_string(kind));
     json_object_set_new(data, "at", json_string(iso));
-    tbuf *x = &g->events;
-    tb_int(x, t->id);
-    tb_int(x, *seq);
-    tb_text(x, kind);
-    tb_json(x, data);
-    tb_text(x, iso);
+    db_bulk *x = &g->events;
+    db_bulk_int(x, t->id);
+    db_bulk_int(x, *seq);
+    db_bulk_text(x, kind);
+    bulk_json(x, data);
+    db_bulk_text(x, iso);
 }
 
 /* The order of a tender's bids by a time (insertion sort: n ≤ 130). */
@@ -2073,13 +1947,13 @@ static void write_panel(demo *g, const tplan *t) {
             for (int j = 0; j < k; j++)
                 again |= chosen[j] == chosen[k];
         } while (again);
-        tbuf *x = &g->texperts;
-        tb_int(x, t->id);
-        tb_int(x, g->experts[chosen[k]]);
-        tb_int(x, k + 1);
-        tb_int(x, k == 0);
-        tb_time(x, t->deadline - 2 * HOUR);
-        tb_time(x, t->status == S_EVALUATION ? 0 : t->eval_at);
+        db_bulk *x = &g->texperts;
+        db_bulk_int(x, t->id);
+        db_bulk_int(x, g->experts[chosen[k]]);
+        db_bulk_int(x, k + 1);
+        db_bulk_int(x, k == 0);
+        db_bulk_time(x, t->deadline - 2 * HOUR);
+        db_bulk_time(x, t->status == S_EVALUATION ? 0 : t->eval_at);
     }
 }
 
@@ -2133,19 +2007,19 @@ static void named_companies(demo *g) {
         if (linked) continue;
         if (!named[i].uscc[0]) uscc_make("330902", 990000 + i, uscc);
         int64_t id = g->next_company++;
-        tbuf *t = &g->companies;
-        tb_int(t, id);
-        tb_text(t, named[i].uscc[0] ? named[i].uscc : uscc);
-        tb_text(t, named[i].name);
-        tb_text(t, named[i].rep);
-        tb_text(t, "0580-2021234");
-        tb_text(t, named[i].addr);
-        tb_text(t, created);
-        tb_text(t, created);
+        db_bulk *t = &g->companies;
+        db_bulk_int(t, id);
+        db_bulk_text(t, named[i].uscc[0] ? named[i].uscc : uscc);
+        db_bulk_text(t, named[i].name);
+        db_bulk_text(t, named[i].rep);
+        db_bulk_text(t, "0580-2021234");
+        db_bulk_text(t, named[i].addr);
+        db_bulk_text(t, created);
+        db_bulk_text(t, created);
         t = &g->cu;
-        tb_int(t, named[i].user);
-        tb_int(t, id);
-        tb_text(t, created);
+        db_bulk_int(t, named[i].user);
+        db_bulk_int(t, id);
+        db_bulk_text(t, created);
     }
 }
 
@@ -2166,7 +2040,7 @@ static void demo_free(demo *g) {
     free(g->ab);
     free(g->experts);
     for (int i = 0; all_buffers(g, i); i++)
-        tb_free(all_buffers(g, i));
+        db_bulk_free(all_buffers(g, i));
     if (g->have_pk) proofs_key_wipe(&g->pk);
 }
 
@@ -2256,11 +2130,11 @@ static int demo_run(db *d, int64_t now, unsigned seed, int count, int use_files,
         write_notices(g, &g->t[i]);
     for (int k = 0; k < g->ngroups; k++)
         for (int j = 0; j < g->group_size[k]; j++) {
-            tbuf *x = &g->planted;
-            tb_int(x, k + 1);
-            tb_int(x, g->co[g->group_members[k][j]].id);
-            tb_text(x, group_patterns[k]);
-            tb_int(x, g->group_tenders[k]);
+            db_bulk *x = &g->planted;
+            db_bulk_int(x, k + 1);
+            db_bulk_int(x, g->co[g->group_members[k][j]].id);
+            db_bulk_text(x, group_patterns[k]);
+            db_bulk_int(x, g->group_tenders[k]);
         }
     g->counts.groups = g->ngroups;
     for (int i = 0; i < g->nt; i++)
@@ -2268,12 +2142,12 @@ static int demo_run(db *d, int64_t now, unsigned seed, int count, int use_files,
             g->t[i].status != S_ANNOUNCED)
             g->counts.max_bidders = g->t[i].nbids;
     for (int i = 0; all_buffers(g, i); i++)
-        if (all_buffers(g, i) != &g->events && tb_flush(d, all_buffers(g, i), e) != 0)
+        if (all_buffers(g, i) != &g->events && db_bulk_flush(d, all_buffers(g, i), e) != 0)
             goto rollback;
     if (write_records(g, e) != 0) goto rollback;
     for (int i = 0; i < g->nt; i++)
         write_events(g, &g->t[i]);
-    if (tb_flush(d, &g->events, e) != 0) goto rollback;
+    if (db_bulk_flush(d, &g->events, e) != 0) goto rollback;
     static const char *const tables[] = {
         "users", "trade_companies", "ca_roots",       "trade_certs",    "tenders",
         "bids",  "ca_logins",       "tender_notices", "trade_deposits", "auction_bids"};
