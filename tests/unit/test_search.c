@@ -518,3 +518,33 @@ TEST(search_incremental_put_and_remove) {
     json_decref(b);
     search_engine_free(s);
 }
+
+/* The answer cache keeps every one of a few hundred popular queries: keys that land in
+ * the same place share a set instead of evicting each other on every request. */
+TEST(search_cache_keeps_hundreds_of_keys) {
+    search_cache_clear();
+    const uint64_t gen = 424242;
+    char key[64], body[64];
+    for (int i = 0; i < 500; i++) {
+        int kl = snprintf(key, sizeof key, "q=key%d&limit=10", i);
+        int bl = snprintf(body, sizeof body, "{\"n\":%d}", i);
+        search_cache_put(gen, key, (size_t)kl, body, (size_t)bl, "norm", i);
+    }
+    int hits = 0;
+    for (int i = 0; i < 500; i++) {
+        int kl = snprintf(key, sizeof key, "q=key%d&limit=10", i);
+        search_cached c = {0};
+        if (search_cache_get(gen, key, (size_t)kl, &c)) {
+            char want[64];
+            snprintf(want, sizeof want, "{\"n\":%d}", i);
+            if (!strcmp(c.body, want) && c.total == i) hits++;
+            free(c.body);
+        }
+    }
+    CHECK_INT(hits, 500);
+    /* Another generation never sees them. */
+    search_cached c = {0};
+    int kl = snprintf(key, sizeof key, "q=key%d&limit=10", 7);
+    CHECK_INT(search_cache_get(gen + 1, key, (size_t)kl, &c), 0);
+    search_cache_clear();
+}
