@@ -32,11 +32,6 @@
 #include "island/places.h"
 #include "notify/notify.h"
 
-/* The dispatcher is another module (dispatch.c); until it is linked in, this
- * reference is NULL and requests wait for staff to assign them. No stub: once
- * dispatch.c exists the real function is used with no change here. */
-#pragma weak dispatch_pick
-
 #define STAFF_ROLES    (ROLE_STAFF | ROLE_SUPERVISOR | ROLE_ADMIN)
 #define RESIDENT_ROLES (ROLE_CITIZEN | ROLE_COMPANY)
 #define OPEN_STATUSES  "('new', 'dispatched', 'accepted', 'in_progress', 'waiting_on_department')"
@@ -46,10 +41,6 @@ static assist_publish_fn publish_hook;
 
 void assist_set_publish_hook(assist_publish_fn fn) {
     __atomic_store_n(&publish_hook, fn, __ATOMIC_RELEASE);
-}
-
-int assist_dispatch_available(void) {
-    return dispatch_pick != NULL;
 }
 
 /* ---- statuses and rules ---- */
@@ -617,7 +608,6 @@ int assist_dispatch_in_tx(db *d, const audit_actor *aa, int64_t actor_user, int6
                           int64_t extra_exclude, int64_t now, assist_pubs *pubs, int64_t *assigned,
                           err *e) {
     *assigned = 0;
-    if (!assist_dispatch_available()) return 0;
     int64_t ex[ASSIST_MAX_EXCLUDE + 1];
     int nex = 0;
     if (decliners(d, id, ex, ASSIST_MAX_EXCLUDE, &nex, e) != 0) return -1;
@@ -1041,8 +1031,6 @@ static int act_in_tx(db *d, const assist_actor *a, req_row *r, const char *actio
             return assign_agent(d, &a->audit, a->user_id, r, in->agent_id, 0, NULL, 0, reason,
                                 "reassign", now, pubs, e);
         }
-        if (!assist_dispatch_available())
-            return err_invalid(e, "agent_id", "智能派单尚未启用，请指定代办员（agent_id）");
         /* Back to the dispatcher without the current agent; nobody else → unchanged. */
         int64_t keep_agent = r->agent_id;
         if (strcmp(r->status, "new") != 0) {
@@ -1545,9 +1533,7 @@ json_t *assist_get(db *d, const assist_actor *a, int64_t id, int64_t now, err *e
     db_reset(s);
     if (r.status[0] && !strcmp(r.status, "new"))
         json_object_set_new(o, "waiting",
-                            json_string(assist_dispatch_available()
-                                            ? "暂无可派的代办员，系统将继续派单并提醒监管人员"
-                                            : "等待工作人员派单"));
+                            json_string("暂无可派的代办员，系统将继续派单并提醒监管人员"));
 
     /* What the actor may do now. */
     json_t *acts = json_array();
@@ -1694,9 +1680,8 @@ json_t *assist_list(db *d, const assist_actor *a, const assist_filter *f, int64_
         err_internal(e, "读取帮办请求失败：%s", db_errmsg(d));
         return NULL;
     }
-    return json_pack("{s:o, s:I, s:I, s:I, s:b}", "items", items, "total", (json_int_t)total,
-                     "limit", (json_int_t)limit, "offset", (json_int_t)offset, "dispatcher",
-                     assist_dispatch_available());
+    return json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t)total, "limit",
+                     (json_int_t)limit, "offset", (json_int_t)offset);
 }
 
 /* ---- escalation (for assist_watch.c) ---- */

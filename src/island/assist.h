@@ -24,9 +24,7 @@
  * After the commit, the agent's live topic agent.<agent_id> gets the task event
  * through the publish hook (the API layer points it at the SSE hub).
  *
- * Dispatch: src/island/dispatch.h's dispatch_pick(), referenced weakly: until the
- * dispatcher is linked in, requests stay new (staff assign them by hand) — see
- * assist_dispatch_available(). With nobody available a request stays new; the
+ * Dispatch: src/island/dispatch.h's dispatch_pick(). With nobody available a request stays new; the
  * watcher retries dispatch on every pass and escalates it when the accept SLA
  * passes, so nothing is ever dropped.
  *
@@ -128,7 +126,7 @@ int assist_sla_dues(const workcal *cal, int64_t created, int has_item, double pr
  *  and accepted at once. Errors: 400 naming the field (a village or item that does not
  *  exist is 400 on village_code / item_code), 403 for other roles, 409 when the
  *  resident already has an open request for the item. *id_out gets the id; the request
- *  is dispatched in the same transaction when the dispatcher is linked in. */
+ *  is dispatched in the same transaction when the dispatcher finds an agent. */
 int assist_create(db *d, const assist_actor *a, json_t *in, int64_t now, int64_t *id_out, err *e);
 
 /** What an action carries (all optional; strings borrowed). */
@@ -192,13 +190,9 @@ typedef struct assist_filter {
 } assist_filter;
 
 /** A page of the requests the actor may see, newest first (overdue lists: most
- *  overdue first): {"items":[summary],"total","limit","offset","dispatcher": bool (the
- *  dispatcher is linked in)}. Residents: their own;
+ *  overdue first): {"items":[summary],"total","limit","offset"}. Residents: their own;
  *  agents: their tasks; staff: all, filtered. 400 naming a bad filter. */
 json_t *assist_list(db *d, const assist_actor *a, const assist_filter *f, int64_t now, err *e);
-
-/** 1 when the dispatcher (dispatch_pick) is linked into this binary. */
-int assist_dispatch_available(void);
 
 /** After a commit that gave an agent a task (event "task") or took one away
  *  ("task_withdrawn"), the hook gets the agent and one line of JSON

@@ -138,7 +138,7 @@ int assist_agent_released(db *d, const audit_actor *actor, int64_t agent_id, int
 /** Inside the caller's transaction: ask the dispatcher for request id (status new),
  *  excluding the agents that declined it and extra_exclude (0: none), and assign the
  *  choice (event, audit, messages, publish queued). *assigned gets the agent id or 0
- *  (nobody, or no dispatcher). 0 or -1. */
+ *  (nobody suitable). 0 or -1. */
 int assist_dispatch_in_tx(db *d, const audit_actor *aa, int64_t actor_user, int64_t id,
                           int64_t extra_exclude, int64_t now, assist_pubs *pubs, int64_t *assigned,
                           err *e);

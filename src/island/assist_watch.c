@@ -42,7 +42,6 @@ static int collect(db *d, const char *sql, const char *now_s, due_item *out, int
 
 static int redispatch_new(db *d, int64_t now, int *dispatched, err *e) {
     static const audit_actor sys = {0, "system", NULL};
-    if (!assist_dispatch_available()) return 0;
     char now_s[32];
     time_iso(now_s, sizeof(now_s), now);
     due_item items[ASSIST_SCAN_BATCH];
