@@ -268,10 +268,6 @@ q "SELECT '  cases of the run: ' || group_concat(status || ' ' || n, ', ') FROM 
 
 # --- verdicts ----------------------------------------------------------------------------
 echo
-FAIL=0
-verdict() { # verdict LABEL OK(0|1) DETAIL
-    if [ "$2" = 1 ]; then echo "PASS  $1 ($3)"; else echo "FAIL  $1 ($3)"; FAIL=1; fi
-}
 ok=0; lt "$Q_P99" "$TARGET_P99_MS" && [ "$Q_ERR" = 0 ] && ok=1
 verdict "staff queue page p99 < 20 ms with $NALL cases" $ok "p99 $Q_P99 ms, errors $Q_ERR"
 ok=0; lt "$O_P99" "$TARGET_P99_MS" && [ "$O_ERR" = 0 ] && ok=1
@@ -282,6 +278,4 @@ verdict ">= 2,000 case transitions/s on SQLite, each a transaction with its audi
 echo "INFO  over HTTP (wrk -t $WRK_THREADS -c $CONNS, isle --threads $THREADS): $HS_TPS/s with the SMS sender running (p99 $HS_P99 ms), $HN_TPS/s without it (p99 $HN_P99 ms)"
 echo "INFO  service KPIs at $NALL cases: city/year $S_CITY ms, city/30 days $S_MONTH ms, one department $S_DEPT ms, one town $S_TOWN ms, by department $S_BY ms"
 echo
-if [ "$FAIL" = 0 ]; then echo "cases performance verdict: PASS"; else echo "cases performance verdict: FAIL"; fi
-if [ "${BENCH_STRICT:-0}" = 1 ]; then exit "$FAIL"; fi
-exit 0
+bench_finish "cases performance"

@@ -129,10 +129,6 @@ echo "agents: $(json "$S" agents) ($(json "$S" agents_source)); $(($(now_ms) - t
 
 # --- verdicts ---------------------------------------------------------------------------------
 echo
-FAIL=0
-verdict() { # verdict LABEL OK(0|1) DETAIL
-    if [ "$2" = 1 ]; then echo "PASS  $1 ($3)"; else echo "FAIL  $1 ($3)"; FAIL=1; fi
-}
 ok=0; lt "$BATCH_MS" "$TARGET_BATCH_MS" && ok=1
 verdict "batch of $(json "$R" requests) requests over $(json "$R" agents) agents < 1 s" $ok \
     "median $BATCH_MS ms; total score $GAIN % below greedy on the same candidates"
@@ -144,6 +140,4 @@ verdict "simulate: mean time-to-serve >= 25% below the nearest-agent baseline" $
     "isle $(json "$S" isle.mean_minutes) min vs baseline $(json "$S" baseline.mean_minutes) min: $IMPROVEMENT"
 echo "INFO  outbox (>= 5,000 messages/s): bench/outbox.sh"
 echo
-if [ "$FAIL" = 0 ]; then echo "dispatch performance verdict: PASS"; else echo "dispatch performance verdict: FAIL"; fi
-if [ "${BENCH_STRICT:-0}" = 1 ]; then exit "$FAIL"; fi
-exit 0
+bench_finish "dispatch performance"

@@ -171,10 +171,6 @@ echo "ratio isle/nginx requests/s: /healthz $R_HEALTHZ, /api/v1/roles $R_ROLES"
 echo "isle peak RSS during the runs: $((ISLE_RSS_KB / 1024)) MiB"
 echo
 
-FAIL=0
-verdict() { # verdict LABEL OK(0|1) DETAIL
-    if [ "$2" = 1 ]; then echo "PASS  $1 ($3)"; else echo "FAIL  $1 ($3)"; FAIL=1; fi
-}
 ok=0; ge "$R_HEALTHZ" "$TARGET_RATIO" && ok=1
 verdict "isle /healthz >= 60% of nginx requests/s" $ok "$R_HEALTHZ"
 ok=0; ge "$R_ROLES" "$TARGET_RATIO" && ok=1
@@ -189,6 +185,4 @@ ok=0; [ "$ERR_isle_healthz" = 0 ] && [ "$ERR_isle_roles" = 0 ] && ok=1
 verdict "isle answered every request with 2xx and no socket errors" $ok \
     "errors: /healthz $ERR_isle_healthz, /api/v1/roles $ERR_isle_roles"
 echo
-if [ "$FAIL" = 0 ]; then echo "http verdict: PASS"; else echo "http verdict: FAIL"; fi
-if [ "${BENCH_STRICT:-0}" = 1 ]; then exit "$FAIL"; fi
-exit 0
+bench_finish "http"

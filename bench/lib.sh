@@ -204,3 +204,38 @@ EOF
         return 1
     fi
 }
+
+# The targets' verdict lines. verdict LABEL OK(0|1) DETAIL prints "PASS  LABEL (DETAIL)" or
+# "FAIL  …" and remembers a failure; bench_finish NAME prints "NAME verdict: PASS|FAIL" and
+# exits: 0 whatever the verdict, or 1 on a missed target under BENCH_STRICT=1.
+FAIL=0
+verdict() {
+    if [ "$2" = 1 ]; then echo "PASS  $1 ($3)"; else echo "FAIL  $1 ($3)"; FAIL=1; fi
+}
+bench_finish() {
+    if [ "$FAIL" = 0 ]; then echo "$1 verdict: PASS"; else echo "$1 verdict: FAIL"; fi
+    if [ "${BENCH_STRICT:-0}" = 1 ]; then exit "$FAIL"; fi
+    exit 0
+}
+
+# A warning on stderr when other processes took more than 10 % of the CPU (argument: the %).
+warn_if_disturbed() {
+    if [ "$1" -gt 10 ]; then
+        echo "bench: WARNING: other processes used ${1}% of the CPU during the run;" \
+            "the figures are disturbed, run again on an idle machine" >&2
+    fi
+}
+
+# The verdicts shared by the SSE fan-out benches (sse.sh, opening.sh): p99 delivery latency
+# (arguments: the p99 in ms and the number of samples) against TARGET_P99_MS, the server's
+# peak RSS (HWM_KB) against TARGET_RSS_KB, and the server still alive (ALIVE; its log in $T).
+fanout_verdicts() {
+    local ok=0
+    awk -v a="$1" -v b="$TARGET_P99_MS" -v n="$2" 'BEGIN { exit !(n > 0 && a < b) }' && ok=1
+    verdict "p99 delivery < ${TARGET_P99_MS} ms" $ok "$1 ms"
+    ok=0
+    [ "$HWM_KB" -gt 0 ] && [ "$HWM_KB" -lt "$TARGET_RSS_KB" ] && ok=1
+    verdict "server RSS < $((TARGET_RSS_KB / 1024 / 1024)) GiB" $ok "peak $((HWM_KB / 1024)) MiB"
+    verdict "server still running after the run" "$ALIVE" "$([ "$ALIVE" = 1 ] && echo alive || echo exited)"
+    if [ "$ALIVE" = 0 ]; then tail -20 "$T/isle.log" >&2; fi
+}

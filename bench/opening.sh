@@ -125,30 +125,14 @@ printf '%-40s %s\n' "watchers connected" "$(get connected) of $WATCHERS in $(get
     "client wall time / CPU" "$(get elapsed_seconds) s / $(get client_cpu_seconds) s" \
     "CPU used by other processes meanwhile" "${OTHER}%" \
     "bench wall time" "$(($(date +%s) - START)) s"
-if [ "$OTHER" -gt 10 ]; then
-    echo "bench: WARNING: other processes used ${OTHER}% of the CPU during the run;" \
-        "the figures are disturbed, run again on an idle machine" >&2
-fi
+warn_if_disturbed "$OTHER"
 echo
 
-FAIL=0
-verdict() { # verdict LABEL OK(0|1) DETAIL
-    if [ "$2" = 1 ]; then echo "PASS  $1 ($3)"; else echo "FAIL  $1 ($3)"; FAIL=1; fi
-}
 ok=0
 [ "$(get connected)" = "$WATCHERS" ] && [ "$(get connect_failures)" = 0 ] && [ "$(get dropped)" = 0 ] &&
     [ "$(rv reveals_ok)" = "$BIDDERS" ] && [ "$(get missing)" = 0 ] && ok=1
 verdict "every 唱标 event delivered to all $WATCHERS watchers" $ok \
     "$(get deliveries) of $((WATCHERS * BIDDERS)) deliveries"
-ok=0
-awk -v a="$(get latency_p99_ms)" -v b="$TARGET_P99_MS" -v n="$(get latency_samples)" \
-    'BEGIN { exit !(n > 0 && a < b) }' && ok=1
-verdict "p99 delivery < ${TARGET_P99_MS} ms" $ok "$(get latency_p99_ms) ms"
-ok=0; [ "$HWM_KB" -gt 0 ] && [ "$HWM_KB" -lt "$TARGET_RSS_KB" ] && ok=1
-verdict "server RSS < 1 GiB" $ok "peak $((HWM_KB / 1024)) MiB"
-verdict "server still running after the run" $ALIVE "$([ $ALIVE = 1 ] && echo alive || echo exited)"
-if [ "$ALIVE" = 0 ]; then tail -20 "$T/isle.log" >&2; fi
+fanout_verdicts "$(get latency_p99_ms)" "$(get latency_samples)"
 echo
-if [ "$FAIL" = 0 ]; then echo "opening verdict: PASS"; else echo "opening verdict: FAIL"; fi
-if [ "${BENCH_STRICT:-0}" = 1 ]; then exit "$FAIL"; fi
-exit 0
+bench_finish "opening"

@@ -191,16 +191,10 @@ if [ -n "${BENCH_PG_URL:-}" ]; then
 fi
 
 echo
-FAIL=0
-verdict() { # verdict LABEL OK(0|1) DETAIL
-    if [ "$2" = 1 ]; then echo "PASS  $1 ($3)"; else echo "FAIL  $1 ($3)"; FAIL=1; fi
-}
 ok=0; [ "$MEDIAN" -ge "$TARGET" ] && ok=1
 verdict ">= 5,000 messages/s to a gateway failing 20% of calls" $ok "median $MEDIAN messages/s over $RUNS rounds"
 verdict "no message lost or sent twice" $OK "every row sent, every id delivered, none sent again after a 200"
 ok=0; [ "$ACHIEVED" -le "$RATE_MAX" ] && [ "$ACHIEVED" -ge $((RATE * 8 / 10)) ] && ok=1
 verdict "the global limit paces the sender" $ok "$ACHIEVED calls/s with ISLE_SMS_RATE=$RATE"
 echo
-if [ "$FAIL" = 0 ]; then echo "outbox verdict: PASS"; else echo "outbox verdict: FAIL"; fi
-if [ "${BENCH_STRICT:-0}" = 1 ]; then exit "$FAIL"; fi
-exit 0
+bench_finish "outbox"

@@ -27,4 +27,18 @@ int cli_error(const char *what, const err *e);
 struct db;
 int cli_open_db(const cli_env *env, struct db **d);
 
+/** The argument words of a command, split:
+ *  - "--option VALUE" for each option in `known` (NULL-terminated): values[k] = VALUE;
+ *  - bare flags in `flags` (NULL-terminated, or NULL when there are none): set[f] = 1;
+ *  - up to `max_positional` other words into positional[] (count in *npositional;
+ *    positional and npositional may be NULL when max_positional is 0).
+ *  Returns 0, or -1 after printing what is wrong (an unknown option, an option without
+ *  its value, one word too many). The caller returns 2 (usage) on -1. */
+int cli_parse(int argc, char **argv, const char *const *known, const char **values,
+              const char *const *flags, int *set, const char **positional, int *npositional,
+              int max_positional);
+/** A whole number in [min, max] from option `name`'s value `s`: 0, or -1 after printing
+ *  "isle: NAME must be a whole number from MIN to MAX". */
+int cli_number(const char *s, const char *name, long min, long max, long *out);
+
 #endif

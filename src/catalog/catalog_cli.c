@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db/migrate.h"
-
 static const audit_actor catalog_cli_actor = {.user_id = 0, .login = "cli", .request_id = NULL};
 
 static int cli_fail(const char *what, const err *e) {
@@ -34,58 +32,19 @@ static int cli_usage(void) {
     return 2;
 }
 
-/* Split argv into "--option VALUE" pairs (only those in known) and positionals.
- * Returns 0, or -1 after printing what is wrong. */
-static int parse_args(int argc, char **argv, const char *const *known, const char **values,
-                      const char **positional, int *npositional, int max_positional) {
-    *npositional = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strncmp(argv[i], "--", 2) != 0) {
-            if (*npositional >= max_positional) {
-                fprintf(stderr, "isle: unexpected argument %s\n", argv[i]);
-                return -1;
-            }
-            positional[(*npositional)++] = argv[i];
-            continue;
-        }
-        int k = 0;
-        while (known[k] && strcmp(known[k], argv[i]) != 0)
-            k++;
-        if (!known[k]) {
-            fprintf(stderr, "isle: unknown option %s\n", argv[i]);
-            return -1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "isle: option %s needs a value\n", argv[i]);
-            return -1;
-        }
-        values[k] = argv[++i];
-    }
-    return 0;
-}
-
-static int open_catalog_db(const cli_env *env, db **d) {
-    err e = {0};
-    if (db_open(env->db_path, d, &e) != 0) return cli_fail("database", &e);
-    if (db_migrate(*d, NULL, &e) != 0) {
-        db_close(*d);
-        return cli_fail("migrate", &e);
-    }
-    return 0;
-}
-
 static int cmd_import(const cli_env *env, int argc, char **argv) {
     static const char *const known[] = {"--bundles", "--licences", NULL};
     const char *values[2] = {NULL, NULL};
     const char *files[1];
     int nfiles;
-    if (parse_args(argc, argv, known, values, files, &nfiles, 1) != 0) return cli_usage();
+    if (cli_parse(argc, argv, known, values, NULL, NULL, files, &nfiles, 1) != 0)
+        return cli_usage();
     if (nfiles != 1) {
         fprintf(stderr, "isle: import catalog needs the items file (FILE.jsonl)\n");
         return cli_usage();
     }
     db *d;
-    if (open_catalog_db(env, &d) != 0) return 1;
+    if (cli_open_db(env, &d) != 0) return 1;
     err e = {0};
     catalog_counts c;
     int rc = catalog_import_file(d, files[0], values[0], values[1], &catalog_cli_actor, &c, &e);
@@ -140,7 +99,8 @@ static int cmd_export(const cli_env *env, int argc, char **argv) {
     const char *values[3] = {NULL, NULL, NULL};
     const char *extra[1];
     int nextra;
-    if (parse_args(argc, argv, known, values, extra, &nextra, 0) != 0) return cli_usage();
+    if (cli_parse(argc, argv, known, values, NULL, NULL, extra, &nextra, 0) != 0)
+        return cli_usage();
     out_file out[3] = {{.path = values[0]}, {.path = values[1]}, {.path = values[2]}};
     for (int i = 0; i < 3; i++) {
         if (out_open(&out[i]) != 0) {
@@ -150,7 +110,7 @@ static int cmd_export(const cli_env *env, int argc, char **argv) {
         }
     }
     db *d;
-    if (open_catalog_db(env, &d) != 0) {
+    if (cli_open_db(env, &d) != 0) {
         for (int k = 0; k < 3; k++)
             out_close(&out[k], 0);
         return 1;

@@ -21,7 +21,6 @@
 
 #include "base/timeutil.h"
 #include "base/xmalloc.h"
-#include "db/migrate.h"
 #include "island/dispatch.h"
 #include "island/dispatch_internal.h"
 #include "workcal/workcal.h"
@@ -113,17 +112,6 @@ static int parse_at(const char *s, int64_t *out) {
     return 0;
 }
 
-static int open_db(const cli_env *env, db **d) {
-    err e = {0};
-    if (db_open(env->db_path, d, &e) != 0 || db_migrate(*d, NULL, &e) != 0) {
-        fprintf(stderr, "isle: database: %s\n", e.message);
-        db_close(*d);
-        *d = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 static int fail(const char *what, const err *e) {
     fprintf(stderr, "isle: dispatch %s: %s\n", what, e->message);
     return e->status == 400 ? 2 : 1;
@@ -172,7 +160,7 @@ static int cmd_simulate(const cli_env *env, int argc, char **argv) {
     if (opt(argc, argv, "--seed") && parse_long(opt(argc, argv, "--seed"), 0, 2147483647L, &seed))
         return fprintf(stderr, "isle: dispatch simulate: --seed must be a number\n"), 2;
     db *d;
-    if (open_db(env, &d) != 0) return 1;
+    if (cli_open_db(env, &d) != 0) return 1;
     dispatch_sim_result r;
     err e = {0};
     int rc = dispatch_simulate(d, day, (int)n, (uint64_t)seed, &r, &e);
@@ -270,7 +258,7 @@ static int cmd_explain(const cli_env *env, int argc, char **argv) {
     int64_t at;
     if (parse_at(opt(argc, argv, "--at"), &at) != 0) return 2;
     db *d;
-    if (open_db(env, &d) != 0) return 1;
+    if (cli_open_db(env, &d) != 0) return 1;
     dispatch_choice *c = xcalloc((size_t)limit, sizeof(*c));
     dispatch_rank_info info;
     err e = {0};
@@ -369,7 +357,7 @@ static int cmd_batch(const cli_env *env, int argc, char **argv) {
     int64_t at;
     if (parse_at(opt(argc, argv, "--at"), &at) != 0) return 2;
     db *d;
-    if (open_db(env, &d) != 0) return 1;
+    if (cli_open_db(env, &d) != 0) return 1;
     err e = {0};
     int64_t *ids = NULL;
     int n = 0;
@@ -463,7 +451,7 @@ static int cmd_bench(const cli_env *env, int argc, char **argv) {
     if (parse_at(opt(argc, argv, "--at") ? opt(argc, argv, "--at") : BENCH_DEFAULT_AT, &at) != 0)
         return 2;
     db *d;
-    if (open_db(env, &d) != 0) return 1;
+    if (cli_open_db(env, &d) != 0) return 1;
     err e = {0};
     dsp_bench_seeded seeded = {0};
     if (flag(argc, argv, "--generate") &&

@@ -9,7 +9,7 @@
  * claim prints one line per job claimed, "ID<TAB>ATTEMPT<TAB>PAYLOAD", and
  * nothing when no job is ready; --all claims until none is left. */
 #include "jobs/jobs.h"
-#include "db/migrate.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,55 +35,6 @@ static int fail(const char *what, const err *e) {
     return 1;
 }
 
-/* "--name VALUE" pairs only from known, and flags (no value) from flags. */
-static int parse(int argc, char **argv, const char *const *known, const char *const *flags,
-                 const char **values, int *set_flags) {
-    for (int i = 0; i < argc; i++) {
-        int k = 0, f = 0;
-        while (known[k] && strcmp(known[k], argv[i]) != 0)
-            k++;
-        if (known[k]) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "isle: option %s needs a value\n", argv[i]);
-                return -1;
-            }
-            values[k] = argv[++i];
-            continue;
-        }
-        while (flags && flags[f] && strcmp(flags[f], argv[i]) != 0)
-            f++;
-        if (flags && flags[f]) {
-            set_flags[f] = 1;
-            continue;
-        }
-        fprintf(stderr, "isle: unknown argument %s\n", argv[i]);
-        return -1;
-    }
-    return 0;
-}
-
-/* A whole number in [min, max], or -1 after printing the problem. */
-static int number(const char *s, const char *name, long min, long max, long *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < min || v > max) {
-        fprintf(stderr, "isle: %s must be a whole number from %ld to %ld\n", name, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int open_db(const cli_env *env, db **d, err *e) {
-    if (db_open(env->db_path, d, e) != 0) return -1;
-    if (db_migrate(*d, NULL, e) != 0) {
-        db_close(*d);
-        *d = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 int jobs_cli(const cli_env *env, int argc, char **argv) {
     if (argc < 2) return usage();
     const char *sub = argv[1];
@@ -100,14 +51,14 @@ int jobs_cli(const cli_env *env, int argc, char **argv) {
         static const char *const known[] = {"--kind",         "--payload", "--delay",
                                             "--max-attempts", "--count",   NULL};
         const char *v[5] = {0};
-        if (parse(argc, argv, known, NULL, v, NULL) != 0) return 2;
+        if (cli_parse(argc, argv, known, v, NULL, NULL, NULL, NULL, 0) != 0) return 2;
         long delay = 0, max = 0, count = 1;
         if (!v[0]) return usage();
-        if ((v[2] && number(v[2], "--delay", 0, 366L * 86400, &delay) != 0) ||
-            (v[3] && number(v[3], "--max-attempts", 1, 100, &max) != 0) ||
-            (v[4] && number(v[4], "--count", 1, 100000, &count) != 0))
+        if ((v[2] && cli_number(v[2], "--delay", 0, 366L * 86400, &delay) != 0) ||
+            (v[3] && cli_number(v[3], "--max-attempts", 1, 100, &max) != 0) ||
+            (v[4] && cli_number(v[4], "--count", 1, 100000, &count) != 0))
             return 2;
-        if (open_db(env, &d, &e) != 0) return fail("database", &e);
+        if (cli_open_db(env, &d) != 0) return 1;
         for (long i = 0; i < count && rc == 0; i++) {
             int64_t id = 0;
             if (jobs_enqueue(d, v[0], v[1], (int)delay, (int)max, &id, &e) != 0)
@@ -120,11 +71,11 @@ int jobs_cli(const cli_env *env, int argc, char **argv) {
         static const char *const flags[] = {"--all", NULL};
         const char *v[3] = {0};
         int f[1] = {0};
-        if (parse(argc, argv, known, flags, v, f) != 0) return 2;
+        if (cli_parse(argc, argv, known, v, flags, f, NULL, NULL, 0) != 0) return 2;
         long lease = 300;
         if (!v[0]) return usage();
-        if (v[2] && number(v[2], "--lease", 1, 86400, &lease) != 0) return 2;
-        if (open_db(env, &d, &e) != 0) return fail("database", &e);
+        if (v[2] && cli_number(v[2], "--lease", 1, 86400, &lease) != 0) return 2;
+        if (cli_open_db(env, &d) != 0) return 1;
         for (;;) {
             jobs_job j;
             int got = jobs_claim(d, v[0], v[1] ? v[1] : default_worker, (int)lease, &j, &e);
@@ -140,12 +91,12 @@ int jobs_cli(const cli_env *env, int argc, char **argv) {
     } else if (strcmp(sub, "complete") == 0 || strcmp(sub, "fail") == 0) {
         static const char *const known[] = {"--id", "--worker", "--error", "--retry-delay", NULL};
         const char *v[4] = {0};
-        if (parse(argc, argv, known, NULL, v, NULL) != 0) return 2;
+        if (cli_parse(argc, argv, known, v, NULL, NULL, NULL, NULL, 0) != 0) return 2;
         long id = 0, delay = 60;
         if (!v[0] || !v[1]) return usage();
-        if (number(v[0], "--id", 1, 0x7fffffffL, &id) != 0) return 2;
-        if (v[3] && number(v[3], "--retry-delay", 0, 86400, &delay) != 0) return 2;
-        if (open_db(env, &d, &e) != 0) return fail("database", &e);
+        if (cli_number(v[0], "--id", 1, 0x7fffffffL, &id) != 0) return 2;
+        if (v[3] && cli_number(v[3], "--retry-delay", 0, 86400, &delay) != 0) return 2;
+        if (cli_open_db(env, &d) != 0) return 1;
         if (sub[0] == 'c') {
             if (jobs_complete(d, id, v[1], &e) != 0)
                 rc = fail("jobs complete", &e);
@@ -161,10 +112,10 @@ int jobs_cli(const cli_env *env, int argc, char **argv) {
     } else if (strcmp(sub, "list") == 0) {
         static const char *const known[] = {"--kind", "--status", "--limit", NULL};
         const char *v[3] = {0};
-        if (parse(argc, argv, known, NULL, v, NULL) != 0) return 2;
+        if (cli_parse(argc, argv, known, v, NULL, NULL, NULL, NULL, 0) != 0) return 2;
         long limit = 100;
-        if (v[2] && number(v[2], "--limit", 1, 1000, &limit) != 0) return 2;
-        if (open_db(env, &d, &e) != 0) return fail("database", &e);
+        if (v[2] && cli_number(v[2], "--limit", 1, 1000, &limit) != 0) return 2;
+        if (cli_open_db(env, &d) != 0) return 1;
         json_t *list = jobs_list(d, v[0], v[1], (int)limit, &e);
         if (!list) {
             rc = fail("jobs list", &e);

@@ -8,7 +8,6 @@
  *       outbox rows, newest first, phone masked
  *   isle notify render NAME [--params JSON]
  *       the title and body a template gives (checks the parameters) */
-#include "db/migrate.h"
 #include "notify/notify.h"
 
 #include <stdio.h>
@@ -32,51 +31,12 @@ static int fail(const char *what, const err *e) {
     return 1;
 }
 
-/* "--name VALUE" pairs from known only. */
-static int parse(int argc, char **argv, const char *const *known, const char **values) {
-    for (int i = 0; i < argc; i++) {
-        int k = 0;
-        while (known[k] && strcmp(known[k], argv[i]) != 0)
-            k++;
-        if (!known[k]) {
-            fprintf(stderr, "isle: unknown argument %s\n", argv[i]);
-            return -1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "isle: option %s needs a value\n", argv[i]);
-            return -1;
-        }
-        values[k] = argv[++i];
-    }
-    return 0;
-}
-
-static int number(const char *s, const char *name, long min, long max, long *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < min || v > max) {
-        fprintf(stderr, "isle: %s must be a whole number from %ld to %ld\n", name, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int open_db(const cli_env *env, db **d, err *e) {
-    if (db_open(env->db_path, d, e) != 0) return -1;
-    if (db_migrate(*d, NULL, e) != 0) {
-        db_close(*d);
-        return -1;
-    }
-    return 0;
-}
-
 static int send_pending(const cli_env *env, int argc, char **argv) {
     static const char *const known[] = {"--max", "--worker", NULL};
     const char *v[2] = {0};
-    if (parse(argc, argv, known, v) != 0) return 2;
+    if (cli_parse(argc, argv, known, v, NULL, NULL, NULL, NULL, 0) != 0) return 2;
     long max = 10000000;
-    if (v[0] && number(v[0], "--max", 1, 10000000, &max) != 0) return 2;
+    if (v[0] && cli_number(v[0], "--max", 1, 10000000, &max) != 0) return 2;
     char worker[64];
     if (v[1])
         snprintf(worker, sizeof(worker), "%s", v[1]);
@@ -86,9 +46,9 @@ static int send_pending(const cli_env *env, int argc, char **argv) {
     notify_transport *t = notify_transport_from_env(env->db_path, &e);
     if (!t) return fail("notify", &e);
     db *d;
-    if (open_db(env, &d, &e) != 0) {
+    if (cli_open_db(env, &d) != 0) {
         notify_transport_free(t);
-        return fail("database", &e);
+        return 1;
     }
     notify_send_stats st;
     int rc = notify_send_pending(d, t, worker, (int)max, &st, &e);
@@ -102,12 +62,12 @@ static int send_pending(const cli_env *env, int argc, char **argv) {
 static int list(const cli_env *env, int argc, char **argv) {
     static const char *const known[] = {"--status", "--limit", NULL};
     const char *v[2] = {0};
-    if (parse(argc, argv, known, v) != 0) return 2;
+    if (cli_parse(argc, argv, known, v, NULL, NULL, NULL, NULL, 0) != 0) return 2;
     long limit = 50;
-    if (v[1] && number(v[1], "--limit", 1, 500, &limit) != 0) return 2;
+    if (v[1] && cli_number(v[1], "--limit", 1, 500, &limit) != 0) return 2;
     err e = {0};
     db *d;
-    if (open_db(env, &d, &e) != 0) return fail("database", &e);
+    if (cli_open_db(env, &d) != 0) return 1;
     json_t *out = notify_outbox_list(d, v[0], (int)limit, 0, &e);
     db_close(d);
     if (!out) return fail("notify list", &e);
@@ -141,7 +101,7 @@ static int render(int argc, char **argv) {
     const char *name = argv[0];
     static const char *const known[] = {"--params", NULL};
     const char *v[1] = {0};
-    if (parse(argc - 1, argv + 1, known, v) != 0) return 2;
+    if (cli_parse(argc - 1, argv + 1, known, v, NULL, NULL, NULL, NULL, 0) != 0) return 2;
     json_error_t je;
     json_t *params = v[0] ? json_loads(v[0], 0, &je) : json_object();
     if (!params || !json_is_object(params)) {

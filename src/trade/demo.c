@@ -281,7 +281,7 @@ typedef struct demo {
     int have_dir;
     trade_demo_counts counts;
     db_bulk users, companies, cu, roots, certs, logins, tenders, notices, deposits, bids, openings,
-        signins, texperts, results, abids, planted, abidders, events;
+        signins, texperts, escores, results, abids, planted, abidders, events;
 } demo;
 
 static const char *const method_ids[] = {"lowest_price", "composite", "reasonable_low", "auction"};
@@ -1140,6 +1140,8 @@ static const char OPENINGS_COLS[] =
 static const char SIGNINS_COLS[] = "opening_signins (tender_id, company_id, user_id, at)";
 static const char TEXPERTS_COLS[] =
     "tender_experts (tender_id, expert_id, draw_seq, chair, drawn_at, submitted_at)";
+static const char ESCORES_COLS[] =
+    "expert_scores (tender_id, expert_id, bid_id, tech_score, comment, at)";
 static const char RESULTS_COLS[] =
     "tender_results (tender_id, bid_id, company_id, valid, reason, price_fen, price_score, "
     "tech_score, total_score, rank, outliers)";
@@ -1164,6 +1166,7 @@ static void buffers_init(demo *g) {
     g->openings = (db_bulk){.target = OPENINGS_COLS, .ncols = 9};
     g->signins = (db_bulk){.target = SIGNINS_COLS, .ncols = 4};
     g->texperts = (db_bulk){.target = TEXPERTS_COLS, .ncols = 6};
+    g->escores = (db_bulk){.target = ESCORES_COLS, .ncols = 6};
     g->results = (db_bulk){.target = RESULTS_COLS, .ncols = 11};
     g->abids = (db_bulk){.target = ABIDS_COLS, .ncols = 7};
     g->abidders = (db_bulk){.target = ABIDDERS_COLS, .ncols = 4};
@@ -1175,8 +1178,8 @@ static db_bulk *all_buffers(demo *g, int i) {
     /* in foreign-key order */
     db_bulk *order[] = {&g->users,    &g->companies, &g->cu,       &g->roots,    &g->certs,
                         &g->logins,   &g->tenders,   &g->notices,  &g->deposits, &g->bids,
-                        &g->openings, &g->signins,   &g->texperts, &g->results,  &g->abids,
-                        &g->abidders, &g->planted,   &g->events};
+                        &g->openings, &g->signins,   &g->texperts, &g->escores,  &g->results,
+                        &g->abids,    &g->abidders,  &g->planted,  &g->events};
     return i < COUNT(order) ? order[i] : NULL;
 }
 
@@ -1954,6 +1957,39 @@ static void write_panel(demo *g, const tplan *t) {
         db_bulk_int(x, k == 0);
         db_bulk_time(x, t->deadline - 2 * HOUR);
         db_bulk_time(x, t->status == S_EVALUATION ? 0 : t->eval_at);
+    }
+    if (t->status == S_EVALUATION) return; /* the panel is still scoring */
+    for (int i = 0; i < t->nbids; i++) {
+        const bidplan *b = &g->b[t->first_bid + i];
+        if (b->sealed) continue;
+        /* 综合评分法: five technical scores whose mean is the bid's tech score in
+         * tender_results (offsets in cents summing to zero); the qualification methods:
+         * pass (1) or fail (0) with the reason, as evaluate.c stores them. */
+        int64_t tech = (int64_t)llround(b->tech * 100);
+        /* offsets in pairs (±a, ±c, 0) that stay inside 0..TECH_WEIGHT; drawn from the
+         * bid's own generator so that the rest of the demo does not move */
+        rng own = {.s = (uint64_t)b->id * 0x9E3779B97F4A7C15ULL};
+        double room = fmin(300, fmin((double)tech, TECH_WEIGHT * 100.0 - (double)tech));
+        int64_t a = (int64_t)uniform(&own, 0, room), c = (int64_t)uniform(&own, 0, room);
+        int64_t off[5] = {a, -c, 0, c, -a};
+        for (int k = 0; k < 5; k++) {
+            if (t->method == 1 && b->invalid) break;
+            db_bulk *x = &g->escores;
+            db_bulk_int(x, t->id);
+            db_bulk_int(x, g->experts[chosen[k]]);
+            db_bulk_int(x, b->id);
+            if (t->method == 1) {
+                db_bulk_real(x, (double)(tech + off[k]) / 100.0);
+                db_bulk_null(x);
+            } else {
+                db_bulk_real(x, b->invalid ? 0.0 : 1.0);
+                if (b->invalid)
+                    db_bulk_text(x, invalid_reasons[b->invalid - 1]);
+                else
+                    db_bulk_null(x);
+            }
+            db_bulk_time(x, t->eval_at - HOUR + 60 * k);
+        }
     }
 }
 

@@ -331,6 +331,24 @@ TEST(trade_demo_results_agree_with_evaluate) {
                                "r.tender_id WHERE t.method <> 'composite' AND (r.tech_score <> 0 "
                                "OR r.price_score <> 0)"),
               0);
+    /* the panel's scores are behind the results: under 综合评分法 each valid bid has five
+     * technical scores within 0..70 whose mean is its tech score; under the qualification
+     * methods each opened bid has five pass/fail verdicts agreeing with its validity */
+    CHECK(test_db_count(d, "SELECT COUNT(*) FROM expert_scores") > 5000);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tender_results r JOIN tenders t ON t.id = "
+                               "r.tender_id WHERE t.method = 'composite' AND r.valid = 1 AND "
+                               "((SELECT COUNT(*) FROM expert_scores s WHERE s.bid_id = r.bid_id) "
+                               "<> 5 OR ABS((SELECT AVG(tech_score) FROM expert_scores s WHERE "
+                               "s.bid_id = r.bid_id) - r.tech_score) > 0.005)"),
+              0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM expert_scores WHERE tech_score < 0 OR "
+                               "tech_score > 70"),
+              0);
+    CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tender_results r JOIN tenders t ON t.id = "
+                               "r.tender_id WHERE t.method <> 'composite' AND (SELECT "
+                               "COUNT(*) FROM expert_scores s WHERE s.bid_id = r.bid_id AND "
+                               "s.tech_score = r.valid) <> 5"),
+              0);
     /* rigged tenders are not left to a 合理低价法 benchmark */
     CHECK_INT(test_db_count(d, "SELECT COUNT(*) FROM tenders WHERE method = 'reasonable_low' AND "
                                "award_company_id IN (SELECT company_id FROM trade_demo_planted) "

@@ -4,7 +4,10 @@
  * out; tabs by status (待研判 + 持续关注, 已立案, 已排除, all), and the open
  * investigation cases (GET /api/v1/screen/cases). Supervisors and admins only. */
 import { get, post, withQuery } from '../api.js';
+import { pager } from '../cases.js';
 import { h, notice, replace } from '../dom.js';
+
+const PAGE = 50;
 
 const TABS = [
   { status: 'open', label: '待处理' },
@@ -53,6 +56,8 @@ export function reasonList(reasons) {
 export async function render(main, ctx) {
   ctx.setTitle('防围串标');
   const status = TABS.some((t) => t.status === ctx.params.get('status')) ? ctx.params.get('status') : 'open';
+  const page = Math.max(1, Math.min(2000, parseInt(ctx.params.get('page') || '1', 10) || 1));
+  const pageUrl = (p) => withQuery('/screen', { status: status === 'open' ? '' : status, page: p > 1 ? p : '' });
   const flash = h('div', { id: 'screen-flash', 'aria-live': 'polite' });
   const list = h('div', { id: 'screen-queue' }, h('p', { class: 'loading' }, '正在加载预警…'));
   const cases = h('section', { class: 'card', id: 'screen-cases' });
@@ -87,7 +92,7 @@ export async function render(main, ctx) {
     let r, c;
     try {
       [r, c] = await Promise.all([
-        get(withQuery('/api/v1/screen/alerts', { status, limit: 100 }), { signal: ctx.signal }),
+        get(withQuery('/api/v1/screen/alerts', { status, limit: PAGE, offset: (page - 1) * PAGE }), { signal: ctx.signal }),
         get(withQuery('/api/v1/screen/cases', { status: 'open' }), { signal: ctx.signal }),
       ]);
     } catch (e) {
@@ -122,6 +127,7 @@ export async function render(main, ctx) {
           )
         : h('p', { class: 'muted' }, status === 'open' ? '没有待处理的预警。' : '没有记录。'),
       h('p', { class: 'muted' }, `共 ${r.total} 条`),
+      pager(r.total, page, PAGE, pageUrl, '预警分页'),
     );
     const open = c.items || [];
     replace(
