@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser, openPage, startServer } from './server.mjs';
+import { launchBrowser, openPage, startServer, loginAs } from './server.mjs';
 
 const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
 const PASSWORD = 'Zhoushan@2026';
@@ -45,13 +45,7 @@ async function assertNoInlineStyles(page) {
   assert.deepEqual(bad, [], 'no inline style attributes');
 }
 
-async function login(page, who) {
-  await page.goto(`${srv.url}/login`);
-  await page.locator('#login-form input[name=login]').fill(who);
-  await page.locator('#login-form input[name=password]').fill(PASSWORD);
-  await page.locator('#login-form button[type=submit]').click();
-  await page.locator('#who-name').waitFor({ state: 'attached' });
-}
+const login = (page, who) => loginAs(page, srv.url, who);
 
 test('resident books an agent from the guide on a phone (帮我办)', async (t) => {
   const { page, assertClean } = await openPage(browser, t, { viewport: PHONE });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { launchBrowser, openPage, startServer } from './server.mjs';
+import { launchBrowser, openPage, startServer, loginAs } from './server.mjs';
 
 const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
 const PASSWORD = 'Zhoushan@2026';
@@ -48,13 +48,7 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(OUT, name), fullPage: true });
 }
 
-async function login(page, who) {
-  await page.goto(`${srv.url}/login`);
-  await page.locator('#login-form input[name=login]').fill(who);
-  await page.locator('#login-form input[name=password]').fill(PASSWORD);
-  await page.locator('#login-form button[type=submit]').click();
-  await page.locator('#who-name').waitFor({ state: 'attached' });
-}
+const login = (page, who) => loginAs(page, srv.url, who);
 
 /** A chart has drawn once its box holds a canvas. */
 async function chartDrawn(page, id) {

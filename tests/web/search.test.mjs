@@ -6,11 +6,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startServer, launchBrowser, openPage } from './server.mjs';
+import { startServer, launchBrowser, openPage, loginAs } from './server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, 'out');
-const PASSWORD = 'Zhoushan@2026';
 
 // Expected items for the three typed queries, copied from the development query
 // set (shared/data/search/dev-queries.tsv, columns query/kind/expected_codes).
@@ -46,13 +45,7 @@ async function apiJson(p, init) {
   return res.json();
 }
 
-async function login(page, who) {
-  await page.goto(`${srv.url}/login`);
-  await page.locator('#login-form input[name=login]').fill(who);
-  await page.locator('#login-form input[name=password]').fill(PASSWORD);
-  await page.locator('#login-form button[type=submit]').click();
-  await page.locator('#who-name').waitFor({ state: 'attached' });
-}
+const login = (page, who) => loginAs(page, srv.url, who);
 
 const overflowX = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 const shownCodes = (page) => page.locator('#results .result').evaluateAll((els) => els.map((e) => e.dataset.code));

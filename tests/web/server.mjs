@@ -155,3 +155,16 @@ export async function openPage(browser, t, { viewport = { width: 1280, height: 9
     },
   };
 }
+
+/** The demo users' password (`isle demo`). */
+export const DEMO_PASSWORD = 'Zhoushan@2026';
+
+/** Log in through the login form as `who` and wait for the header to name the user
+ *  (`#who-name` is attached even where the phone menu hides it; visible: wait until shown). */
+export async function loginAs(page, url, who, { password = DEMO_PASSWORD, visible = false } = {}) {
+  await page.goto(`${url}/login`);
+  await page.locator('#login-form input[name=login]').fill(who);
+  await page.locator('#login-form input[name=password]').fill(password);
+  await page.locator('#login-form button[type=submit]').click();
+  await page.locator('#who-name').waitFor({ state: visible ? 'visible' : 'attached' });
+}

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startServer, launchBrowser } from './server.mjs';
+import { startServer, launchBrowser, loginAs } from './server.mjs';
 
 const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
 const PASSWORD = 'Zhoushan@2026';
@@ -54,13 +54,7 @@ async function apiJson(p) {
   return res.json();
 }
 
-async function login(page, who) {
-  await page.goto(`${srv.url}/login`);
-  await page.locator('#login-form input[name=login]').fill(who);
-  await page.locator('#login-form input[name=password]').fill(PASSWORD);
-  await page.locator('#login-form button[type=submit]').click();
-  await page.locator('#who-name').waitFor();
-}
+const login = (page, who) => loginAs(page, srv.url, who, { visible: true });
 
 /** GB 11643 check digit for the first 17 digits. */
 function idWithCheck(first17) {

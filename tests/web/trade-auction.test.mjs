@@ -11,10 +11,9 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { dbQuery } from '../api/server.mjs';
-import { launchBrowser, openPage, startServer } from './server.mjs';
+import { launchBrowser, openPage, startServer, loginAs } from './server.mjs';
 
 const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
-const PASSWORD = 'Zhoushan@2026';
 const PHONE = { width: 375, height: 812 };
 
 let srv;
@@ -70,13 +69,7 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(OUT, name), fullPage: true });
 }
 
-async function login(page, who) {
-  await page.goto(`${srv.url}/login`);
-  await page.locator('#login-form input[name=login]').fill(who);
-  await page.locator('#login-form input[name=password]').fill(PASSWORD);
-  await page.locator('#login-form button[type=submit]').click();
-  await page.locator('#who-name').waitFor({ state: 'attached' });
-}
+const login = (page, who) => loginAs(page, srv.url, who);
 
 const priceIs = (page, text) => page.waitForFunction((t) => document.querySelector('#auc-price')?.textContent === t, text, { timeout: 10000 });
 const seconds = async (page) => {

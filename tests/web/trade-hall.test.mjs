@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { dbQuery } from '../api/server.mjs';
 import { createHall, decryptBid, ensurePki, signConfirm } from '../api/trade-hall-fixture.mjs';
-import { launchBrowser, openPage, startServer } from './server.mjs';
+import { launchBrowser, openPage, startServer, loginAs } from './server.mjs';
 
 const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
 const PASSWORD = 'Zhoushan@2026';
@@ -61,13 +61,7 @@ async function hostAct(action, body = {}, token = hostToken) {
   return j;
 }
 
-async function login(page, who) {
-  await page.goto(`${srv.url}/login`);
-  await page.locator('#login-form input[name=login]').fill(who);
-  await page.locator('#login-form input[name=password]').fill(PASSWORD);
-  await page.locator('#login-form button[type=submit]').click();
-  await page.locator('#who-name').waitFor({ state: 'attached' });
-}
+const login = (page, who) => loginAs(page, srv.url, who);
 
 async function shot(page, name) {
   const bad = await page.locator('[style]:not([style=""])').evaluateAll((els) => els.map((e) => e.outerHTML.slice(0, 200)));
