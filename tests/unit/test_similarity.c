@@ -168,7 +168,7 @@ TEST(similarity_shared_typo_outweighs_common_sentence) {
         const char *t = i < 2 ? typo : i < 4 ? tender : "";
         char *mid = cat3(common, own2, t);
         char *doc = cat3(own1, mid, "");
-        char label[8];
+        char label[16];
         snprintf(label, sizeof(label), "d%d", i);
         sim_corpus_add_text(c, label, 0, doc, strlen(doc), &e);
         free(own1), free(own2), free(mid), free(doc);
