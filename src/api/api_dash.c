@@ -1,8 +1,9 @@
 /* api_dash: 数智分析 and 无感监测 (src/dash/).
  *
  *   GET /api/v1/dash/overview?from=&to=          the city overview (大屏)
- *   GET /api/v1/dash/services?level=&county=&town=&item=&from=&to=
- *        one level of the drill-down city → county → town → item → cases
+ *   GET /api/v1/dash/services?level=&county=&town=&item=&from=&to=&offset=
+ *        one level of the drill-down city → county → town → item → cases (offset: the
+ *        cases level in pages of DASH_MAX_ROWS)
  *   GET /api/v1/dash/services.csv and services.xlsx   the same table as a file
  *   GET /api/v1/dash/alerts?status=&limit=&offset=     无感监测 alerts
  *   GET /api/v1/dash/history?indicator=&dim=&key=&days=   daily history
@@ -44,7 +45,8 @@ static json_t *drill(http_req *r, err *e) {
                           .town = param(r, "town"),
                           .item = param(r, "item"),
                           .from = param(r, "from"),
-                          .to = param(r, "to")};
+                          .to = param(r, "to"),
+                          .offset = param(r, "offset")};
     return dash_drill(r->db, &q, time_now(), e);
 }
 

@@ -22,8 +22,9 @@
  *               before it tells the dashboards, so their reload is served at once
  *
  * Windows are Shanghai calendar days, as in stats_filter_parse(). Every figure is
- * an aggregate query (the stats module's covering indexes); a drill level reads at
- * most DASH_MAX_ROWS rows. */
+ * an aggregate query over the stats module's per-day rollups (or its covering
+ * indexes), so a first computation is as cheap as a cached one is fast; a drill
+ * level reads at most DASH_MAX_ROWS rows. */
 #ifndef ISLE_DASH_H
 #define ISLE_DASH_H
 
@@ -59,6 +60,8 @@ typedef struct dash_drill_query {
     const char *town;   /* town code, for levels town and item */
     const char *item;   /* item code, for level item */
     const char *from, *to;
+    const char *offset; /* level item: the first case listed (digits; NULL = 0), pages of
+                           DASH_MAX_ROWS, newest first */
 } dash_drill_query;
 
 /** The table of one level: {"level", "title", "crumbs":[{level, label, params}],

@@ -2,6 +2,8 @@
  *
  *   isle report --year YYYY [--json] [--pdf FILE]   the year's figures and sentences
  *   isle dash overview [--from D] [--to D]          the overview's JSON
+ *   isle dash services [--level L] [--county C] [--town T] [--item I] [--from D] [--to D]
+ *                      [--offset N]                 one drill level's table (JSON)
  *   isle dash alerts [--status open|resolved] [--json]
  *   isle dash monitor [--backfill N]                one monitoring pass now */
 #include "dash/dash.h"
@@ -16,6 +18,9 @@
 static int usage(void) {
     fprintf(stderr, "usage: isle report --year YYYY [--json] [--pdf FILE]\n"
                     "       isle dash overview [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+                    "       isle dash services [--level city|county|town|item] [--county C]\n"
+                    "                          [--town CODE] [--item CODE] [--from D] [--to D]\n"
+                    "                          [--offset N]\n"
                     "       isle dash alerts [--status open|resolved] [--json]\n"
                     "       isle dash monitor [--backfill N]\n");
     return 2;
@@ -131,6 +136,26 @@ int dash_cli(const cli_env *env, int argc, char **argv) {
         else {
             json_t *o = dash_overview(d, vals[0], vals[1], time_now(), &e);
             rc = o ? 0 : fail("overview", &e);
+            if (o) print_json(o);
+            json_decref(o);
+        }
+    } else if (!strcmp(argv[1], "services")) {
+        static const char *const names[] = {"--level", "--county", "--town",   "--item",
+                                            "--from",  "--to",     "--offset", NULL};
+        static const char *const flags[] = {NULL};
+        const char *vals[7] = {0};
+        if (opts(argc - 2, argv + 2, names, vals, flags, NULL) != 0)
+            rc = usage();
+        else {
+            dash_drill_query q = {.level = vals[0],
+                                  .county = vals[1],
+                                  .town = vals[2],
+                                  .item = vals[3],
+                                  .from = vals[4],
+                                  .to = vals[5],
+                                  .offset = vals[6]};
+            json_t *o = dash_drill(d, &q, time_now(), &e);
+            rc = o ? 0 : fail("services", &e);
             if (o) print_json(o);
             json_decref(o);
         }

@@ -154,7 +154,7 @@ static const char *channel_label(const char *c) {
 
 /* The cases of one item in one town: the last level. No personal data. */
 static int case_rows(db *d, const char *town, const char *item, const char *from, const char *to,
-                     json_t *rows, int64_t *total, err *e) {
+                     int64_t offset, json_t *rows, int64_t *total, err *e) {
     if (db_query_int(d, e, total,
                      "SELECT COUNT(*) FROM stats_cases WHERE item_code = $1 AND town_code = $2 AND "
                      "submitted_at >= $3 AND submitted_at < $4",
@@ -166,8 +166,8 @@ static int case_rows(db *d, const char *town, const char *item, const char *from
                  "s.working_days, s.deadline_at, s.late FROM stats_cases s "
                  "JOIN cases c ON c.id = s.case_id WHERE s.item_code = $1 AND "
                  "s.town_code = $2 AND s.submitted_at >= $3 AND s.submitted_at < $4 "
-                 "ORDER BY s.submitted_at DESC LIMIT $5",
-                 "ssssi", item, town, from, to, (int64_t)DASH_MAX_ROWS);
+                 "ORDER BY s.submitted_at DESC, s.case_id DESC LIMIT $5 OFFSET $6",
+                 "ssssii", item, town, from, to, (int64_t)DASH_MAX_ROWS, offset);
     if (!s) return -1;
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
@@ -219,7 +219,7 @@ static int town_split(db *d, const stats_filter *f, int64_t now, stats_group **o
         return *out ? 0 : err_internal(e, "内存不足");
     }
     pthread_mutex_unlock(&split_mu);
-    if (stats_services(d, NULL, f, STATS_DIM_TOWN, out, n, e) != 0) return -1;
+    if (stats_services_ex(d, NULL, f, STATS_DIM_TOWN, STATS_NO_MEDIAN, out, n, e) != 0) return -1;
     stats_group *copy = malloc(*n ? *n * sizeof(stats_group) : 1);
     if (!copy) return 0; /* only the sharing is lost */
     if (*n) memcpy(copy, *out, *n * sizeof(stats_group));
@@ -324,7 +324,9 @@ static json_t *drill_compute(db *d, const dash_drill_query *q, int64_t now, err 
         json_array_append_new(crumbs, crumb("town", t->name, json_pack("{s:s}", "town", t->code)));
         if (!strcmp(level, "town")) {
             f.town_code = t->code;
-            if (stats_services(d, NULL, &f, STATS_DIM_ITEM, &groups, &ngroups, e) != 0) goto fail;
+            if (stats_services_ex(d, NULL, &f, STATS_DIM_ITEM, STATS_NO_MEDIAN, &groups, &ngroups,
+                                  e) != 0)
+                goto fail;
             for (size_t g = 0; g < ngroups && g < DASH_MAX_ROWS; g++) {
                 char name[256] = "";
                 db_stmt *s = db_query(d, e, "SELECT name FROM catalog_items WHERE code = $1", "s",
@@ -360,7 +362,21 @@ static json_t *drill_compute(db *d, const dash_drill_query *q, int64_t now, err 
             json_array_append_new(
                 crumbs,
                 crumb("item", name, json_pack("{s:s, s:s}", "town", t->code, "item", q->item)));
-            if (case_rows(d, t->code, q->item, from_iso, to_iso, rows, &total, e) != 0) goto fail;
+            int64_t offset = 0;
+            if (q->offset && *q->offset) {
+                char *end = NULL;
+                long long v = strtoll(q->offset, &end, 10);
+                if (*end || strspn(q->offset, "0123456789") != strlen(q->offset) || v < 0 ||
+                    v > 1000000000LL) {
+                    err_invalid(e, "offset", "offset 应为 0–1000000000 的整数");
+                    goto fail;
+                }
+                offset = v;
+            }
+            if (case_rows(d, t->code, q->item, from_iso, to_iso, offset, rows, &total, e) != 0)
+                goto fail;
+            json_object_set_new(out, "offset", json_integer(offset));
+            json_object_set_new(out, "limit", json_integer(DASH_MAX_ROWS));
             json_object_set_new(
                 out, "columns",
                 json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},"
@@ -398,14 +414,14 @@ json_t *dash_drill(db *d, const dash_drill_query *q, int64_t now, err *e) {
     if (dash_window(q->from, q->to, now, &f, from_iso, to_iso, e) != 0) return NULL;
     /* Only short, plain parameters make a key (anything else is computed and
      * refused as before). */
-    const char *parts[] = {q->level, q->county, q->town, q->item};
+    const char *parts[] = {q->level, q->county, q->town, q->item, q->offset};
     size_t len = 0;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 5; i++)
         len += parts[i] ? strlen(parts[i]) : 0;
     if (len > 300) return drill_compute(d, q, now, e);
-    snprintf(key, sizeof(key), "drill|%s|%s|%s|%s|%s|%s", q->level ? q->level : "",
+    snprintf(key, sizeof(key), "drill|%s|%s|%s|%s|%s|%s|%s", q->level ? q->level : "",
              q->county ? q->county : "", q->town ? q->town : "", q->item ? q->item : "",
-             f.from_date, f.to_date);
+             q->offset ? q->offset : "", f.from_date, f.to_date);
     if (dash_data_sig(d, sig, sizeof(sig), e) != 0) return NULL;
     json_t *o = dash_cache_get(key, sig, now);
     if (o) return o;

@@ -12,6 +12,7 @@
 #include "island/coverage.h"
 #include "island/travel.h"
 #include "stats/stats.h"
+#include "workcal/workcal.h"
 
 #include "dash/internal.h"
 
@@ -70,44 +71,96 @@ static month_acc *month_get(month_acc *m, int *n, int cap, const char *utc_hour)
     return a;
 }
 
-static int month_cmp(const void *x, const void *y) {
-    return strcmp(((const month_acc *)x)->month, ((const month_acc *)y)->month);
+/* The decided cases of [from, to) (instants) added to their Shanghai months as the
+ * figures always were: per UTC hour in SQL, then in C in hour order (float sums). */
+static int trend_decided_direct(db *d, const char *from, const char *to, month_acc *m, int *n,
+                                int cap) {
+    db_stmt *s =
+        db_query(d, NULL,
+                 "SELECT substr(decided_at, 1, 13), COUNT(*), SUM(working_days) FROM stats_cases "
+                 "WHERE decided_at >= $1 AND decided_at < $2 AND working_days IS NOT NULL "
+                 "GROUP BY substr(decided_at, 1, 13)",
+                 "ss", from, to);
+    if (!s) return -1;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        month_acc *a = month_get(m, n, cap, db_column_text(s, 0));
+        if (!a) continue;
+        a->decided += db_column_int64(s, 1);
+        a->days += db_column_double(s, 2);
+    }
+    db_reset(s);
+    return rc == DB_ERROR ? -1 : 0;
+}
+
+/* Whether an instant written by dash_window() is a Shanghai midnight, and its date. */
+static int sh_midnight(const char *iso, int64_t *t, workcal_date *day) {
+    if (time_parse_iso(iso, t) != 0 || (*t + 8 * 3600) % 86400 != 0) return 0;
+    *day = workcal_local_date(*t);
+    return 1;
 }
 
 json_t *dash_trend(db *d, const char *from, const char *to, err *e) {
     enum { CAP = 130 }; /* ten years of months, as STATS_MAX_WINDOW */
     month_acc m[CAP];
     int n = 0, rc;
-    db_stmt *s =
-        db_query(d, e,
-                 "SELECT substr(submitted_at, 1, 13), COUNT(*), SUM(online) FROM stats_cases "
-                 "WHERE submitted_at >= $1 AND submitted_at < $2 "
-                 "GROUP BY substr(submitted_at, 1, 13)",
-                 "ss", from, to);
+    int64_t tf = 0, tt = 0;
+    workcal_date df, dt;
+    if (!sh_midnight(from, &tf, &df) || !sh_midnight(to, &tt, &dt) || tt <= tf) {
+        err_invalid(e, "from", "时间范围须为整日");
+        return NULL;
+    }
+    char day_from[11], day_to[11];
+    workcal_date_format(df, day_from, sizeof(day_from));
+    workcal_date_format(workcal_local_date(tt - 86400), day_to, sizeof(day_to));
+    /* Months from the per-day rollup: the day is the Shanghai date, so its first seven
+     * characters are the Shanghai month. */
+    db_stmt *s = db_query(d, e,
+                          "SELECT substr(day, 1, 7), SUM(submitted), SUM(online), SUM(decided), "
+                          "SUM(wd_h) FROM stats_rollup_day WHERE day >= $1 AND day <= $2 "
+                          "GROUP BY substr(day, 1, 7) ORDER BY substr(day, 1, 7)",
+                          "ss", day_from, day_to);
     if (!s) return NULL;
+    int64_t hundredths[CAP];
     while ((rc = db_step(s)) == DB_ROW) {
-        month_acc *a = month_get(m, &n, CAP, db_column_text(s, 0));
-        if (!a) continue;
-        a->submitted += db_column_int64(s, 1);
-        a->online += db_column_int64(s, 2);
+        int64_t sub = db_column_int64(s, 1), dec = db_column_int64(s, 3);
+        if ((sub <= 0 && dec <= 0) || n == CAP || !db_column_text(s, 0)) continue;
+        month_acc *a = &m[n];
+        memset(a, 0, sizeof(*a));
+        snprintf(a->month, sizeof(a->month), "%.7s", db_column_text(s, 0));
+        a->submitted = sub;
+        a->online = db_column_int64(s, 2);
+        a->decided = dec;
+        hundredths[n] = db_column_int64(s, 4);
+        a->days = (double)hundredths[n] / 100.0;
+        n++;
     }
     db_reset(s);
     if (rc == DB_ERROR) goto fail;
-    s = db_query(d, e,
-                 "SELECT substr(decided_at, 1, 13), COUNT(*), SUM(working_days) FROM stats_cases "
-                 "WHERE decided_at >= $1 AND decided_at < $2 AND working_days IS NOT NULL "
-                 "GROUP BY substr(decided_at, 1, 13)",
-                 "ss", from, to);
-    if (!s) return NULL;
-    while ((rc = db_step(s)) == DB_ROW) {
-        month_acc *a = month_get(m, &n, CAP, db_column_text(s, 0));
-        if (!a) continue;
-        a->decided += db_column_int64(s, 1);
-        a->days += db_column_double(s, 2);
+    /* A mean exactly halfway at its second decimal was rounded by the float error of
+     * the sum it came from: such a month is summed again as it always was. */
+    for (int i = 0; i < n; i++) {
+        int64_t h = hundredths[i], k = m[i].decided;
+        if (k <= 0 || (2 * h) % k != 0 || ((2 * h) / k) % 2 == 0) continue;
+        workcal_date first = {0};
+        sscanf(m[i].month, "%4d-%2d", &first.year, &first.month);
+        first.day = 1;
+        workcal_date next = first;
+        if (++next.month > 12) {
+            next.month = 1;
+            next.year++;
+        }
+        int64_t a = workcal_local_instant(first, 0), b = workcal_local_instant(next, 0);
+        char fa[32], fb[32];
+        time_iso(fa, sizeof(fa), a > tf ? a : tf);
+        time_iso(fb, sizeof(fb), b < tt ? b : tt);
+        month_acc one = m[i]; /* the only month the range can add to (cap 1) */
+        one.decided = 0;
+        one.days = 0;
+        int one_n = 1;
+        if (trend_decided_direct(d, fa, fb, &one, &one_n, 1) != 0) goto fail;
+        m[i].days = one.days;
     }
-    db_reset(s);
-    if (rc == DB_ERROR) goto fail;
-    qsort(m, (size_t)n, sizeof(m[0]), month_cmp);
     json_t *out = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(
@@ -125,8 +178,8 @@ fail:
 
 static json_t *channel_split(db *d, const char *from, const char *to, err *e) {
     db_stmt *s = db_query(d, e,
-                          "SELECT channel, COUNT(*) FROM stats_cases WHERE submitted_at >= $1 AND "
-                          "submitted_at < $2 GROUP BY channel",
+                          "SELECT channel, SUM(submitted) FROM stats_rollup_day WHERE day >= $1 "
+                          "AND day <= $2 GROUP BY channel",
                           "ss", from, to);
     if (!s) return NULL;
     int64_t counts[4] = {0};
@@ -149,9 +202,10 @@ static json_t *channel_split(db *d, const char *from, const char *to, err *e) {
 static json_t *towns(db *d, const char *from, const char *to, err *e) {
     db_stmt *s = db_query(
         d, e,
-        "SELECT t.code, t.name, t.county, t.lat, t.lon, COUNT(c.case_id), SUM(c.online) "
-        "FROM towns t LEFT JOIN stats_cases c ON c.town_code = t.code AND c.submitted_at >= $1 "
-        "AND c.submitted_at < $2 GROUP BY t.code, t.name, t.county, t.lat, t.lon ORDER BY t.code",
+        "SELECT t.code, t.name, t.county, t.lat, t.lon, COALESCE(x.n, 0), COALESCE(x.o, 0) "
+        "FROM towns t LEFT JOIN (SELECT town_code, SUM(submitted) AS n, SUM(online) AS o "
+        "FROM stats_rollup_town WHERE day >= $1 AND day <= $2 GROUP BY town_code) x "
+        "ON x.town_code = t.code ORDER BY t.code",
         "ss", from, to);
     if (!s) return NULL;
     json_t *out = json_array();
@@ -292,6 +346,33 @@ json_t *dash_coverage_figures(db *d, int64_t now) {
     return o;
 }
 
+/* The trading figures move only with the trading records: kept under their own
+ * signature, so that a new case (which changes the overview's) does not compute them
+ * again. NULL when they cannot be computed (the overview shows null). */
+static json_t *trading_figures(db *d, const stats_filter *f, int64_t now) {
+    err te = {0};
+    char key[64], sig[256] = "";
+    snprintf(key, sizeof(key), "trading|%s|%s", f->from_date, f->to_date);
+    db_stmt *s = db_query(d, &te,
+                          "SELECT (SELECT COALESCE(MAX(updated_at), '') FROM tenders), "
+                          "(SELECT COUNT(*) FROM bids WHERE status IN ('opened', 'invalid', "
+                          "'not_decrypted')), (SELECT COUNT(*) FROM openings), "
+                          "(SELECT COALESCE(MAX(started_at), '') FROM openings), "
+                          "(SELECT COALESCE(MAX(id), 0) FROM ca_logins)",
+                          "");
+    if (s && db_step(s) == DB_ROW)
+        snprintf(sig, sizeof(sig), "%s,%lld,%lld,%s,%lld",
+                 db_column_text(s, 0) ? db_column_text(s, 0) : "", (long long)db_column_int64(s, 1),
+                 (long long)db_column_int64(s, 2), db_column_text(s, 3) ? db_column_text(s, 3) : "",
+                 (long long)db_column_int64(s, 4));
+    if (s) db_reset(s);
+    json_t *o = sig[0] ? dash_cache_get(key, sig, now) : NULL;
+    if (o) return o;
+    o = stats_trading_json(d, f->from_date, f->to_date, NULL, now, &te);
+    if (o && sig[0]) dash_cache_put(key, sig, now, o);
+    return o;
+}
+
 static json_t *overview_compute(db *d, const char *from, const char *to, int64_t now, err *e) {
     stats_filter f;
     char from_iso[32], to_iso[32];
@@ -308,12 +389,11 @@ static json_t *overview_compute(db *d, const char *from, const char *to, int64_t
     json_t *part;
     if (!(part = dash_trend(d, from_iso, to_iso, e))) goto fail;
     json_object_set_new(o, "trend", part);
-    if (!(part = channel_split(d, from_iso, to_iso, e))) goto fail;
+    if (!(part = channel_split(d, f.from_date, f.to_date, e))) goto fail;
     json_object_set_new(o, "channels", part);
-    if (!(part = towns(d, from_iso, to_iso, e))) goto fail;
+    if (!(part = towns(d, f.from_date, f.to_date, e))) goto fail;
     json_object_set_new(o, "towns", part);
-    err te = {0};
-    part = stats_trading_json(d, f.from_date, f.to_date, NULL, now, &te);
+    part = trading_figures(d, &f, now);
     json_object_set_new(o, "trading", part ? part : json_null());
     json_object_set_new(o, "coverage", dash_coverage_figures(d, now));
     if (!(part = dash_assist_figures(d, from_iso, to_iso, e))) goto fail;

@@ -189,7 +189,7 @@ static int check_rule(db *d, const rule *r, const stats_filter *f, const char *p
                       int *opened, int *resolved, err *e) {
     stats_group *g = NULL;
     size_t ng = 0;
-    if (stats_services(d, NULL, f, r->dim, &g, &ng, e) != 0) return -1;
+    if (stats_services_ex(d, NULL, f, r->dim, STATS_NO_MEDIAN, &g, &ng, e) != 0) return -1;
     char now_s[32];
     time_iso(now_s, sizeof(now_s), now);
     static const audit_actor sys = {.user_id = 0, .login = "system", .request_id = NULL};

@@ -12,7 +12,15 @@
  * (an import) calls stats_rebuild() afterwards; the demo generator does.
  *
  * The working-day duration needs the holiday calendar, which is why this is C
- * and not a SQL view. */
+ * and not a SQL view.
+ *
+ * The per-day rollups (037_dash_rollup.sql: what each row sums) move with the facts in
+ * the same transaction: the refresh subtracts the rows of the cases it is about to
+ * re-derive, upserts them, and adds the new rows; ratings (never changed once written)
+ * are added once, behind their own watermark ('ratings.id'). The contributions are SQL
+ * over the views stats_fact_keys / stats_rating_keys, the only place that knows the
+ * Shanghai day of an instant, so the migration's backfill, the rebuild and every
+ * refresh cannot disagree. */
 #include "stats/stats.h"
 
 #include <math.h>
@@ -202,6 +210,142 @@ static int derive_one(db *d, const workcal *cal, db_stmt *sel, fact_batch *b, er
     return 1;
 }
 
+/* ---- the per-day rollups (037_dash_rollup.sql: what each row sums) ---- */
+
+#define RW_KEY "ratings.id" /* the last rating added to the rollups */
+
+/* The measures, in the order of every statement below. */
+#define MEASURES                                                                                   \
+    "submitted, online, zero_visit, materials_required, materials_waived, has_deadline, late, "    \
+    "open_cases, decided, wd_h, same_day, legal_n, legal_sum, wd_legal_h, ratings, rating_sum"
+
+static const char *const measure_names[] = {
+    "submitted",        "online",       "zero_visit", "materials_required",
+    "materials_waived", "has_deadline", "late",       "open_cases",
+    "decided",          "wd_h",         "same_day",   "legal_n",
+    "legal_sum",        "wd_legal_h",   "ratings",    "rating_sum"};
+#define NMEASURES (sizeof(measure_names) / sizeof(measure_names[0]))
+
+/* The rollups of the same measures: table and key columns (its primary key). */
+static const struct rollup_table {
+    const char *name, *keys;
+} rollup_tables[] = {
+    {"stats_rollup", "town_code, day, item_code, department, channel"},
+    {"stats_rollup_town", "day, town_code"},
+    {"stats_rollup_department", "day, department, channel"},
+    {"stats_rollup_day", "day, channel"},
+};
+
+/* The contributions of facts (two arms: the day submitted, the day decided), each arm
+ * restricted by `where` (a constant fragment; "" = every fact). */
+static void fact_rows_sql(char *out, size_t n, const char *where) {
+    snprintf(out, n,
+             "SELECT submitted_day AS day, town_key AS town_code, item_key AS item_code, "
+             "department, channel, 1 AS submitted, online, zero_visit, materials_required, "
+             "materials_waived, has_deadline, late, is_open AS open_cases, 0 AS decided, "
+             "0 AS wd_h, 0 AS same_day, 0 AS legal_n, 0.0 AS legal_sum, 0 AS wd_legal_h, "
+             "0 AS ratings, 0 AS rating_sum FROM stats_fact_keys%s%s "
+             "UNION ALL SELECT decided_day, town_key, item_key, department, channel, 0, 0, 0, "
+             "0, 0, 0, 0, 0, 1, wd_h, same_day, CASE WHEN legal_days IS NULL THEN 0 ELSE 1 END, "
+             "COALESCE(legal_days, 0), CASE WHEN legal_days IS NULL THEN 0 ELSE wd_h END, 0, 0 "
+             "FROM stats_fact_keys WHERE working_days IS NOT NULL%s%s",
+             *where ? " WHERE " : "", where, *where ? " AND " : "", where);
+}
+
+static void rating_rows_sql(char *out, size_t n) {
+    snprintf(out, n,
+             "SELECT day, town_key AS town_code, item_key AS item_code, department, channel, "
+             "0 AS submitted, 0 AS online, 0 AS zero_visit, 0 AS materials_required, "
+             "0 AS materials_waived, 0 AS has_deadline, 0 AS late, 0 AS open_cases, "
+             "0 AS decided, 0 AS wd_h, 0 AS same_day, 0 AS legal_n, 0.0 AS legal_sum, "
+             "0 AS wd_legal_h, 1 AS ratings, overall AS rating_sum FROM stats_rating_keys "
+             "WHERE rating_id > $1 AND rating_id <= $2");
+}
+
+/* Add (sign +1) or subtract (-1) the contributions `rows` yields to every rollup.
+ * fmt/a/b: the parameters of rows ("" none, "ii" two). */
+static int rollup_apply(db *d, const char *rows, int sign, const char *fmt, int64_t a, int64_t b,
+                        err *e) {
+    for (size_t t = 0; t < sizeof(rollup_tables) / sizeof(rollup_tables[0]); t++) {
+        const struct rollup_table *rt = &rollup_tables[t];
+        char sums[600] = "", sets[1200] = "", sql[6000];
+        size_t ls = 0, lu = 0;
+        for (size_t m = 0; m < NMEASURES; m++) {
+            ls += (size_t)snprintf(sums + ls, sizeof(sums) - ls, ", %sSUM(%s)", sign < 0 ? "-" : "",
+                                   measure_names[m]);
+            lu += (size_t)snprintf(sets + lu, sizeof(sets) - lu, "%s%s = %s.%s + excluded.%s",
+                                   m ? ", " : "", measure_names[m], rt->name, measure_names[m],
+                                   measure_names[m]);
+        }
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO %s (%s, " MEASURES ") SELECT %s%s FROM (%s) x GROUP BY %s "
+                 "ON CONFLICT (%s) DO UPDATE SET %s",
+                 rt->name, rt->keys, rt->keys, sums, rows, rt->keys, rt->keys, sets);
+        int rc = *fmt ? db_execf(d, e, sql, fmt, a, b) : db_execf(d, e, sql, "");
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* The city's histogram of durations by tenth of a working day (median, services.c). */
+static int rollup_wd_apply(db *d, const char *where, int sign, const char *fmt, int64_t a,
+                           int64_t b, err *e) {
+    char sql[1200];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO stats_rollup_wd (day, tenth, cases) SELECT decided_day, wd_h / 10, "
+             "%sCOUNT(*) FROM stats_fact_keys WHERE working_days IS NOT NULL%s%s "
+             "GROUP BY decided_day, wd_h / 10 ON CONFLICT (day, tenth) DO UPDATE SET "
+             "cases = stats_rollup_wd.cases + excluded.cases",
+             sign < 0 ? "-" : "", *where ? " AND " : "", where);
+    return *fmt ? db_execf(d, e, sql, fmt, a, b) : db_execf(d, e, sql, "");
+}
+
+/* The facts of the cases with a timeline row in (wm, mx], into (+1) or out of (-1) the
+ * rollups: the refresh subtracts them before it re-derives them and adds them after. */
+static const char CHANGED[] = "case_id IN (SELECT case_id FROM case_events WHERE id > $1 AND "
+                              "id <= $2)";
+static int rollup_changed(db *d, int sign, int64_t wm, int64_t mx, err *e) {
+    char rows[3000];
+    fact_rows_sql(rows, sizeof(rows), CHANGED);
+    if (rollup_apply(d, rows, sign, "ii", wm, mx, e) != 0) return -1;
+    return rollup_wd_apply(d, CHANGED, sign, "ii", wm, mx, e);
+}
+
+static int state_set(db *d, const char *name, const char *value, err *e);
+
+/* The ratings in (from, to] into the rollups, and the watermark to `to`. */
+static int rollup_ratings(db *d, int64_t from, int64_t to, err *e) {
+    char rows[1200], num[32];
+    rating_rows_sql(rows, sizeof(rows));
+    if (to > from && rollup_apply(d, rows, +1, "ii", from, to, e) != 0) return -1;
+    snprintf(num, sizeof(num), "%lld", (long long)to);
+    return state_set(d, RW_KEY, num, e);
+}
+
+static int newest_rating(db *d, int64_t *mx, err *e) {
+    *mx = 0;
+    return db_query_int(d, e, mx, "SELECT COALESCE(MAX(id), 0) FROM ratings", "") < 0 ? -1 : 0;
+}
+
+/* Every rollup from scratch: from every fact and every rating. Inside the caller's
+ * transaction. */
+static int rollup_rebuild(db *d, err *e) {
+    static const char *const tables[] = {"stats_rollup", "stats_rollup_town",
+                                         "stats_rollup_department", "stats_rollup_day",
+                                         "stats_rollup_wd"};
+    char sql[64], rows[3000];
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        snprintf(sql, sizeof(sql), "DELETE FROM %s", tables[i]);
+        if (db_execf(d, e, sql, "") != 0) return -1;
+    }
+    fact_rows_sql(rows, sizeof(rows), "");
+    int64_t rmx;
+    if (rollup_apply(d, rows, +1, "", 0, 0, e) != 0 ||
+        rollup_wd_apply(d, "", +1, "", 0, 0, e) != 0 || newest_rating(d, &rmx, e) != 0)
+        return -1;
+    return rollup_ratings(d, 0, rmx, e);
+}
+
 static int state_get(db *d, const char *name, char *buf, size_t n, err *e) {
     buf[0] = '\0';
     db_stmt *s = db_query(d, e, "SELECT value FROM stats_state WHERE name = $1", "s", name);
@@ -269,7 +413,8 @@ int stats_rebuild(db *d, const workcal *cal, int64_t *processed, err *e) {
         int rows = 0;
         if (!s || derive_all(d, cal, s, b, &rows, &last, &done, e) != 0) goto fail;
         if (rows < STATS_REBUILD_CHUNK) {
-            if (set_watermark(d, mx, e) != 0) goto fail;
+            /* The rollups with the last chunk: they never disagree with the facts. */
+            if (rollup_rebuild(d, e) != 0 || set_watermark(d, mx, e) != 0) goto fail;
             if (db_commit(d, e) != 0) goto out;
             break;
         }
@@ -287,13 +432,15 @@ out:
 
 int stats_refresh(db *d, const workcal *cal, int64_t *processed, err *e) {
     if (processed) *processed = 0;
-    char wm_text[32];
-    int64_t mx;
+    char wm_text[32], rw_text[32];
+    int64_t mx, rmx;
     if (state_get(d, WM_KEY, wm_text, sizeof(wm_text), e) != 0) return -1;
     if (!wm_text[0]) return stats_rebuild(d, cal, processed, e);
-    int64_t wm = strtoll(wm_text, NULL, 10);
-    if (newest(d, &mx, e) != 0) return -1;
-    if (mx <= wm) return 0; /* nothing new */
+    if (state_get(d, RW_KEY, rw_text, sizeof(rw_text), e) != 0 || newest(d, &mx, e) != 0 ||
+        newest_rating(d, &rmx, e) != 0)
+        return -1;
+    if (rw_text[0] && mx <= strtoll(wm_text, NULL, 10) && rmx <= strtoll(rw_text, NULL, 10))
+        return 0; /* nothing new */
     cal = calendar(cal, e);
     if (!cal) return -1;
     fact_batch *b = calloc(1, sizeof(*b));
@@ -302,22 +449,40 @@ int stats_refresh(db *d, const workcal *cal, int64_t *processed, err *e) {
         batch_free(b);
         return -1;
     }
-    /* Inside the transaction: the rows up to the newest id now, and nothing after. */
+    /* Inside the transaction (writers are serialised): the watermarks as another
+     * refresh may just have left them, the rows up to the newest ids now, nothing
+     * after. A rating must never be added twice. */
     char sql[1400];
     snprintf(sql, sizeof(sql),
              "%s WHERE c.id IN (SELECT case_id FROM case_events WHERE id > $1 AND id <= $2)",
              FACT_SELECT);
     int rows = 0;
-    int64_t last = 0, done = 0;
+    int64_t last = 0, done = 0, wm = 0;
     db_stmt *s = NULL;
-    if (newest(d, &mx, e) != 0 || !(s = db_query(d, e, sql, "ii", wm, mx)) ||
-        derive_all(d, cal, s, b, &rows, &last, &done, e) != 0 || set_watermark(d, mx, e) != 0) {
-        db_rollback(d);
-        batch_free(b);
-        return -1;
+    if (state_get(d, WM_KEY, wm_text, sizeof(wm_text), e) != 0 ||
+        state_get(d, RW_KEY, rw_text, sizeof(rw_text), e) != 0 || newest(d, &mx, e) != 0 ||
+        newest_rating(d, &rmx, e) != 0)
+        goto fail;
+    wm = strtoll(wm_text, NULL, 10);
+    if (mx > wm) {
+        /* The old facts of the cases that moved out of the rollups, the new ones in. */
+        if (rollup_changed(d, -1, wm, mx, e) != 0 || !(s = db_query(d, e, sql, "ii", wm, mx)) ||
+            derive_all(d, cal, s, b, &rows, &last, &done, e) != 0 ||
+            rollup_changed(d, +1, wm, mx, e) != 0 || set_watermark(d, mx, e) != 0)
+            goto fail;
+    }
+    if (!rw_text[0]) { /* no rollups yet that can be trusted: all of them */
+        if (rollup_rebuild(d, e) != 0) goto fail;
+    } else {
+        int64_t rw = strtoll(rw_text, NULL, 10);
+        if (rmx > rw && rollup_ratings(d, rw, rmx, e) != 0) goto fail;
     }
     batch_free(b);
     if (db_commit(d, e) != 0) return -1;
     if (processed) *processed = done;
     return 0;
+fail:
+    db_rollback(d);
+    batch_free(b);
+    return -1;
 }

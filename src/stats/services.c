@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,7 +209,6 @@ typedef struct source_cols {
 } source_cols;
 
 static const source_cols facts_cols = {"department", "town_code", "item_code", "channel"};
-static const source_cols rating_cols = {"r.department", "s.town_code", "r.item_code", "r.channel"};
 static const source_cols ticket_cols = {"t.department", "s.town_code", "r.item_code", "r.channel"};
 static const source_cols catalog_cols = {"department", NULL, "code", NULL};
 
@@ -380,67 +380,116 @@ static int step_error(db *d, err *e) {
     return err_internal(e, "统计查询失败：%s", db_errmsg(d));
 }
 
-/* Cases submitted in the window: channel, visits, materials, late decisions (plain
- * column sums: without a split they come from one covering index), then the open
- * ones and those of them past their deadline (a range of status: few rows). */
-static int add_submitted(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+/* Which rollup answers a query: the narrowest one holding every dimension the filters
+ * and the split use (037_dash_rollup.sql). */
+static const char *rollup_for(const stats_filter *f, stats_dim by) {
+    unsigned dims = (unsigned)by;
+    if (f->department) dims |= STATS_DIM_DEPARTMENT;
+    if (f->town_code) dims |= STATS_DIM_TOWN;
+    if (f->item_code) dims |= STATS_DIM_ITEM;
+    if (f->channel) dims |= STATS_DIM_CHANNEL;
+    if ((dims & STATS_DIM_ITEM) || ((dims & STATS_DIM_TOWN) && dims != STATS_DIM_TOWN))
+        return "stats_rollup";
+    if (dims & STATS_DIM_TOWN) return "stats_rollup_town";
+    if (dims & STATS_DIM_DEPARTMENT) return "stats_rollup_department";
+    return "stats_rollup_day";
+}
+
+/* Every additive figure from the per-day rollups: the cases submitted in the window
+ * (channel, visits, materials, late decisions, still open), those decided in it
+ * (durations in hundredths of a working day, 即办, statutory days) and the ratings
+ * created in it — one GROUP BY over a few rows per day. With the town involved, the
+ * ratings of cases without a fact (town '-') are left out, as the join with
+ * stats_cases did. A group exists where something was submitted, decided or rated. */
+static int add_rollup(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
     const char *key = col_of(&facts_cols, by);
-    char now_iso[32], from_iso[32], to_iso[32], frag[512];
+    char frag[160];
+    qbuild q = {0};
+    qb_select_key(&q, key);
+    snprintf(frag, sizeof(frag),
+             "SUM(submitted), SUM(online), SUM(zero_visit), SUM(materials_required), "
+             "SUM(materials_waived), SUM(has_deadline), SUM(late), SUM(open_cases), ");
+    qb_add(&q, frag);
+    qb_add(&q, "SUM(decided), SUM(wd_h), SUM(same_day), SUM(legal_n), SUM(legal_sum), "
+               "SUM(wd_legal_h), SUM(ratings), SUM(rating_sum) FROM ");
+    qb_add(&q, rollup_for(f, by));
+    int p1 = qb_param(&q, f->from_date), p2 = qb_param(&q, f->to_date);
+    snprintf(frag, sizeof(frag), " WHERE day >= $%d AND day <= $%d", p1, p2);
+    qb_add(&q, frag);
+    if (f->town_code || by == STATS_DIM_TOWN) qb_add(&q, " AND town_code <> '-'");
+    qb_filters(&q, &facts_cols, f);
+    qb_group(&q, key, NULL);
+    db_stmt *s = qb_prepare(d, &q, e);
+    if (!s) return -1;
+    static const int slots[] = {A_SUB,   A_ONLINE,   A_ZERO, A_MREQ,   A_MWAIVED, A_DEADLINE,
+                                A_LATE,  A_OPEN,     A_DEC,  A_WD,     A_SAME,    A_LEGAL_N,
+                                A_LEGAL, A_WD_LEGAL, A_RAT,  A_RAT_SUM};
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int any =
+            db_column_int64(s, 1) > 0 || db_column_int64(s, 9) > 0 || db_column_int64(s, 15) > 0;
+        acc_group *g = acc_find(A, key_of(s), any);
+        if (!g) continue;
+        for (int i = 0; i < 16; i++) {
+            int slot = slots[i];
+            if (slot == A_WD || slot == A_WD_LEGAL) /* exact hundredths */
+                g->a[slot] += (double)db_column_int64(s, i + 1) / 100.0;
+            else if (slot == A_LEGAL)
+                g->a[slot] += db_column_double(s, i + 1);
+            else
+                g->a[slot] += (double)db_column_int64(s, i + 1);
+        }
+    }
+    db_reset(s);
+    return rc == DB_ERROR ? step_error(d, e) : 0;
+}
+
+/* Of the cases submitted in the window and still open, those past their deadline
+ * now: it moves with the clock, so it is read from stats_cases (a range of
+ * stats_cases_open: few rows). */
+static int add_open_overdue(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+    const char *key = col_of(&facts_cols, by);
+    char now_iso[32], from_iso[32], to_iso[32], frag[256];
     time_iso(now_iso, sizeof(now_iso), f->now);
     time_iso(from_iso, sizeof(from_iso), f->from);
     time_iso(to_iso, sizeof(to_iso), f->to);
-    for (int pass = 0; pass < 2; pass++) {
-        qbuild q = {0};
-        qb_select_key(&q, key);
-        if (pass == 0) {
-            qb_add(&q, "COUNT(*), SUM(online), SUM(zero_visit), SUM(materials_required), "
-                       "SUM(materials_waived), SUM(has_deadline), SUM(late) FROM stats_cases");
-            qb_window(&q, "WHERE", "submitted_at", by, from_iso, to_iso);
-        } else {
-            int pn = qb_param(&q, now_iso);
-            snprintf(frag, sizeof(frag),
-                     "COUNT(*), SUM(CASE WHEN status IN ('accepted', 'in_review') AND "
-                     "deadline_at < $%d THEN 1 ELSE 0 END) FROM stats_cases "
-                     "WHERE status IN ('submitted', 'accepted', 'returned_for_correction', "
-                     "'in_review', 'suspended')",
-                     pn);
-            qb_add(&q, frag);
-            int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
-            snprintf(frag, sizeof(frag), " AND submitted_at >= $%d AND submitted_at < $%d", p1, p2);
-            qb_add(&q, frag);
-        }
-        qb_filters(&q, &facts_cols, f);
-        qb_group(&q, key, NULL);
-        db_stmt *s = qb_prepare(d, &q, e);
-        if (!s) return -1;
-        int rc;
-        while ((rc = db_step(s)) == DB_ROW) {
-            if (db_column_int64(s, 1) == 0) continue;
-            acc_group *g = acc_find(A, key_of(s), pass == 0);
-            if (!g) continue;
-            if (pass == 0) {
-                static const int slots[] = {A_SUB,     A_ONLINE,   A_ZERO, A_MREQ,
-                                            A_MWAIVED, A_DEADLINE, A_LATE};
-                for (int i = 0; i < 7; i++)
-                    g->a[slots[i]] += db_column_double(s, i + 1);
-            } else {
-                g->a[A_OPEN] += db_column_double(s, 1);
-                g->a[A_OPEN_OVERDUE] += db_column_double(s, 2);
-            }
-        }
-        db_reset(s);
-        if (rc == DB_ERROR) return step_error(d, e);
+    qbuild q = {0};
+    qb_select_key(&q, key);
+    int pn = qb_param(&q, now_iso), p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
+    snprintf(frag, sizeof(frag),
+             "COUNT(*) FROM stats_cases WHERE status IN ('accepted', 'in_review') AND "
+             "deadline_at < $%d AND submitted_at >= $%d AND submitted_at < $%d",
+             pn, p1, p2);
+    qb_add(&q, frag);
+    /* The filters as `col || ''` (the same text), so that SQLite takes the few open
+     * cases past their deadline from stats_cases_open rather than every case of a
+     * town or item from their indexes. */
+    const char *vals[4] = {f->department, f->town_code, f->item_code, f->channel};
+    const char *cols[4] = {"department", "town_code", "item_code", "channel"};
+    for (int i = 0; i < 4; i++) {
+        if (!vals[i]) continue;
+        snprintf(frag, sizeof(frag), " AND %s || '' = $%d", cols[i], qb_param(&q, vals[i]));
+        qb_add(&q, frag);
     }
-    return 0;
+    qb_group(&q, key, NULL);
+    db_stmt *s = qb_prepare(d, &q, e);
+    if (!s) return -1;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        acc_group *g = acc_find(A, key_of(s), 0);
+        if (g) g->a[A_OPEN_OVERDUE] += db_column_double(s, 1);
+    }
+    db_reset(s);
+    return rc == DB_ERROR ? step_error(d, e) : 0;
 }
 
-/* Median of a histogram (values ascending, counts). */
-static double hist_median(const double *v, const double *c, size_t n, double total) {
+/* Median of a histogram (values ascending, counts), the ranks counted from `seen`
+ * cases below the first value. 0 when the ranks are not in it. */
+static int hist_median_from(const double *v, const double *c, size_t n, int64_t total, int64_t seen,
+                            double *out) {
     if (total <= 0) return 0;
-    int64_t N = (int64_t)llround(total);
-    int64_t lo = (N - 1) / 2, hi = N / 2; /* 0-based ranks of the middle one or two */
-    double vlo = 0, vhi = 0;
-    int64_t seen = 0;
+    int64_t lo = (total - 1) / 2, hi = total / 2; /* 0-based ranks of the middle one or two */
+    double vlo = 0;
     int got_lo = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t k = (int64_t)llround(c[i]);
@@ -449,25 +498,25 @@ static double hist_median(const double *v, const double *c, size_t n, double tot
             got_lo = 1;
         }
         if (hi < seen + k) {
-            vhi = v[i];
-            break;
+            if (!got_lo) return 0;
+            *out = (vlo + v[i]) / 2;
+            return 1;
         }
         seen += k;
     }
-    return (vlo + vhi) / 2;
+    return 0;
 }
 
-/* Cases decided in the window: durations (mean, median), 即办, statutory days. Rows
- * come as a histogram ordered by group and duration. */
-static int add_decided(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+/* Medians of the durations of the cases decided in the window, per group: a
+ * histogram over stats_cases in index order (the dimension's *_days index). */
+static int add_median_direct(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
     qbuild q = {0};
     const char *key = col_of(&facts_cols, by);
     char from_iso[32], to_iso[32];
     time_iso(from_iso, sizeof(from_iso), f->from);
     time_iso(to_iso, sizeof(to_iso), f->to);
     qb_select_key(&q, key);
-    qb_add(&q, "working_days, COUNT(*), SUM(same_day), SUM(legal_days), COUNT(legal_days) "
-               "FROM stats_cases");
+    qb_add(&q, "working_days, COUNT(*) FROM stats_cases");
     qb_window(&q, "WHERE", "decided_at", by, from_iso, to_iso);
     qb_add(&q, " AND working_days IS NOT NULL");
     qb_filters(&q, &facts_cols, f);
@@ -475,37 +524,36 @@ static int add_decided(db *d, const stats_filter *f, stats_dim by, accs *A, err 
     db_stmt *s = qb_prepare(d, &q, e);
     if (!s) return -1;
     size_t hn = 0, hcap = 0;
-    double *hv = NULL, *hc = NULL;
-    acc_group *cur = NULL;
+    double *hv = NULL, *hc = NULL, total = 0;
+    /* Groups by index: acc_find() may move them (the pointer of the group before would
+     * dangle — the figures used to lose that group's median). */
+    size_t cur = SIZE_MAX;
     int rc;
     for (;;) {
         rc = db_step(s);
         acc_group *g = rc == DB_ROW ? acc_find(A, key_of(s), 1) : NULL;
-        if (rc != DB_ROW || g != cur) {
-            if (cur && hn) {
-                cur->a[A_MEDIAN] = hist_median(hv, hc, hn, cur->a[A_DEC]);
-                cur->a[A_HAS_MEDIAN] = 1;
+        size_t gi = g ? (size_t)(g - A->g) : SIZE_MAX;
+        if (rc != DB_ROW || gi != cur) {
+            double m;
+            if (cur != SIZE_MAX && hn &&
+                hist_median_from(hv, hc, hn, (int64_t)llround(total), 0, &m)) {
+                A->g[cur].a[A_MEDIAN] = m;
+                A->g[cur].a[A_HAS_MEDIAN] = 1;
             }
             hn = 0;
-            cur = g;
+            total = 0;
+            cur = gi;
         }
         if (rc != DB_ROW) break;
         if (!g) continue;
-        double wd = db_column_double(s, 1), n = db_column_double(s, 2);
-        double legal_n = db_column_double(s, 5);
-        g->a[A_DEC] += n;
-        g->a[A_WD] += wd * n;
-        g->a[A_SAME] += db_column_double(s, 3);
-        g->a[A_LEGAL] += db_column_double(s, 4);
-        g->a[A_LEGAL_N] += legal_n;
-        g->a[A_WD_LEGAL] += wd * legal_n;
         if (hn == hcap) {
             hcap = hcap ? 2 * hcap : 256;
             hv = xrealloc(hv, hcap * sizeof(*hv));
             hc = xrealloc(hc, hcap * sizeof(*hc));
         }
-        hv[hn] = wd;
-        hc[hn++] = n;
+        hv[hn] = db_column_double(s, 1);
+        hc[hn] = db_column_double(s, 2);
+        total += hc[hn++];
     }
     free(hv);
     free(hc);
@@ -513,61 +561,226 @@ static int add_decided(db *d, const stats_filter *f, stats_dim by, accs *A, err 
     return rc == DB_ERROR ? step_error(d, e) : 0;
 }
 
-/* Ratings created in the window, and the 差评 tickets opened in it. */
-static int add_ratings(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+/* The city's median without reading every decided case: the per-day histogram by
+ * tenth of a working day (stats_rollup_wd) tells which tenths hold the middle
+ * ranks, and only those are read from stats_cases_days, value by value. Falls back
+ * to the direct histogram if the two ever disagree. */
+static int add_median_city(db *d, const stats_filter *f, accs *A, err *e) {
+    acc_group *g = acc_find(A, "", 1);
+    db_stmt *s = db_query(d, e,
+                          "SELECT tenth, SUM(cases) FROM stats_rollup_wd WHERE day >= $1 AND "
+                          "day <= $2 GROUP BY tenth ORDER BY tenth",
+                          "ss", f->from_date, f->to_date);
+    if (!s) return -1;
+    size_t n = 0, cap = 0;
+    int64_t *tenth = NULL, *count = NULL, total = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int64_t k = db_column_int64(s, 1);
+        if (k <= 0) continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            tenth = xrealloc(tenth, cap * sizeof(*tenth));
+            count = xrealloc(count, cap * sizeof(*count));
+        }
+        tenth[n] = db_column_int64(s, 0);
+        count[n++] = k;
+        total += k;
+    }
+    db_reset(s);
+    if (rc == DB_ERROR || !g || total == 0) {
+        free(tenth);
+        free(count);
+        return rc == DB_ERROR ? step_error(d, e) : 0;
+    }
+    int64_t lo = (total - 1) / 2, hi = total / 2, seen = 0, below = 0;
+    size_t ilo = n, ihi = n;
+    for (size_t i = 0; i < n; i++) {
+        if (ilo == n && lo < seen + count[i]) {
+            ilo = i;
+            below = seen;
+        }
+        if (hi < seen + count[i]) {
+            ihi = i;
+            break;
+        }
+        seen += count[i];
+    }
+    int found = 0;
+    if (ilo < n && ihi < n) {
+        char from_iso[32], to_iso[32];
+        time_iso(from_iso, sizeof(from_iso), f->from);
+        time_iso(to_iso, sizeof(to_iso), f->to);
+        /* Tenths as exact decimals: b / 10.0 is the double nearest b/10, the same as
+         * the stored "x.yz" values are parsed to, so the range holds exactly the cases
+         * counted in those tenths. */
+        s = db_query(d, e,
+                     "SELECT working_days, COUNT(*) FROM stats_cases WHERE working_days >= $1 AND "
+                     "working_days < $2 AND decided_at >= $3 AND decided_at < $4 "
+                     "GROUP BY working_days ORDER BY working_days",
+                     "ddss", (double)tenth[ilo] / 10.0, (double)(tenth[ihi] + 1) / 10.0, from_iso,
+                     to_iso);
+        if (!s) {
+            free(tenth);
+            free(count);
+            return -1;
+        }
+        size_t hn = 0, hcap = 0;
+        double *hv = NULL, *hc = NULL, m = 0;
+        while ((rc = db_step(s)) == DB_ROW) {
+            if (hn == hcap) {
+                hcap = hcap ? 2 * hcap : 256;
+                hv = xrealloc(hv, hcap * sizeof(*hv));
+                hc = xrealloc(hc, hcap * sizeof(*hc));
+            }
+            hv[hn] = db_column_double(s, 0);
+            hc[hn++] = db_column_double(s, 1);
+        }
+        db_reset(s);
+        if (rc != DB_ERROR && hist_median_from(hv, hc, hn, total, below, &m)) {
+            g->a[A_MEDIAN] = m;
+            g->a[A_HAS_MEDIAN] = 1;
+            found = 1;
+        }
+        free(hv);
+        free(hc);
+        if (rc == DB_ERROR) {
+            free(tenth);
+            free(count);
+            return step_error(d, e);
+        }
+    }
+    free(tenth);
+    free(count);
+    if (found) return 0;
+    log_warn("stats: the duration histogram disagrees with the facts; median read directly");
+    return add_median_direct(d, f, STATS_DIM_NONE, A, e);
+}
+
+/* 1 when num/den (integers, den > 0) lies exactly halfway between two integers. */
+static int exact_half(int64_t num, int64_t den) {
+    return den > 0 && (2 * num) % den == 0 && ((2 * num) / den) % 2 != 0;
+}
+
+/* Rounding ties. The rollups hold durations as exact hundredths, and every figure
+ * rounds the same way it always did — except when the exact value lies exactly
+ * halfway at its second decimal (a mean of 2.555): then the direction was decided by
+ * the floating-point error of the sum the figure used to be computed with, Σ wd·n
+ * over the group's durations in ascending order. For such a group (rare, and then
+ * mostly a small one) that sum is computed again as before, so that every value
+ * stays what it was. */
+static int group_sums_direct(db *d, const stats_filter *f, stats_dim by, const char *key,
+                             double *wd_sum, double *wd_legal, err *e) {
+    char from_iso[32], to_iso[32], frag[160];
+    time_iso(from_iso, sizeof(from_iso), f->from);
+    time_iso(to_iso, sizeof(to_iso), f->to);
+    /* One item in one town: `working_days + 0` (the same value) keeps SQLite from
+     * walking an index for its order instead of the pair's (stats_cases_town_item). */
+    int pair = (f->town_code || by == STATS_DIM_TOWN) && (f->item_code || by == STATS_DIM_ITEM);
+    const char *wd = pair ? "working_days + 0" : "working_days";
+    qbuild q = {0};
+    snprintf(frag, sizeof(frag), "SELECT %s, COUNT(*), COUNT(legal_days) FROM stats_cases", wd);
+    qb_add(&q, frag);
+    qb_window(&q, "WHERE", "decided_at", STATS_DIM_NONE, from_iso, to_iso);
+    qb_add(&q, " AND working_days IS NOT NULL");
+    qb_filters(&q, &facts_cols, f);
+    const char *col = col_of(&facts_cols, by);
+    if (col && *key) { /* the group as an equality: an index led by it (or by the filter) */
+        snprintf(frag, sizeof(frag), " AND %s = $%d", col, qb_param(&q, key));
+        qb_add(&q, frag);
+    } else if (col) { /* "" is NULL or empty */
+        snprintf(frag, sizeof(frag), " AND (%s IS NULL OR %s = '')", col, col);
+        qb_add(&q, frag);
+    }
+    snprintf(frag, sizeof(frag), " GROUP BY %s ORDER BY %s", wd, wd);
+    qb_add(&q, frag);
+    db_stmt *s = qb_prepare(d, &q, e);
+    if (!s) return -1;
+    *wd_sum = *wd_legal = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        double v = db_column_double(s, 0);
+        *wd_sum += v * db_column_double(s, 1);
+        *wd_legal += v * db_column_double(s, 2);
+    }
+    db_reset(s);
+    return rc == DB_ERROR ? step_error(d, e) : 0;
+}
+
+static int fix_ties(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+    for (size_t i = 0; i < A->n; i++) {
+        acc_group *g = &A->g[i];
+        int64_t n = llround(g->a[A_DEC]), h = llround(g->a[A_WD] * 100);
+        int64_t hl = llround(g->a[A_WD_LEGAL] * 100);
+        double legal = g->a[A_LEGAL];
+        int tie = exact_half(h, n); /* avg_working_days ×100 = h / n */
+        if (legal > 0) {            /* time_saving_rate ×100 = 10000 − 200·hl / (2·legal) */
+            if (legal == floor(legal) && legal < 1e15)
+                tie |= exact_half(100 * hl, (int64_t)legal);
+            else
+                tie = 1;
+        }
+        if (tie && group_sums_direct(d, f, by, g->key, &g->a[A_WD], &g->a[A_WD_LEGAL], e) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int add_median(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
+    if (by == STATS_DIM_NONE && !f->department && !f->town_code && !f->item_code && !f->channel)
+        return add_median_city(d, f, A, e);
+    return add_median_direct(d, f, by, A, e);
+}
+
+/* The 差评 tickets opened in the window: their state moves (回访, 整改) and so does
+ * the clock they are due by, so they are read as they are (few rows). */
+static int add_tickets(db *d, const stats_filter *f, stats_dim by, accs *A, err *e) {
     char now_iso[32], from_iso[32], to_iso[32], frag[512];
     time_iso(now_iso, sizeof(now_iso), f->now);
     time_iso(from_iso, sizeof(from_iso), f->from);
     time_iso(to_iso, sizeof(to_iso), f->to);
     int need_town = f->town_code || by == STATS_DIM_TOWN;
-    for (int pass = 0; pass < 2; pass++) {
-        const source_cols *cols = pass == 0 ? &rating_cols : &ticket_cols;
-        const char *key = col_of(cols, by);
-        qbuild q = {0};
-        qb_select_key(&q, key);
-        if (pass == 0) {
-            qb_add(&q, "COUNT(*), SUM(r.overall) FROM ratings r");
-            if (need_town) qb_add(&q, " JOIN stats_cases s ON s.case_id = r.case_id");
-            int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
-            snprintf(frag, sizeof(frag), " WHERE r.created_at >= $%d AND r.created_at < $%d", p1,
-                     p2);
-        } else {
-            int pn = qb_param(&q, now_iso);
-            snprintf(frag, sizeof(frag),
-                     "COUNT(*), SUM(CASE WHEN t.callback_at IS NOT NULL THEN 1 ELSE 0 END), "
-                     "SUM(CASE WHEN t.status = 'closed' THEN 1 ELSE 0 END), "
-                     "SUM(CASE WHEN t.status = 'closed' OR t.rectify_due < $%d THEN 1 ELSE 0 END) "
-                     "FROM rating_tickets t JOIN ratings r ON r.id = t.rating_id",
-                     pn);
-            qb_add(&q, frag);
-            if (need_town) qb_add(&q, " JOIN stats_cases s ON s.case_id = t.case_id");
-            int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
-            snprintf(frag, sizeof(frag), " WHERE t.opened_at >= $%d AND t.opened_at < $%d", p1, p2);
-        }
-        qb_add(&q, frag);
-        qb_filters(&q, cols, f);
-        qb_group(&q, key, NULL);
-        db_stmt *s = qb_prepare(d, &q, e);
-        if (!s) return -1;
-        int rc;
-        while ((rc = db_step(s)) == DB_ROW) {
-            if (db_column_int64(s, 1) == 0) continue;
-            acc_group *g = acc_find(A, key_of(s), 1);
-            if (!g) continue;
-            if (pass == 0) {
-                g->a[A_RAT] += db_column_double(s, 1);
-                g->a[A_RAT_SUM] += db_column_double(s, 2);
-            } else {
-                g->a[A_TK] += db_column_double(s, 1);
-                g->a[A_TK_CALLED] += db_column_double(s, 2);
-                g->a[A_TK_CLOSED] += db_column_double(s, 3);
-                g->a[A_TK_DUE] += db_column_double(s, 4);
-            }
-        }
-        db_reset(s);
-        if (rc == DB_ERROR) return step_error(d, e);
+    const char *key = col_of(&ticket_cols, by);
+    qbuild q = {0};
+    qb_select_key(&q, key);
+    int pn = qb_param(&q, now_iso);
+    snprintf(frag, sizeof(frag),
+             "COUNT(*), SUM(CASE WHEN t.callback_at IS NOT NULL THEN 1 ELSE 0 END), "
+             "SUM(CASE WHEN t.status = 'closed' THEN 1 ELSE 0 END), "
+             "SUM(CASE WHEN t.status = 'closed' OR t.rectify_due < $%d THEN 1 ELSE 0 END) "
+             "FROM rating_tickets t",
+             pn);
+    qb_add(&q, frag);
+    /* The rating only for its item or channel (every ticket has its rating: a foreign
+     * key, and neither is ever deleted). */
+    if (f->item_code || f->channel || by == STATS_DIM_ITEM || by == STATS_DIM_CHANNEL)
+        qb_add(&q, " JOIN ratings r ON r.id = t.rating_id");
+    /* The town from an index, not from the case's row (SQLite would take the primary
+     * key's and read the row). */
+    if (need_town)
+        qb_add(&q, strcmp(db_backend(d), "sqlite")
+                       ? " JOIN stats_cases s ON s.case_id = t.case_id"
+                       : " JOIN stats_cases s INDEXED BY stats_cases_case_town ON s.case_id = "
+                         "t.case_id");
+    int p1 = qb_param(&q, from_iso), p2 = qb_param(&q, to_iso);
+    snprintf(frag, sizeof(frag), " WHERE t.opened_at >= $%d AND t.opened_at < $%d", p1, p2);
+    qb_add(&q, frag);
+    qb_filters(&q, &ticket_cols, f);
+    qb_group(&q, key, NULL);
+    db_stmt *s = qb_prepare(d, &q, e);
+    if (!s) return -1;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (db_column_int64(s, 1) == 0) continue;
+        acc_group *g = acc_find(A, key_of(s), 1);
+        if (!g) continue;
+        g->a[A_TK] += db_column_double(s, 1);
+        g->a[A_TK_CALLED] += db_column_double(s, 2);
+        g->a[A_TK_CLOSED] += db_column_double(s, 3);
+        g->a[A_TK_DUE] += db_column_double(s, 4);
     }
-    return 0;
+    db_reset(s);
+    return rc == DB_ERROR ? step_error(d, e) : 0;
 }
 
 /* 承诺时限压缩比 over the catalog items that take online applications. Only the
@@ -665,13 +878,20 @@ static int group_cmp(const void *x, const void *y) {
 
 int stats_services(db *d, const workcal *cal, const stats_filter *f, stats_dim by,
                    stats_group **groups, size_t *ngroups, err *e) {
+    return stats_services_ex(d, cal, f, by, 0, groups, ngroups, e);
+}
+
+int stats_services_ex(db *d, const workcal *cal, const stats_filter *f, stats_dim by,
+                      unsigned flags, stats_group **groups, size_t *ngroups, err *e) {
     *groups = NULL;
     *ngroups = 0;
     if (stats_refresh(d, cal, NULL, e) != 0) return -1;
     accs A = {0};
     if (by == STATS_DIM_NONE) acc_find(&A, "", 1); /* one group even with no data */
-    if (add_submitted(d, f, by, &A, e) != 0 || add_decided(d, f, by, &A, e) != 0 ||
-        add_ratings(d, f, by, &A, e) != 0 || add_catalog(d, f, by, &A, e) != 0) {
+    if (add_rollup(d, f, by, &A, e) != 0 || fix_ties(d, f, by, &A, e) != 0 ||
+        add_open_overdue(d, f, by, &A, e) != 0 ||
+        ((flags & STATS_NO_MEDIAN) == 0 && add_median(d, f, by, &A, e) != 0) ||
+        add_tickets(d, f, by, &A, e) != 0 || add_catalog(d, f, by, &A, e) != 0) {
         free(A.g);
         return -1;
     }

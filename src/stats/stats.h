@@ -39,9 +39,17 @@
  * holiday calendar and so cannot be computed in SQL. stats_refresh() keeps the
  * table current incrementally (the cases with timeline rows since its
  * watermark) and every computation runs it first, so figures are never stale;
- * nothing loads the cases into memory. Every figure is an index-only scan of a
- * covering index (014_stats.sql); medians come from a GROUP BY over the durations
- * (rounded to 0.01 working days) in index order, not from sorting rows. */
+ * nothing loads the cases into memory. In the same transaction it keeps per-day
+ * rollups of every additive figure (037_dash_rollup.sql: day × channel, day × town,
+ * day × department, town × day × item × department × channel), so a figure over a
+ * year sums a few hundred to a few tens of thousands of rows, whatever the number of
+ * cases. What moves with the clock (open cases past their deadline now, the 差评
+ * tickets' state) is read from small indexed sets; the city's median is located in a
+ * per-day histogram by tenth of a working day and read exactly from the one or two
+ * tenths of stats_cases_days around it; a split's medians are read per group from
+ * the durations in index order (rounded to 0.01 working days), not from sorting
+ * rows. Durations are summed as exact hundredths; a mean lying exactly halfway at its
+ * second decimal is summed again as before (services.c), so no value changed. */
 #ifndef ISLE_STATS_H
 #define ISLE_STATS_H
 
@@ -151,6 +159,15 @@ typedef struct stats_group {
  *  workcal_default(). On success *groups (caller frees with free()) and *ngroups. */
 int stats_services(db *d, const workcal *cal, const stats_filter *f, stats_dim by,
                    stats_group **groups, size_t *ngroups, err *e);
+
+/** Flags of stats_services_ex(). */
+#define STATS_NO_MEDIAN                                                                            \
+    1u /* leave median_working_days out (no value): the drill-down and the                         \
+          monitor do not show it, and a split's medians are the one                                \
+          figure not summed from the rollups */
+/** stats_services() with flags (STATS_NO_MEDIAN). */
+int stats_services_ex(db *d, const workcal *cal, const stats_filter *f, stats_dim by,
+                      unsigned flags, stats_group **groups, size_t *ngroups, err *e);
 
 /** stats_services() as JSON:
  *    {"window": {"from", "to", "from_at", "to_at"}, "filters": {department, town,

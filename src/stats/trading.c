@@ -168,16 +168,18 @@ static void on_openings(db_stmt *s, void *arg) {
     f->remote += db_column_int64(s, 2);
 }
 
-/* Opened bids per tender, then the largest and the sum per kind. */
+/* Opened bids per tender, then the largest and the sum per kind: the bids counted per
+ * tender first (one pass over the covering index bids_tender), then only those tenders
+ * looked up — rather than every tender probing its bids. */
 static const char *const q_bidders[2] = {
-    "SELECT kind, MAX(n), SUM(n) FROM (SELECT t.kind AS kind, b.tender_id, COUNT(*) AS n "
-    "FROM bids b JOIN tenders t ON t.id = b.tender_id WHERE b.status IN ('opened', 'invalid', "
-    "'not_decrypted') AND t.deadline_at >= $1 AND t.deadline_at < $2 "
-    "GROUP BY t.kind, b.tender_id) x GROUP BY kind",
-    "SELECT kind, MAX(n), SUM(n) FROM (SELECT t.kind AS kind, b.tender_id, COUNT(*) AS n "
-    "FROM bids b JOIN tenders t ON t.id = b.tender_id WHERE b.status IN ('opened', 'invalid', "
-    "'not_decrypted') AND t.deadline_at >= $1 AND t.deadline_at < $2 AND t.kind = $3 "
-    "GROUP BY t.kind, b.tender_id) x GROUP BY kind"};
+    "SELECT t.kind, MAX(x.n), SUM(x.n) FROM (SELECT tender_id, COUNT(*) AS n FROM bids "
+    "WHERE status IN ('opened', 'invalid', 'not_decrypted') GROUP BY tender_id) x "
+    "JOIN tenders t ON t.id = x.tender_id WHERE t.deadline_at >= $1 AND t.deadline_at < $2 "
+    "GROUP BY t.kind",
+    "SELECT t.kind, MAX(x.n), SUM(x.n) FROM (SELECT tender_id, COUNT(*) AS n FROM bids "
+    "WHERE status IN ('opened', 'invalid', 'not_decrypted') GROUP BY tender_id) x "
+    "JOIN tenders t ON t.id = x.tender_id WHERE t.deadline_at >= $1 AND t.deadline_at < $2 "
+    "AND t.kind = $3 GROUP BY t.kind"};
 static void on_bidders(db_stmt *s, void *arg) {
     int k = kind_index(db_column_text(s, 0));
     if (k < 0) return;

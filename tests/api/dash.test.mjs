@@ -289,6 +289,78 @@ test('无感监测: a town under 90% opens one alert, supervisors are told, it r
   assert.ok(h.items.every((d) => /^\d{4}-\d\d-\d\d$/.test(d.day)));
 });
 
+async function newCase(item, submit) {
+  const d = await srv.req('POST', '/api/v1/cases', {
+    auth: s.citizen,
+    json: { item_code: item, form: { name: '张阿婆', id_number: '330902195203140021', phone: '13905801234' }, submit: false },
+  });
+  assert.equal(d.status, 201, d.text);
+  const missing = d.json.materials.filter((m) => m.required && m.satisfied_by === 'none');
+  if (missing.length) {
+    const fd = new FormData();
+    fd.append('file', new Blob([Buffer.from('%PDF-1.4\n%%EOF\n')]), 'scan.pdf');
+    const up = await srv.req('POST', '/api/v1/uploads', { auth: s.citizen, body: fd });
+    assert.equal(up.status, 201, up.text);
+    const put = await srv.req('PUT', `/api/v1/cases/${d.json.id}`, {
+      auth: s.citizen, json: { materials: missing.map((m) => ({ idx: m.idx, by: 'upload', file_id: up.json.files[0].id })) },
+    });
+    assert.equal(put.status, 200, put.text);
+  }
+  if (submit) {
+    const r = await srv.req('POST', `/api/v1/cases/${d.json.id}/actions/submit`, { auth: s.citizen });
+    assert.equal(r.status, 200, r.text);
+  }
+  return d.json.id;
+}
+
+test('the figures summed from the per-day rollups equal the facts after live events', async () => {
+  // Events through the API: a case submitted, accepted and approved; one submitted and
+  // withdrawn; and a rating of the approved one (written as the ratings module would).
+  const item = '330900-RS-200021';
+  const decided = await newCase(item, true);
+  s.approver ??= await srv.loginToken('approver');
+  for (const [who, action] of [[s.staff, 'accept'], [s.approver, 'approve']]) {
+    const r = await srv.req('POST', `/api/v1/cases/${decided}/actions/${action}`, { auth: who });
+    assert.equal(r.status, 200, `${action}: ${r.text}`);
+  }
+  const gone = await newCase(item, true);
+  const w = await srv.req('POST', `/api/v1/cases/${gone}/actions/withdraw`, { auth: s.citizen });
+  assert.equal(w.status, 200, w.text);
+  const first = await ok('supervisor', '/api/v1/stats/services?by=town'); // the refresh runs
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  dbQuery(srv.dbPath, `INSERT INTO ratings (case_id, rater_id, department, item_code, channel, overall, dims, created_at)
+    SELECT id, applicant_id, department, item_code, channel, 2, '{}', '${now}' FROM cases WHERE id = ${decided}`);
+  const o = await ok('supervisor', '/api/v1/stats/services?by=town');
+  assert.equal(o.counts.ratings, first.counts.ratings + 1, 'the new rating counts');
+  // The same figures straight from the facts, with the window's own instants.
+  const { from_at: a, to_at: b } = o.window;
+  const direct = (sql) => Object.fromEntries(dbQuery(srv.dbPath, sql).split('\n').filter(Boolean)
+    .map((l) => { const [k, ...v] = l.split('|'); return [k, v.map(Number)]; }));
+  const sub = direct(`SELECT COALESCE(town_code, ''), COUNT(*), SUM(online) FROM stats_cases
+    WHERE submitted_at >= '${a}' AND submitted_at < '${b}' GROUP BY COALESCE(town_code, '')`);
+  const dec = direct(`SELECT COALESCE(town_code, ''), COUNT(*), SUM(CAST(ROUND(working_days * 100) AS BIGINT)),
+    SUM(same_day) FROM stats_cases WHERE decided_at >= '${a}' AND decided_at < '${b}' AND working_days IS NOT NULL
+    GROUP BY COALESCE(town_code, '')`);
+  const rat = direct(`SELECT COALESCE(s.town_code, ''), COUNT(*), SUM(r.overall) FROM ratings r
+    JOIN stats_cases s ON s.case_id = r.case_id WHERE r.created_at >= '${a}' AND r.created_at < '${b}'
+    GROUP BY COALESCE(s.town_code, '')`);
+  assert.ok(o.groups.length >= 30);
+  for (const g of o.groups) {
+    const f = Object.fromEntries(g.indicators.map((i) => [i.id, i]));
+    const [n = 0, online = 0] = sub[g.key] || [];
+    const [k = 0, h = 0, same = 0] = dec[g.key] || [];
+    const [r = 0, overall = 0] = rat[g.key] || [];
+    assert.deepEqual(
+      [g.counts.submitted, f.online_rate.numerator ?? 0, g.counts.decided,
+        Math.round((f.avg_working_days.numerator ?? 0) * 100), f.instant_rate.numerator ?? 0,
+        g.counts.ratings, f.rating_avg.numerator ?? 0],
+      [n, online, k, h, same, r, overall], `town ${g.key}`);
+  }
+  // The dashboards read the same rollups: the city level adds up to the facts.
+  const city = await ok('supervisor', '/api/v1/dash/services');
+  assert.equal(sum(city.rows, 'submitted'), Object.values(sub).reduce((x, v) => x + v[0], 0));
+});
+
 test('live: a new case reaches SSE topic "dash" within 2 s', async () => {
   const sub = await sseSubscribe(srv.base, 'dash', { Authorization: `Bearer ${s.supervisor.token}` });
   try {
