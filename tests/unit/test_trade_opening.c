@@ -86,7 +86,7 @@ static void actor(db *d, trade_actor *a, int64_t uid, int role, const char *logi
 }
 
 static const char *uscc_of(int i) {
-    static char buf[5][20];
+    static char buf[5][32];
     snprintf(buf[i], sizeof(buf[i]), "91330900MA2T0000%d%c", i, 'A' + i);
     return buf[i];
 }
@@ -179,7 +179,7 @@ static int setup(fixture *f) {
              "'2026-01-01T00:00:00Z')",
              "");
     for (int i = 0; i < 5; i++) {
-        char login[16], name[40], fp[8];
+        char login[24], name[48], fp[16];
         snprintf(login, sizeof(login), "bidder%d", i);
         snprintf(name, sizeof(name), "舟山第%d建设有限公司", i + 1);
         int64_t uid = add_user(f->d, login, "bidder");
