@@ -665,8 +665,10 @@ int tenders_update(db *d, const trade_actor *a, int64_t id, json_t *in, err *e) 
 
 /* ---- notices ---- */
 
-/* Check a "files" array of file ids; *out gets the compact JSON array text. */
-static int files_parse(db *d, json_t *in, char **out, err *e) {
+/* Check a "files" array of file ids; *out gets the compact JSON array text. A notice's
+ * files are public (GET .../files/{fid}), so only the actor's own uploads may be
+ * attached, never another user's (a citizen's case scan); the CLI operator (user 0) may. */
+static int files_parse(db *d, const trade_actor *a, json_t *in, char **out, err *e) {
     *out = NULL;
     json_t *arr = json_object_get(in, "files");
     if (!arr || json_is_null(arr)) {
@@ -682,11 +684,14 @@ static int files_parse(db *d, json_t *in, char **out, err *e) {
         if (!json_is_integer(v) || json_integer_value(v) <= 0)
             return err_invalid(e, "files", "files 须为文件编号数组");
         int64_t one = 0;
-        int rc = db_query_int(d, e, &one, "SELECT 1 FROM files WHERE id = $1", "i",
-                              (int64_t)json_integer_value(v));
+        int rc = db_query_int(d, e, &one,
+                              "SELECT 1 FROM files WHERE id = $1 AND (CAST($2 AS BIGINT) = 0 OR "
+                              "owner_id = $2)",
+                              "ii", (int64_t)json_integer_value(v), a->user_id);
         if (rc < 0) return -1;
         if (rc > 0)
-            return err_invalid(e, "files", "文件 %lld 不存在", (long long)json_integer_value(v));
+            return err_invalid(e, "files", "文件 %lld 不存在或不是您上传的",
+                               (long long)json_integer_value(v));
     }
     *out = jsonx_dump(arr);
     return 0;
@@ -746,7 +751,7 @@ int tenders_announce(db *d, const trade_actor *a, int64_t id, json_t *in, err *e
                          local_text(now + (int64_t)days * DAY, b, sizeof(b)));
         }
     }
-    if (rc == 0) rc = files_parse(d, in ? in : NULL, &files, e);
+    if (rc == 0) rc = files_parse(d, a, in ? in : NULL, &files, e);
     char now_s[32];
     iso(now, now_s, sizeof(now_s));
     if (rc == 0) rc = trade_tender_set_status(d, a, &t, "announced", e);
@@ -818,7 +823,7 @@ int tenders_notice(db *d, const trade_actor *a, int64_t id, json_t *in, int64_t 
             "澄清或修改距投标截止不足 %d 日，须将截止时间顺延至 %s 之后（招标投标法第二十三条）",
             tenders_min_amend_days(), local_text(need, b, sizeof(b)));
     }
-    if (rc == 0) rc = files_parse(d, in, &files, e);
+    if (rc == 0) rc = files_parse(d, a, in, &files, e);
     if (rc == 0)
         rc = notice_insert(d, a, id, kind, title, body, new_dl ? t.deadline_at : 0, new_dl, files,
                            notice_id, e);
