@@ -18,6 +18,7 @@
  * every list is compacted and the documents renumbered.
  *
  * Callers hold the engine's write lock for every function that changes state. */
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,22 @@ static void analyse_text_raw(analyser *a, const char *text, size_t tlen) {
 
 /* ---- posting lists ---- */
 
+void plist_sync_skip(plist *p) {
+    uint32_t want = p->n >= PLIST_SKIP_MIN ? (p->n + PLIST_SKIP_STEP - 1) / PLIST_SKIP_STEP : 0;
+    if (want > p->skip_cap) {
+        p->skip_cap = want + want / 2 + 8;
+        p->skip = xrealloc(p->skip, p->skip_cap * sizeof(*p->skip));
+    }
+    for (uint32_t j = p->nskip; j < want; j++)
+        p->skip[j] = p->doc[j * PLIST_SKIP_STEP];
+    if (want == 0 && p->skip) {
+        free(p->skip);
+        p->skip = NULL;
+        p->skip_cap = 0;
+    }
+    p->nskip = want;
+}
+
 static void plist_push(plist *p, uint32_t doc, uint8_t imp) {
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap + p->cap / 2 + 4 : 4;
@@ -371,6 +388,7 @@ static void plist_push(plist *p, uint32_t doc, uint8_t imp) {
     p->doc[p->n] = doc;
     p->imp[p->n] = imp;
     p->n++;
+    if (p->n >= PLIST_SKIP_MIN) plist_sync_skip(p);
 }
 
 #define PEND_FLUSH (1u << 21) /* pending postings of a bulk load (24 MiB) */
@@ -407,6 +425,7 @@ void eng_flush_postings(search_engine *s) {
             p->imp[p->n] = pp->imp;
             p->n++;
         }
+        plist_sync_skip(p);
     }
     free(order);
     free(start);
@@ -423,6 +442,9 @@ void eng_set_bulk(search_engine *s, int on) {
         free(s->pend);
         s->pend = NULL;
         s->pend_cap = 0;
+        /* The suggest entries of the whole load, sorted once (after the memos are
+         * freed: the sort's tables are the load's last peak of memory). */
+        if (s->nsugg_new) sugg_sort(s);
     }
     s->bulk = on;
     pthread_rwlock_unlock(&s->lock);
@@ -768,6 +790,8 @@ static void plist_compact(plist *p, const uint32_t *remap) {
         k++;
     }
     p->n = k;
+    p->nskip = 0;
+    plist_sync_skip(p);
 }
 
 /* Drop dead documents from every list and renumber the live ones (order kept,
@@ -813,8 +837,10 @@ void search_engine_free(search_engine *s) {
     for (size_t t = 0; t < s->nterms; t++) {
         free(s->term[t].hi.doc);
         free(s->term[t].hi.imp);
+        free(s->term[t].hi.skip);
         free(s->term[t].lo.doc);
         free(s->term[t].lo.imp);
+        free(s->term[t].lo.skip);
     }
     free(s->term);
     shash_free(&s->terms);
@@ -853,6 +879,10 @@ void search_engine_trim(search_engine *s) {
         plist *ls[2] = {&s->term[t].hi, &s->term[t].lo};
         for (int k = 0; k < 2; k++) {
             plist *p = ls[k];
+            if (p->skip_cap > p->nskip && p->nskip) {
+                p->skip = xrealloc(p->skip, p->nskip * sizeof(*p->skip));
+                p->skip_cap = p->nskip;
+            }
             if (p->cap == p->n || p->n == 0) continue;
             p->doc = xrealloc(p->doc, p->n * sizeof(*p->doc));
             p->imp = xrealloc(p->imp, p->n);
@@ -861,4 +891,7 @@ void search_engine_trim(search_engine *s) {
     }
     sugg_sort(s);
     pthread_rwlock_unlock(&s->lock);
+    /* A bulk load frees its memos, pending postings and sort tables: give the
+     * free pages back rather than keep them as the process's resident size. */
+    malloc_trim(0);
 }

@@ -119,7 +119,18 @@ typedef struct plist {
     uint32_t *doc;
     uint8_t *imp;
     uint32_t n, cap;
+    /* Lists of PLIST_SKIP_MIN postings or more: skip[j] = doc[j × PLIST_SKIP_STEP]
+     * (nskip entries), so that probing a long list for a few documents reads one
+     * block of it per document instead of galloping through the whole list. */
+    uint32_t *skip;
+    uint32_t nskip, skip_cap;
 } plist;
+
+#define PLIST_SKIP_STEP 32
+#define PLIST_SKIP_MIN  1024
+/** Bring p->skip up to date after postings were appended (or after p->nskip was
+ *  set to 0 because the list was rewritten). */
+void plist_sync_skip(plist *p);
 
 typedef struct sterm {
     plist hi; /* items where the term occurs in name, keywords or synonyms */

@@ -88,6 +88,8 @@ typedef struct qphrase {
     uint64_t mask;         /* TK_CANON phrases: the synonym's units */
 } qphrase;
 
+#define FMEMO 64 /* power of two */
+
 typedef struct qplan {
     const search_engine *s;
     char norm[SEARCH_QUERY_MAX_BYTES * 2];
@@ -97,6 +99,8 @@ typedef struct qplan {
     float uw[SEARCH_MAX_UNITS];        /* unit weights; 0 for stop and weak units */
     float covtab[8][256];              /* weight of each byte of a unit mask */
     int covbytes;                      /* bytes of the mask in use */
+    uint64_t fmemo_mask[FMEMO];        /* factor() of recent masks (0 = empty) */
+    float fmemo[FMEMO];
     int nunits;
     uint64_t content; /* units with weight */
     float content_w;
@@ -178,11 +182,17 @@ static size_t utf8_of(const uint32_t *cps, size_t a, size_t b, char *out) {
     return n;
 }
 
-/* Words, sub-words and bigrams of a Han run whose units are given per char. */
+/* Words, sub-words and bigrams of a Han run whose units are given per char.
+ * seg/nseg: the run's segmentation when the caller has it (NULL: segment here). */
 static void han_terms(qplan *p, const uint32_t *cps, size_t n, const uint64_t *cmask,
-                      const uint8_t *stop, float factor) {
-    uint16_t ends[SEARCH_QUERY_MAX_BYTES];
-    size_t nw = lex_segment(p->s->lex, cps, n, ends);
+                      const uint8_t *stop, float factor, const uint16_t *seg, size_t nseg) {
+    uint16_t own[SEARCH_QUERY_MAX_BYTES];
+    const uint16_t *ends = seg;
+    size_t nw = nseg;
+    if (!seg) {
+        nw = lex_segment(p->s->lex, cps, n, own);
+        ends = own;
+    }
     size_t start = 0;
     char w[4 * SEARCH_WORD_MAX_CHARS];
     for (size_t k = 0; k < nw; start = ends[k], k++) {
@@ -266,7 +276,7 @@ static void expand_synonym(qplan *p, const synonym *syn, uint64_t mask) {
                 cm[k] = mask;
                 stop[k] = 0;
             }
-            han_terms(p, cps, n, cm, stop, TW_SYNONYM);
+            han_terms(p, cps, n, cm, stop, TW_SYNONYM, NULL, 0);
             begin_phrase(p, mask);
             for (size_t k = 0; k < n; k++)
                 add_token(p, TK_CANON, 0, cps[k]);
@@ -393,7 +403,7 @@ static void han_piece(qplan *p, piece *pc) {
         units[k] = (uint8_t)new_unit(p, stop[k] ? 0.0f : 1.0f);
         cmask[k] = unit_bit(units[k]);
     }
-    han_terms(p, cps, n, cmask, stop, 1.0f);
+    han_terms(p, cps, n, cmask, stop, 1.0f, ends, nw);
     for (size_t k = 0; k < n; k++) {
         if (stop[k] == 1) continue;
         char g[4];
@@ -782,27 +792,34 @@ static void build_highlight(const name_view *v, const name_match *m, const char 
 
 typedef struct cand {
     uint32_t doc;
+    uint32_t ti; /* index in qscratch.td */
     float pre;   /* stage 1: BM25F × coverage */
     float score; /* final */
     float bound; /* the highest final score stage 2 could give */
 } cand;
 
-/* Per-document accumulator, packed so that one posting touches one cache line. */
+/* Accumulator of an item the query touched. They are packed in touch order
+ * (qscratch.td), reached from the item through qscratch.slot: the slot array
+ * (4 bytes an item) stays in the core's cache where accumulators for every
+ * item (32 bytes each, 3 MiB for 100,000 items) did not, and the passes over the
+ * touched items read memory in order. */
 typedef struct qdoc {
     uint64_t mask;
     uint64_t namemask; /* units matched by postings in the item's name */
     float acc;
     float fac;      /* coverage factor of mask */
-    uint32_t state; /* 0 untouched, 1 candidate, 2 filtered out, 3 in the heap */
+    uint32_t doc;   /* the item */
+    uint32_t state; /* 1 candidate, 2 filtered out, 3 in the heap */
 } qdoc;
 
 typedef struct qscratch {
     size_t cap;
-    qdoc *dd;
+    uint32_t *slot; /* per item: 0 untouched, else 1 + index in td */
+    qdoc *td;       /* accumulators of the touched items, in touch order */
     uint32_t cdocs[SEARCH_MAX_LIMIT + SEARCH_MAX_OFFSET + RERANK_MIN];
-    float hv[SEARCH_MAX_LIMIT + SEARCH_MAX_OFFSET + RERANK_MIN]; /* candidate heap */
+    uint32_t cblk[SEARCH_MAX_LIMIT + SEARCH_MAX_OFFSET + RERANK_MIN]; /* their skip blocks */
+    float hv[SEARCH_MAX_LIMIT + SEARCH_MAX_OFFSET + RERANK_MIN];      /* candidate heap */
     uint32_t hd[SEARCH_MAX_LIMIT + SEARCH_MAX_OFFSET + RERANK_MIN];
-    uint32_t *touched;
     size_t ntouched;
     cand *cands;
     float kbest[SEARCH_MAX_LIMIT + SEARCH_MAX_OFFSET];
@@ -821,11 +838,11 @@ static qscratch *scratch_for(size_t ndocs) {
     if (!q) q = tls = xcalloc(1, sizeof(*q));
     if (q->cap < ndocs) {
         size_t cap = ndocs + ndocs / 4 + 1024;
-        free(q->dd);
-        free(q->touched);
+        free(q->slot);
+        free(q->td);
         free(q->cands);
-        q->dd = xcalloc(cap, sizeof(*q->dd));
-        q->touched = xmalloc(cap * sizeof(*q->touched));
+        q->slot = xcalloc(cap, sizeof(*q->slot));
+        q->td = xmalloc(cap * sizeof(*q->td));
         q->cands = xmalloc(cap * sizeof(*q->cands));
         q->cap = cap;
     }
@@ -840,14 +857,23 @@ void search_thread_cleanup(void) {
         free(q->fcount[k]);
         free(q->fseen[k]);
     }
-    free(q->dd);
-    free(q->touched);
+    free(q->slot);
+    free(q->td);
     free(q->cands);
     free(q);
     tls = NULL;
 }
 
 /* ---- the query ---- */
+
+#define NAME_MEMO 32
+
+static uint32_t name_hash(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
 
 static int cand_cmp_bound(const void *a, const void *b) {
     const cand *x = a, *y = b;
@@ -895,6 +921,7 @@ static int qterm_cmp(const void *a, const void *b) {
 
 static void coverage_table(qplan *p) {
     p->covbytes = (p->nunits + 7) / 8;
+    memset(p->fmemo_mask, 0, sizeof(p->fmemo_mask));
     for (int b = 0; b < p->covbytes; b++) {
         p->covtab[b][0] = 0;
         for (int v = 1; v < 256; v++)
@@ -912,15 +939,25 @@ static inline float factor(const qplan *p, uint64_t mask) {
     return 0.2f + 0.8f * c * c;
 }
 
+/* factor() through a small direct-mapped memo: an item's mask changes on most of
+ * its postings, and a query has few distinct masks. mask ≠ 0. */
+static inline float factor_memo(qplan *p, uint64_t mask) {
+    size_t h = (size_t)((mask * 0x9E3779B97F4A7C15ull) >> 58) & (FMEMO - 1);
+    if (p->fmemo_mask[h] == mask) return p->fmemo[h];
+    float f = factor(p, mask);
+    p->fmemo_mask[h] = mask;
+    p->fmemo[h] = f;
+    return f;
+}
+
+/* The share of the query's weight that mask covers. Unit weights are 0, 0.5 or 1,
+ * so the sum is exact in any order: the byte table gives the same value as
+ * adding the weights bit by bit. */
 static float coverage(const qplan *p, uint64_t mask) {
     if (p->content_w <= 0) return 1.0f;
     float w = 0;
-    uint64_t m = mask & p->content;
-    while (m) {
-        int u = __builtin_ctzll(m);
-        w += p->uw[u];
-        m &= m - 1;
-    }
+    for (int b = 0; b < p->covbytes; b++)
+        w += p->covtab[b][(mask >> (8 * b)) & 0xFF];
     return w / p->content_w;
 }
 
@@ -977,6 +1014,47 @@ static uint32_t gallop(const uint32_t *a, uint32_t from, uint32_t n, uint32_t x)
     return lo;
 }
 
+/* The skip block where x would be, for x ascending over calls: the last j ≥ from
+ * with pl->skip[j] ≤ x (from when there is none). */
+static uint32_t skip_block(const plist *pl, uint32_t from, uint32_t x) {
+    uint32_t j = from;
+    if (j + 1 < pl->nskip && pl->skip[j + 1] <= x) {
+        uint32_t lo = j + 1, hi = pl->nskip; /* skip[lo] <= x; find the last such */
+        uint32_t step = 1;
+        while (lo + step < hi && pl->skip[lo + step] <= x) {
+            lo += step;
+            step *= 2;
+        }
+        if (lo + step < hi) hi = lo + step;
+        while (hi - lo > 1) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (pl->skip[mid] <= x)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        j = lo;
+    }
+    return j;
+}
+
+/* The position of x in block j of pl, or UINT32_MAX when x is not in the list
+ * (the block holds every posting from skip[j] up to, not including, skip[j + 1]). */
+static uint32_t block_find(const plist *pl, uint32_t j, uint32_t x) {
+    uint32_t lo = j * PLIST_SKIP_STEP, hi = lo + PLIST_SKIP_STEP;
+    if (hi > pl->n) hi = pl->n;
+    /* Branch-free lower bound in [lo, hi). */
+    const uint32_t *base = pl->doc + lo;
+    uint32_t len = hi - lo;
+    while (len > 1) {
+        uint32_t half = len / 2;
+        base = base[half] < x ? base + half : base;
+        len -= half;
+    }
+    uint32_t pos = (uint32_t)(base - pl->doc) + (*base < x);
+    return pos < hi && pl->doc[pos] == x ? pos : UINT32_MAX;
+}
+
 search_result *search_result_new(void) {
     /* ~160 KiB: not zeroed, since search_run() sets every header field and readers
      * look only at hits[0..nhits) and the facets' counts. */
@@ -1031,15 +1109,15 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     res->nhits = 0;
     res->ndepartments = res->ntypes = 0;
     res->normalized[0] = '\0';
-    const char *q = rq->q ? rq->q : "";
-    if (strlen(q) > SEARCH_QUERY_MAX_BYTES)
+    const char *qtext = rq->q ? rq->q : "";
+    if (strlen(qtext) > SEARCH_QUERY_MAX_BYTES)
         return err_invalid(e, "q", "查询过长（最多 %d 字节）", SEARCH_QUERY_MAX_BYTES);
     int limit = rq->limit ? rq->limit : SEARCH_DEFAULT_LIMIT;
     if (limit < 1 || limit > SEARCH_MAX_LIMIT)
         return err_invalid(e, "limit", "limit 须在 1 到 %d 之间", SEARCH_MAX_LIMIT);
     if (rq->offset < 0 || rq->offset > SEARCH_MAX_OFFSET)
         return err_invalid(e, "offset", "offset 须在 0 到 %d 之间", SEARCH_MAX_OFFSET);
-    lex_normalize(s->lex, q, strlen(q), res->normalized, sizeof(res->normalized));
+    lex_normalize(s->lex, qtext, strlen(qtext), res->normalized, sizeof(res->normalized));
 
     pthread_rwlock_rdlock(&s->lock);
     qscratch *sc = scratch_for(s->ndocs);
@@ -1084,6 +1162,8 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
 
     const sdoc *docs = s->docs;
     const uint8_t *live = s->live;
+    uint32_t *slot = sc->slot;
+    qdoc *td = sc->td;
     int deferred[QP_MAX_TERMS * 2], ndeferred = 0;
     uint32_t list_full = s->live_docs / 16 > LIST_FULL ? (uint32_t)(s->live_docs / 16) : LIST_FULL;
     /* MaxScore: rem_ub[i] is the most terms i.. can add to an item (impacts ≤ 1),
@@ -1121,7 +1201,7 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
              * the bound. */
             if (dirty) {
                 for (size_t h = 0; h < nh; h++)
-                    hv[h] = sc->dd[hd[h]].acc * sc->dd[hd[h]].fac;
+                    hv[h] = td[hd[h]].acc * td[hd[h]].fac;
                 for (size_t h = nh / 2; h-- > 0;)
                     heap_sift(hv, hd, nh, h);
                 dirty = 0;
@@ -1145,48 +1225,54 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
             dirty = 1;
             for (uint32_t k = 0; k < pl->n; k++) {
                 uint32_t d = pl->doc[k];
-                /* Lists are in document order: fetch the accumulator a few postings ahead. */
+                /* Lists are in document order: fetch the slot a few postings ahead. */
                 if (k + PREFETCH_AHEAD < pl->n)
-                    __builtin_prefetch(&sc->dd[pl->doc[k + PREFETCH_AHEAD]], 1);
-                uint8_t st = sc->dd[d].state;
-                if (st == 0) {
-                    st = (live[d] && (!f.active || passes(&f, &docs[d]))) ? 1 : 2;
-                    sc->dd[d].state = st;
-                    sc->touched[sc->ntouched++] = d;
-                    sc->dd[d].acc = 0;
-                    sc->dd[d].mask = 0;
-                    sc->dd[d].namemask = 0;
-                    sc->dd[d].fac = fac0;
+                    __builtin_prefetch(&slot[pl->doc[k + PREFETCH_AHEAD]], 1);
+                uint32_t ti = slot[d];
+                qdoc *q;
+                if (ti == 0) {
+                    ti = (uint32_t)sc->ntouched++;
+                    slot[d] = ti + 1;
+                    q = &td[ti];
+                    q->state = (live[d] && (!f.active || passes(&f, &docs[d]))) ? 1 : 2;
+                    q->doc = d;
+                    q->acc = 0;
+                    q->mask = 0;
+                    q->namemask = 0;
+                    q->fac = fac0;
+                } else {
+                    q = &td[--ti];
                 }
+                uint32_t st = q->state;
                 if (!(st & 1)) continue;
                 uint8_t imp = pl->imp[k];
-                float a = sc->dd[d].acc += w * (float)(imp & 0x7F);
-                uint64_t nm = sc->dd[d].mask | qt->mask;
-                if (nm != sc->dd[d].mask) {
-                    sc->dd[d].mask = nm;
-                    sc->dd[d].fac = factor(p, nm);
+                float a = q->acc += w * (float)(imp & 0x7F);
+                uint64_t nm = q->mask | qt->mask;
+                if (nm != q->mask) {
+                    q->mask = nm;
+                    q->fac = factor_memo(p, nm);
                 }
-                if (imp & 0x80) sc->dd[d].namemask |= qt->mask;
-                float pre = a * sc->dd[d].fac;
+                q->namemask |= qt->mask & (0 - (uint64_t)(imp >> 7));
+                float pre = a * q->fac;
                 if (pre > best) best = pre;
                 if (st == 3) continue; /* already in the heap */
                 if (nh < m) {
                     hv[nh] = pre;
-                    hd[nh] = d;
-                    sc->dd[d].state = 3;
+                    hd[nh] = ti;
+                    q->state = 3;
                     for (size_t h = nh++; h && hv[(h - 1) / 2] > hv[h]; h = (h - 1) / 2) {
                         float tv = hv[h];
                         hv[h] = hv[(h - 1) / 2];
                         hv[(h - 1) / 2] = tv;
-                        uint32_t td = hd[h];
+                        uint32_t tdi = hd[h];
                         hd[h] = hd[(h - 1) / 2];
-                        hd[(h - 1) / 2] = td;
+                        hd[(h - 1) / 2] = tdi;
                     }
                 } else if (pre > hv[0]) {
-                    sc->dd[hd[0]].state = 1;
+                    td[hd[0]].state = 1;
                     hv[0] = pre;
-                    hd[0] = d;
-                    sc->dd[d].state = 3;
+                    hd[0] = ti;
+                    q->state = 3;
                     heap_sift(hv, hd, nh, 0);
                 }
             }
@@ -1198,17 +1284,16 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     cand *cands = sc->cands;
     float best_pre = 0;
     for (size_t k = 0; k < sc->ntouched; k++) {
-        uint32_t d = sc->touched[k];
-        if (!(sc->dd[d].state & 1)) continue;
-        float pre = sc->dd[d].acc * sc->dd[d].fac;
-        cands[ncand++] = (cand){.doc = d, .pre = pre};
+        if (!(td[k].state & 1)) continue;
+        float pre = td[k].acc * td[k].fac;
+        cands[ncand++] = (cand){.doc = td[k].doc, .ti = (uint32_t)k, .pre = pre};
         if (pre > best_pre) best_pre = pre;
     }
     if (ncand > m) select_top(cands, ncand, m);
     size_t top = ncand < m ? ncand : m;
     /* Probe the deferred lists for the candidates, in document order, galloping
      * through each list. */
-    uint32_t *cdocs = sc->cdocs;
+    uint32_t *cdocs = sc->cdocs, *cblk = sc->cblk;
     for (size_t c = 0; c < top; c++)
         cdocs[c] = cands[c].doc;
     if (ndeferred) qsort(cdocs, top, sizeof(*cdocs), u32_cmp);
@@ -1216,14 +1301,37 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
         const qterm *qt = &p->terms[deferred[di] / 2];
         const plist *pl = deferred[di] & 1 ? &s->term[qt->id].lo : &s->term[qt->id].hi;
         float w = qt->tw / 127.0f;
+        if (pl->nskip) {
+            /* Long list: find every candidate's block first and fetch the blocks
+             * (their misses then overlap), then look in each block. */
+            uint32_t j = 0;
+            for (size_t c = 0; c < top; c++) {
+                j = skip_block(pl, j, cdocs[c]);
+                cblk[c] = j;
+                const uint32_t *b = pl->doc + (size_t)j * PLIST_SKIP_STEP;
+                __builtin_prefetch(b);
+                __builtin_prefetch(b + PLIST_SKIP_STEP - 1);
+                __builtin_prefetch(pl->imp + (size_t)j * PLIST_SKIP_STEP);
+            }
+            for (size_t c = 0; c < top; c++) {
+                uint32_t d = cdocs[c], pos = block_find(pl, cblk[c], d);
+                if (pos == UINT32_MAX) continue;
+                qdoc *q = &td[slot[d] - 1];
+                q->acc += w * (float)(pl->imp[pos] & 0x7F);
+                q->mask |= qt->mask;
+                if (pl->imp[pos] & 0x80) q->namemask |= qt->mask;
+            }
+            continue;
+        }
         uint32_t pos = 0;
         for (size_t c = 0; c < top && pos < pl->n; c++) {
             uint32_t d = cdocs[c];
             pos = gallop(pl->doc, pos, pl->n, d);
             if (pos < pl->n && pl->doc[pos] == d) {
-                sc->dd[d].acc += w * (float)(pl->imp[pos] & 0x7F);
-                sc->dd[d].mask |= qt->mask;
-                if (pl->imp[pos] & 0x80) sc->dd[d].namemask |= qt->mask;
+                qdoc *q = &td[slot[d] - 1];
+                q->acc += w * (float)(pl->imp[pos] & 0x7F);
+                q->mask |= qt->mask;
+                if (pl->imp[pos] & 0x80) q->namemask |= qt->mask;
             }
         }
     }
@@ -1232,13 +1340,14 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     float cutoff = best_pre * (float)CUTOFF_RATIO;
     for (size_t c = 0; c < top; c++) {
         uint32_t d = cands[c].doc;
-        float cov = coverage(p, sc->dd[d].mask);
-        cands[c].pre = sc->dd[d].acc * (0.2f + 0.8f * cov * cov);
+        const qdoc *q = &td[cands[c].ti];
+        float cov = coverage(p, q->mask);
+        cands[c].pre = q->acc * (0.2f + 0.8f * cov * cov);
         cands[c].score = cands[c].pre * prior(&docs[d], rq->town);
         /* Stage 2 reads the query in the name: it can only find what stage 1
          * found there (plus a mistyped character, which earns no credit). */
-        float named = coverage(p, sc->dd[d].namemask);
-        cands[c].bound = sc->dd[d].namemask
+        float named = coverage(p, q->namemask);
+        cands[c].bound = q->namemask
                              ? cands[c].score * (1.0f + PHRASE_BONUS * named + NAMEFRAC_BONUS)
                              : cands[c].score;
     }
@@ -1247,19 +1356,43 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     size_t nk = 0;
     name_view *nv = &sc->nv;
     name_match *nm = &sc->nm;
+    /* The name's reading of the query depends on the name's text only, and the
+     * candidates are mostly copies of one 事项 under the same name: remember it
+     * per distinct name, for this query only. */
+    struct {
+        const char *name;
+        uint32_t hash;
+        float phr, namefrac;
+    } nmemo[NAME_MEMO];
+    int nnmemo = 0;
     for (size_t c = 0; c < top; c++) {
         if (nk == want && cands[c].bound < kbest[0]) break;
         if (c >= want + RERANK_MAX_EXTRA) break;
         uint32_t d = cands[c].doc;
-        if (!sc->dd[d].namemask) goto ranked;
-        name_view_load(s, docs[d].name, nv);
-        name_match_run(p, nv, nm);
-        float phr = 0;
-        for (int u = 0; u < SEARCH_MAX_UNITS; u++)
-            if ((p->content >> u) & 1) phr += p->uw[u] * nm->unit_credit[u];
-        phr = p->content_w > 0 ? phr / p->content_w : 0;
-        float namefrac = nv->n ? (float)nm->marked_chars / (float)nv->n : 0;
-        cands[c].score *= 1.0f + PHRASE_BONUS * phr + NAMEFRAC_BONUS * namefrac;
+        if (!td[cands[c].ti].namemask) goto ranked;
+        const char *name = docs[d].name;
+        uint32_t nh32 = name_hash(name);
+        int mi = 0;
+        while (mi < nnmemo && (nmemo[mi].hash != nh32 || strcmp(nmemo[mi].name, name) != 0))
+            mi++;
+        if (mi == nnmemo) {
+            name_view_load(s, name, nv);
+            name_match_run(p, nv, nm);
+            float phr = 0;
+            for (int u = 0; u < SEARCH_MAX_UNITS; u++)
+                if ((p->content >> u) & 1) phr += p->uw[u] * nm->unit_credit[u];
+            phr = p->content_w > 0 ? phr / p->content_w : 0;
+            float namefrac = nv->n ? (float)nm->marked_chars / (float)nv->n : 0;
+            if (nnmemo == NAME_MEMO)
+                mi = nnmemo - 1; /* full: reuse the last slot */
+            else
+                nnmemo++;
+            nmemo[mi].name = name;
+            nmemo[mi].hash = nh32;
+            nmemo[mi].phr = phr;
+            nmemo[mi].namefrac = namefrac;
+        }
+        cands[c].score *= 1.0f + PHRASE_BONUS * nmemo[mi].phr + NAMEFRAC_BONUS * nmemo[mi].namefrac;
     ranked:
         if (cands[c].pre < cutoff) continue;
         /* kbest: min-heap of the best `want` final scores. */
@@ -1294,7 +1427,7 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     if (rq->facets) facets_reserve(sc, s->nintern);
     for (size_t c = 0; c < ncand; c++) {
         if (cands[c].pre < cutoff) continue;
-        if (coverage(p, sc->dd[cands[c].doc].mask) < MIN_COVERAGE) continue;
+        if (coverage(p, td[cands[c].ti].mask) < MIN_COVERAGE) continue;
         total++;
         if (rq->facets) {
             const sdoc *d = &docs[cands[c].doc];
@@ -1310,7 +1443,7 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
     int skipped = 0;
     for (size_t c = 0; c < top && res->nhits < limit; c++) {
         if (cands[c].pre < cutoff) continue;
-        if (coverage(p, sc->dd[cands[c].doc].mask) < MIN_COVERAGE) continue;
+        if (coverage(p, td[cands[c].ti].mask) < MIN_COVERAGE) continue;
         if (skipped < rq->offset) {
             skipped++;
             continue;
@@ -1334,7 +1467,7 @@ int search_run(search_engine *s, const search_request *rq, search_result *res, e
         }
     }
     for (size_t k = 0; k < sc->ntouched; k++)
-        sc->dd[sc->touched[k]].state = 0;
+        slot[td[k].doc] = 0;
     sc->ntouched = 0;
     pthread_rwlock_unlock(&s->lock);
     return 0;

@@ -128,6 +128,27 @@ static int hex4(const char *p, unsigned *v) {
     return 0;
 }
 
+/* The first byte in [p, end) that is a quote, a backslash or a control character
+ * (end when none), eight bytes a step: a byte b is flagged by the "has a zero
+ * byte" test on b ^ '"', on b ^ '\\' and on b - 0x20 (below 0x20); a borrow
+ * only spreads to higher bytes, so the lowest flag is exact. Bytes ≥ 0x80 (UTF-8)
+ * are never flagged by the last test. Item texts are mostly long plain runs. */
+static const char *plain_run(const char *p, const char *end) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t xq = w ^ (ones * '"'), xb = w ^ (ones * '\\');
+        uint64_t m = ((xq - ones) & ~xq) | ((xb - ones) & ~xb) | ((w - ones * 0x20) & ~w);
+        m &= highs;
+        if (m) return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+        p++;
+    return p;
+}
+
 /* A string at sc->p (the opening quote): unescaped and NUL-terminated into the
  * buffer when keep (else only checked: values the index does not read, such as
  * basis or place); returns its start (when not kept, a non-NULL pointer), or NULL
@@ -138,9 +159,7 @@ static const char *string_keep(scanner *sc, int keep) {
     char *start = sc->out, *o = sc->out;
     for (;;) {
         /* Copy the plain run up to the next quote or backslash. */
-        const char *q = sc->p;
-        while (q < sc->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-            q++;
+        const char *q = plain_run(sc->p, sc->end);
         if (keep) {
             memcpy(o, sc->p, (size_t)(q - sc->p));
             o += q - sc->p;

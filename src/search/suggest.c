@@ -103,19 +103,208 @@ void sugg_add_doc(search_engine *s, uint32_t doc) {
             push(&s->sugg_new, &s->nsugg_new, &s->sugg_new_cap, e);
         }
     }
-    /* Merge when the tail is long, relative to the sorted part (amortised n log n). */
-    if (s->nsugg_new > SUGG_TAIL_MAX && s->nsugg_new > s->nsugg / 2) sugg_sort(s);
+    /* Merge when the tail is long, relative to the sorted part (amortised n log n);
+     * a bulk load sorts once at its end (eng_set_bulk), by string rank. */
+    if (!s->bulk && s->nsugg_new > SUGG_TAIL_MAX && s->nsugg_new > s->nsugg / 2) sugg_sort(s);
 }
 
-static int entry_cmp(const void *a, const void *b, void *ctx) {
-    const search_engine *s = ctx;
-    const sugg_entry *x = a, *y = b;
+/* Order of the strings of two entries (form, then bytes). */
+static int string_cmp(const search_engine *s, const sugg_entry *x, const sugg_entry *y) {
     if (x->key != y->key) return x->key < y->key ? -1 : 1;
     /* Equal keys with a last byte: both strings start with the same 7 bytes. */
     size_t skip = x->key & 0xFF ? 7 : 0;
-    int c = strcmp(form_str(s, x) + skip, form_str(s, y) + skip);
+    return strcmp(form_str(s, x) + skip, form_str(s, y) + skip);
+}
+
+static int entry_cmp(const void *a, const void *b, void *ctx) {
+    const sugg_entry *x = a, *y = b;
+    int c = string_cmp(ctx, x, y);
     if (c) return c;
     return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+/* A group's string for sorting: the entry's key and string, side by side (no
+ * pointer chasing through the entry and its item on every comparison). */
+typedef struct group_rec {
+    uint64_t key, key2; /* key2: bytes 7..14 of the string, big-endian */
+    const char *str;
+    uint32_t gid;
+} group_rec;
+
+static int group_str_cmp(const group_rec *x, const group_rec *y) {
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    if (x->key2 != y->key2) return x->key2 < y->key2 ? -1 : 1;
+    /* Equal keys: the same first 15 bytes when key2 has its last byte, else the
+     * same string (both end inside the keys). */
+    if (!(x->key & 0xFF) || !(x->key2 & 0xFF)) return 0;
+    return strcmp(x->str + 15, y->str + 15);
+}
+
+static uint64_t key2_of(const char *str, uint64_t key) {
+    uint64_t k = 0;
+    if (!(key & 0xFF)) return 0; /* shorter than 7 bytes */
+    for (int i = 0; i < 8 && str[7 + i]; i++)
+        k |= (uint64_t)(unsigned char)str[7 + i] << (8 * (7 - i));
+    return k;
+}
+
+/* Three-way quicksort of group records with the comparison inlined (qsort's
+ * generic copying of 32-byte records was most of the time); ranges of equal
+ * strings end up together, in no particular order (they share a rank). */
+static void group_sort(group_rec *a, size_t n) {
+    while (n > 16) {
+        group_rec *x = &a[0], *y = &a[n / 2], *z = &a[n - 1];
+        group_rec *m = group_str_cmp(x, y) < 0 ? (group_str_cmp(y, z) < 0   ? y
+                                                  : group_str_cmp(x, z) < 0 ? z
+                                                                            : x)
+                                               : (group_str_cmp(x, z) < 0   ? x
+                                                  : group_str_cmp(y, z) < 0 ? z
+                                                                            : y);
+        group_rec pivot = *m, tmp;
+        size_t lt = 0, i = 0, gt = n;
+        while (i < gt) {
+            int c = group_str_cmp(&a[i], &pivot);
+            if (c < 0) {
+                tmp = a[lt], a[lt] = a[i], a[i] = tmp;
+                lt++, i++;
+            } else if (c > 0) {
+                gt--;
+                tmp = a[gt], a[gt] = a[i], a[i] = tmp;
+            } else {
+                i++;
+            }
+        }
+        /* Recurse into the smaller side, loop on the larger (bounded depth). */
+        if (lt < n - gt) {
+            group_sort(a, lt);
+            a += gt;
+            n -= gt;
+        } else {
+            group_sort(a + gt, n - gt);
+            n = lt;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        group_rec v = a[i];
+        size_t j = i;
+        while (j > 0 && group_str_cmp(&a[j - 1], &v) > 0) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+}
+
+/* A growing open-addressing map from non-zero 64-bit keys to dense ids. */
+typedef struct idmap {
+    uint64_t *key;
+    uint32_t *id;
+    size_t cap, n;
+} idmap;
+
+static void idmap_grow(idmap *m) {
+    size_t oc = m->cap;
+    uint64_t *ok = m->key;
+    uint32_t *oi = m->id;
+    m->cap = oc ? oc * 2 : 65536;
+    m->key = xcalloc(m->cap, sizeof(*m->key));
+    m->id = xmalloc(m->cap * sizeof(*m->id));
+    for (size_t i = 0; i < oc; i++) {
+        if (!ok[i]) continue;
+        size_t h = (size_t)((ok[i] * 0x9E3779B97F4A7C15ull) >> 20) & (m->cap - 1);
+        while (m->key[h])
+            h = (h + 1) & (m->cap - 1);
+        m->key[h] = ok[i];
+        m->id[h] = oi[i];
+    }
+    free(ok);
+    free(oi);
+}
+
+/* The id of k, a new one (m->n before the call) when absent; *added says which. */
+static uint32_t idmap_put(idmap *m, uint64_t k, int *added) {
+    if ((m->n + 1) * 2 > m->cap) idmap_grow(m);
+    size_t h = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & (m->cap - 1);
+    while (m->key[h] && m->key[h] != k)
+        h = (h + 1) & (m->cap - 1);
+    *added = !m->key[h];
+    if (*added) {
+        m->key[h] = k;
+        m->id[h] = (uint32_t)m->n++;
+    }
+    return m->id[h];
+}
+
+/* Sort t[0..n) as qsort_r with entry_cmp would, when t is in document order (as
+ * sugg_add_doc appends): in a province's catalog most names are shared by many
+ * items (every county's copy of a 事项), so the comparison sort spent its time
+ * comparing equal strings to the end. An entry's string is fixed by its item's
+ * name, its form and its offset (pinyin and initials follow from the name), so
+ * entries are grouped by (name, form, offset) — names numbered through a hash of
+ * the names, one lookup per item — only one entry of each group is sorted, groups
+ * with equal strings share a rank, and a stable counting sort by rank places the
+ * entries, equal strings in document order: the same order. Returns 0, or -1 when
+ * t is not in document order (the caller then sorts by comparison). */
+static int sort_by_string_rank(const search_engine *s, sugg_entry *t, size_t n) {
+    for (size_t i = 1; i < n; i++)
+        if (t[i].doc < t[i - 1].doc) return -1;
+    shash names;
+    shash_init(&names, 4096);
+    idmap groups = {0};
+    uint32_t *gid = xmalloc(n * sizeof(*gid)), *rep = xmalloc(n * sizeof(*rep));
+    uint32_t last_doc = UINT32_MAX, nid = 0, nnames = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].doc != last_doc) {
+            last_doc = t[i].doc;
+            const char *name = s->docs[last_doc].name;
+            int added;
+            nid = *shash_put(&names, name, strlen(name), nnames, &added);
+            if (added) nnames++;
+        }
+        uint64_t k = ((uint64_t)(nid + 1) << 24) | ((uint64_t)t[i].form << 16) | t[i].off;
+        int added;
+        gid[i] = idmap_put(&groups, k, &added);
+        if (added) rep[gid[i]] = (uint32_t)i;
+    }
+    shash_free(&names);
+    free(groups.key);
+    free(groups.id);
+    size_t ng = groups.n;
+    group_rec *gr = xmalloc((ng + 1) * sizeof(*gr));
+    for (size_t j = 0; j < ng; j++) {
+        const char *str = form_str(s, &t[rep[j]]);
+        gr[j] = (group_rec){.key = t[rep[j]].key,
+                            .key2 = key2_of(str, t[rep[j]].key),
+                            .str = str,
+                            .gid = (uint32_t)j};
+    }
+    group_sort(gr, ng);
+    /* Rank by group id: groups with equal strings (a suffix of one name that is
+     * another name) share one. */
+    uint32_t *rank = xmalloc((ng + 1) * sizeof(*rank)), *pos = xcalloc(ng + 1, sizeof(*pos));
+    uint32_t r = 0;
+    for (size_t j = 0; j < ng; j++) {
+        if (j && group_str_cmp(&gr[j - 1], &gr[j]) != 0) r++;
+        rank[gr[j].gid] = r;
+    }
+    free(gr);
+    size_t nr = ng ? (size_t)r + 1 : 0;
+    for (size_t i = 0; i < n; i++)
+        pos[rank[gid[i]] + 1]++;
+    for (size_t k = 0; k < nr; k++)
+        pos[k + 1] += pos[k];
+    for (size_t i = 0; i < n; i++)
+        gid[i] = pos[rank[gid[i]]]++; /* gid becomes the entry's place */
+    free(pos);
+    free(rep);
+    free(rank);
+    sugg_entry *out = xmalloc(n * sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        out[gid[i]] = t[i];
+    memcpy(t, out, n * sizeof(*out));
+    free(out);
+    free(gid);
+    return 0;
 }
 
 /* Sort the tail and merge it into the sorted part, dropping dead documents'
@@ -125,7 +314,18 @@ void sugg_sort(search_engine *s) {
     for (size_t i = 0; i < s->nsugg_new; i++)
         if (s->docs[s->sugg_new[i].doc].live) s->sugg_new[k++] = s->sugg_new[i];
     s->nsugg_new = k;
-    if (k > 1) qsort_r(s->sugg_new, k, sizeof(*s->sugg_new), entry_cmp, s); /* NULL when empty */
+    if (k == 0 && s->dead_docs == 0) return; /* sorted, and no dead entries to drop */
+    if (k > 1 && sort_by_string_rank(s, s->sugg_new, k) != 0)
+        qsort_r(s->sugg_new, k, sizeof(*s->sugg_new), entry_cmp, s); /* NULL when empty */
+    if (s->nsugg == 0 && k) {
+        /* Nothing to merge with (the end of a bulk load): the tail is the index. */
+        free(s->sugg);
+        s->sugg = xrealloc(s->sugg_new, k * sizeof(*s->sugg));
+        s->nsugg = s->sugg_cap = k;
+        s->sugg_new = NULL;
+        s->nsugg_new = s->sugg_new_cap = 0;
+        return;
+    }
     size_t total = s->nsugg + s->nsugg_new;
     sugg_entry *merged = xmalloc((total ? total : 1) * sizeof(*merged));
     size_t i = 0, j = 0, o = 0;

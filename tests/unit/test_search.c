@@ -519,6 +519,123 @@ TEST(search_incremental_put_and_remove) {
     search_engine_free(s);
 }
 
+/* Many copies of a few 事项 under shared names (a province's catalog): the bulk
+ * loader (suggest entries sorted once, by string rank) and one-by-one puts give
+ * the same suggest order, which is (form, string, item) order, and the same
+ * answers; long lists carry a correct skip array, after compaction too. */
+static const char *sugg_form_str(const search_engine *s, const sugg_entry *e) {
+    const sdoc *d = &s->docs[e->doc];
+    return (e->form == 0 ? d->name : e->form == 1 ? d->pinyin : d->initials) + e->off;
+}
+
+static int sugg_in_order(const search_engine *s) {
+    for (size_t i = 1; i < s->nsugg; i++) {
+        const sugg_entry *x = &s->sugg[i - 1], *y = &s->sugg[i];
+        int c = x->form != y->form ? x->form - y->form
+                                   : strcmp(sugg_form_str(s, x), sugg_form_str(s, y));
+        if (c > 0 || (c == 0 && x->doc >= y->doc)) return 0;
+    }
+    return s->nsugg > 0;
+}
+
+static int skips_valid(const search_engine *s, size_t *nlong) {
+    for (size_t t = 0; t < s->nterms; t++) {
+        const plist *ls[2] = {&s->term[t].hi, &s->term[t].lo};
+        for (int k = 0; k < 2; k++) {
+            const plist *p = ls[k];
+            uint32_t want =
+                p->n >= PLIST_SKIP_MIN ? (p->n + PLIST_SKIP_STEP - 1) / PLIST_SKIP_STEP : 0;
+            if (p->nskip != want) return 0;
+            for (uint32_t j = 0; j < want; j++)
+                if (p->skip[j] != p->doc[j * PLIST_SKIP_STEP]) return 0;
+            *nlong += want > 0;
+        }
+    }
+    return 1;
+}
+
+static json_t *copy_item(int i) {
+    static const char *names[] = {"出生登记",           "普通护照签发",   "营业执照变更登记",
+                                  "渔业捕捞许可证核发", "社会保障卡申领", "老年人优待证办理"};
+    static const char *towns[] = {"西湖区", "定海区", "岱山县", "嵊泗县"};
+    char code[40], name[128];
+    snprintf(code, sizeof(code), "330900-XX-%06d", i);
+    const char *base = names[i % 6];
+    if (i % 5 == 1)
+        snprintf(name, sizeof(name), "%s%s", towns[i % 4], base);
+    else if (i % 5 == 2)
+        snprintf(name, sizeof(name), "%s（%s）", base, towns[(i / 7) % 4]);
+    else
+        snprintf(name, sizeof(name), "%s", base);
+    return json_pack("{s:s, s:s, s:s, s:s, s:[s], s:[{s:s}], s:i}", "code", code, "name", name,
+                     "department", i % 2 ? "舟山市测试局" : "杭州市西湖区测试局", "type",
+                     "公共服务", "keywords", "办证", "materials", "name", "居民身份证",
+                     "popularity", i % 97);
+}
+
+static int same_answers(search_engine *a, search_engine *b, const char *q) {
+    search_result *ra = search_result_new(), *rb = search_result_new();
+    search_request rq = {.q = q, .limit = 20};
+    err e = {0};
+    int same = search_run(a, &rq, ra, &e) == 0 && search_run(b, &rq, rb, &e) == 0 &&
+               ra->total == rb->total && ra->nhits == rb->nhits && ra->nhits > 0;
+    for (int i = 0; same && i < ra->nhits; i++)
+        same =
+            !strcmp(ra->hits[i].code, rb->hits[i].code) && ra->hits[i].score == rb->hits[i].score;
+    free(ra);
+    free(rb);
+    return same;
+}
+
+TEST(search_copies_bulk_equals_puts) {
+    err e = {0};
+    search_engine *a, *b;
+    CHECK_INT(search_engine_open(DATA_DIR, &a, &e), 0);
+    CHECK_INT(search_engine_open(DATA_DIR, &b, &e), 0);
+    if (!a || !b) return;
+    int fails = 0;
+    search_loader *l = search_loader_start(a, count_fail, &fails);
+    for (int i = 0; i < 3000; i++) {
+        json_t *it = copy_item(i);
+        search_loader_put(l, it);
+        CHECK_INT(search_engine_put(b, it, &e), 0);
+        json_decref(it);
+    }
+    CHECK_INT((int)search_loader_finish(l, NULL, NULL, &e), 3000);
+    search_engine_trim(a);
+    search_engine_trim(b);
+    CHECK(sugg_in_order(a));
+    CHECK(sugg_in_order(b));
+    CHECK_INT((int)a->nsugg, (int)b->nsugg);
+    CHECK(a->nsugg == b->nsugg && !memcmp(a->sugg, b->sugg, a->nsugg * sizeof(*a->sugg)));
+    size_t nlong = 0;
+    CHECK(skips_valid(a, &nlong));
+    CHECK(nlong > 0);
+    CHECK(skips_valid(b, &nlong));
+    const char *qs[] = {"出生登记", "护照", "yyzz", "定海区 社保卡", "捕捞许可", "身份证 老年人"};
+    for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++)
+        CHECK(same_answers(a, b, qs[k]));
+    /* Remove 30% of the items from both (compaction rewrites the lists). */
+    char code[40];
+    for (int i = 0; i < 3000; i++) {
+        if (i % 10 >= 3) continue;
+        snprintf(code, sizeof(code), "330900-XX-%06d", i);
+        CHECK_INT(search_engine_remove(a, code), 0);
+        CHECK_INT(search_engine_remove(b, code), 0);
+    }
+    json_t *it = copy_item(3000);
+    CHECK_INT(search_engine_put(a, it, &e), 0);
+    CHECK_INT(search_engine_put(b, it, &e), 0);
+    json_decref(it);
+    CHECK(skips_valid(a, &nlong));
+    CHECK(skips_valid(b, &nlong));
+    CHECK(sugg_in_order(a));
+    for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++)
+        CHECK(same_answers(a, b, qs[k]));
+    search_engine_free(a);
+    search_engine_free(b);
+}
+
 /* The answer cache keeps every one of a few hundred popular queries: keys that land in
  * the same place share a set instead of evicting each other on every request. */
 TEST(search_cache_keeps_hundreds_of_keys) {
