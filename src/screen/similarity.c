@@ -700,7 +700,7 @@ static int verify(sim_corpus *c, const nview *A, const nview *B, vpair *p, err *
     }
     hm_free(&bm);
     /* keep the longest runs, then materialise them */
-    qsort(ps, (size_t)nps, sizeof(passage), cmp_passage_len);
+    if (nps > 1) qsort(ps, (size_t)nps, sizeof(passage), cmp_passage_len);
     if (nps > PASSAGES_KEPT) nps = PASSAGES_KEPT;
     for (int k = 0; k < nps; k++) {
         passage *x = &ps[k];
