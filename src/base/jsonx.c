@@ -30,6 +30,21 @@ static int depth_exceeds(const char *buf, size_t len, int max_depth) {
     return 0;
 }
 
+/* 1 if a string anywhere in v contains a NUL (depth is bounded by jsonx_parse). */
+static int has_nul(json_t *v) {
+    if (json_is_string(v)) return memchr(json_string_value(v), 0, json_string_length(v)) != NULL;
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) if (has_nul(x)) return 1;
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) if (has_nul(x)) return 1;
+    }
+    return 0;
+}
+
 json_t *jsonx_parse(const char *buf, size_t len, int max_depth, err *e) {
     if (len == 0) {
         err_invalid(e, "", "请求体为空，需要 JSON 对象");
@@ -40,7 +55,10 @@ json_t *jsonx_parse(const char *buf, size_t len, int max_depth, err *e) {
         return NULL;
     }
     json_error_t je;
-    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    /* "\u0000" is parsed (JSON_ALLOW_NUL) only to be refused below naming the field:
+     * C strings would silently cut the value there, and PostgreSQL's TEXT refuses it. */
+    json_t *v =
+        json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
     if (!v) {
         if (je.position >= 0 && memchr(buf, 0, len))
             err_invalid(e, "", "JSON 格式错误：包含 NUL 字节");
@@ -52,6 +70,20 @@ json_t *jsonx_parse(const char *buf, size_t len, int max_depth, err *e) {
             if (near) *near = '\0';
             err_invalid(e, "", "JSON 格式错误（第 %d 行第 %d 列）：%s", je.line, je.column, why);
         }
+        return NULL;
+    }
+    if (has_nul(v)) {
+        const char *key = "";
+        if (json_is_object(v)) {
+            const char *k;
+            json_t *x;
+            json_object_foreach(v, k, x) if (has_nul(x)) {
+                key = k;
+                break;
+            }
+        }
+        err_invalid(e, key, "字段“%.40s”包含 NUL 字符", key);
+        json_decref(v);
         return NULL;
     }
     return v;

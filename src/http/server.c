@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/thread.h>
+#include <glib.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -143,6 +144,25 @@ static void reject(conn *c, int status, const char *code, const char *field, con
     snprintf(c->reject_msg, sizeof(c->reject_msg), "%s", msg);
 }
 
+/* 1 if s is well-formed UTF-8 (glib's check: no overlongs, surrogates or code points
+ * past U+10FFFF). Path and query text reach SQL as TEXT, which PostgreSQL refuses otherwise. */
+static int utf8_ok(const char *s) {
+    return g_utf8_validate(s, -1, NULL);
+}
+
+/* The first decoded query parameter that is not UTF-8: its name (or "" when the name
+ * itself is not), NULL when all are. A malformed query is left to http_query(). */
+static const char *query_not_utf8(arena *a, const char *q) {
+    struct http_header_kv *kv;
+    size_t n;
+    if (http_parse_query(a, q, 64, &kv, &n) != 0) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!utf8_ok(kv[i].name)) return "";
+        if (!utf8_ok(kv[i].value)) return kv[i].name;
+    }
+    return NULL;
+}
+
 static int commit_header(conn *c) {
     if (!c->hfield.len) return 0;
     if (c->nheaders == HTTP_MAX_HEADERS) {
@@ -261,6 +281,15 @@ static int on_headers_complete(http_parser *p) {
         if (u.field_set & (1 << UF_QUERY))
             r->raw_query = arena_strndup(c->arena, url + u.field_data[UF_QUERY].off,
                                          u.field_data[UF_QUERY].len);
+        const char *bad = r->raw_query ? query_not_utf8(c->arena, r->raw_query) : NULL;
+        if (!utf8_ok(r->path)) {
+            reject(c, 400, "invalid_argument", "", "请求地址不是有效的 UTF-8 编码");
+            r->path = "/";
+        } else if (bad) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "查询参数“%.40s”不是有效的 UTF-8 编码", bad);
+            reject(c, 400, "invalid_argument", bad, msg);
+        }
     }
     if (!r->method) reject(c, 405, "method_not_allowed", "", "不支持的请求方法");
 

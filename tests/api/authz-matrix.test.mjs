@@ -21,77 +21,11 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { GLOBAL_NAMES, ROLE_BITS, parseRoutes } from './routes.mjs';
 import { DEMO_USERS, PASSWORD, ROOT, dbQuery, startServer, uniq } from './server.mjs';
 
 // ---------------------------------------------------------------- route tables
-
-function stripComments(src) {
-  return src.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, ' ');
-}
-
-/** #define NAME value (with backslash continuations) → {NAME: value}. */
-function defines(src) {
-  const out = {};
-  const text = stripComments(src).replace(/\\\n/g, ' ');
-  for (const m of text.matchAll(/^[ \t]*#define[ \t]+([A-Z_][A-Z0-9_]*)[ \t]+([^\n]+)$/gm)) out[m[1]] = m[2].trim();
-  return out;
-}
-
-/** Evaluate a C integer expression of names, numbers, |, << and parentheses. */
-function evalMask(expr, names, where) {
-  let s = expr;
-  for (let i = 0; i < 10 && /[A-Za-z_]/.test(s.replace(/0x[0-9a-f]+/gi, '')); i++) {
-    s = s.replace(/\b[A-Za-z_][A-Za-z0-9_]*\b/g, (n) => {
-      if (/^0x/i.test(n)) return n;
-      if (!(n in names)) throw new Error(`${where}: unknown name ${n} in "${expr}"`);
-      return `(${names[n]})`;
-    });
-  }
-  if (!/^[0-9a-fx\s|()<]+$/i.test(s)) throw new Error(`${where}: cannot evaluate "${expr}" → "${s}"`);
-  return Function(`"use strict"; return (${s});`)();
-}
-
-const ROLE_BITS = {};
-const GLOBAL_NAMES = {};
-{
-  const roles = stripComments(fs.readFileSync(path.join(ROOT, 'src/auth/roles.h'), 'utf8'));
-  for (const m of roles.matchAll(/\bROLE_([A-Z_]+)\s*=\s*1\s*<<\s*(\d+)/g)) {
-    ROLE_BITS[m[1].toLowerCase()] = 1 << Number(m[2]);
-    GLOBAL_NAMES[`ROLE_${m[1]}`] = String(1 << Number(m[2]));
-  }
-  Object.assign(GLOBAL_NAMES, defines(roles));
-  const httpH = stripComments(fs.readFileSync(path.join(ROOT, 'src/http/http.h'), 'utf8'));
-  for (const m of httpH.matchAll(/\b(ROUTE_[A-Z_]+|M_[A-Z]+)\s*=\s*1\s*<<\s*(\d+)/g)) GLOBAL_NAMES[m[1]] = String(1 << Number(m[2]));
-}
-
-/** Every route: {file, table, method, pattern, handler, roles (mask), flags (mask)}. */
-function parseRoutes() {
-  const dir = path.join(ROOT, 'src/api');
-  const routes = [];
-  const tables = [];
-  for (const f of fs.readdirSync(dir).filter((n) => /^api.*\.c$/.test(n)).sort()) {
-    const src = fs.readFileSync(path.join(dir, f), 'utf8');
-    const names = { ...GLOBAL_NAMES, ...defines(src), NULL: '0' };
-    const text = stripComments(src);
-    for (const t of text.matchAll(/const\s+http_route\s+(\w+)_routes\s*\[\s*\]\s*=\s*\{([\s\S]*?)\n\};/g)) {
-      tables.push(t[1]);
-      const body = t[2].replace(/\s+/g, ' ');
-      const opened = (body.match(/\{\s*M_/g) || []).length;
-      let n = 0;
-      for (const m of body.matchAll(/\{\s*(M_[A-Z]+)\s*,\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*([^,{}]+?)\s*,\s*([^,{}]+?)\s*[,}]/g)) {
-        const where = `${f} ${m[2]}`;
-        routes.push({
-          file: f, table: t[1], method: m[1].slice(2), pattern: m[2], handler: m[3],
-          roles: evalMask(m[4], names, where), flags: evalMask(m[5], names, where),
-        });
-        n++;
-      }
-      // An entry this regex cannot read would silently escape the matrix.
-      assert.equal(n, opened, `${f}: parsed ${n} of ${opened} route entries of ${t[1]}_routes`);
-    }
-  }
-  return { routes, tables };
-}
+// Parsed by routes.mjs (shared with bad-input.test.mjs).
 
 const { routes: ROUTES, tables: TABLES } = parseRoutes();
 const PUBLIC = Number(GLOBAL_NAMES.ROUTE_PUBLIC);
