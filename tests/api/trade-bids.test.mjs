@@ -460,7 +460,9 @@ test('a bid withdrawn before the deadline leaves the history and is no longer cu
 });
 
 test('late bids are refused; the opening reveals with the commitment check and the backup path needs 2 of 3', async () => {
-  const t = addTender('ZS-GC-2026-9003', { deadlineMs: Date.now() + 6000 });
+  // A deadline far enough for three submissions on a slow (sanitizer) build; pulled in to
+  // 2 s from now once they are in, so that D is late.
+  const t = addTender('ZS-GC-2026-9003', { deadlineMs: Date.now() + 120000 });
   for (const who of ['A', 'B', 'C', 'D']) addDeposit(t, who);
   const outs = {};
   for (const who of ['A', 'B', 'C']) {
@@ -474,6 +476,7 @@ test('late bids are refused; the opening reveals with the commitment check and t
     .find((f) => path.basename(f) === 'bids' && fs.statSync(f).isDirectory());
   assert.ok(bidsDir);
   const filesBefore = fs.readdirSync(bidsDir).length;
+  dbQuery(srv.dbPath, `UPDATE tenders SET deadline_at = '${iso(Date.now() + 2000)}' WHERE id = ${t.id}`);
   const deadline = Date.parse(dbQuery(srv.dbPath, `SELECT deadline_at FROM tenders WHERE id = ${t.id}`));
   await sleep(Math.max(0, deadline - Date.now()) + 1200);
   const late = await upload(bidders.D.token, t.id, fieldsOf(lateOut));
