@@ -57,7 +57,7 @@ struct db {
     int in_tx;
     /* Set by the backend on every failure: */
     char sqlstate[6];          /* SQLSTATE of the last error ("" when unknown or SQLite) */
-    int unavailable;           /* the last failure was "cannot reach the server" */
+    int unavailable;           /* last failure transient: unreachable (pg), busy (sqlite) */
     unsigned long conn_errors; /* failures of that kind so far (see db_conn_errors) */
 };
 struct db_stmt {

@@ -33,7 +33,11 @@ static int s_open(const char *dsn, db **out, err *e) {
         sqlite3_close(c);
         return -1;
     }
-    sqlite3_busy_timeout(c, 10000);
+    /* How long a writer waits for another (ISLE_DB_BUSY_MS, default 10 s) before the
+     * request is answered 503. */
+    const char *busy = getenv("ISLE_DB_BUSY_MS");
+    long busy_ms = busy ? strtol(busy, NULL, 10) : 10000;
+    sqlite3_busy_timeout(c, busy_ms >= 0 && busy_ms <= 600000 ? (int)busy_ms : 10000);
     sqlite3_extended_result_codes(c, 1);
     /* A bigger page cache (32 MiB per connection, allocated as used) and a checkpoint
      * every ~40 MB of WAL instead of ~4 MB: a case transition touches ~40 pages over
@@ -118,10 +122,17 @@ static int s_bind_null(db_stmt *s, int i) {
     return ok(sqlite3_bind_null(ST(s), i));
 }
 
+/* SQLITE_BUSY/LOCKED after the busy timeout: another writer held the database too
+ * long. Transient, so callers answer 503 "retry" (db.c's db_fail), not 500. */
+static int is_busy(int rc) {
+    return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
 static int s_step(db_stmt *s) {
     int rc = sqlite3_step(ST(s));
     if (rc == SQLITE_ROW) return DB_ROW;
     if (rc == SQLITE_DONE) return DB_DONE;
+    s->d->unavailable = is_busy(rc);
     return DB_ERROR;
 }
 
@@ -167,8 +178,13 @@ static const void *s_column_blob(db_stmt *s, int c, size_t *n) {
 
 static int s_exec(db *d, const char *sql, err *e) {
     char *msg = NULL;
-    if (sqlite3_exec(CONN(d), sql, NULL, NULL, &msg) != SQLITE_OK) {
-        err_internal(e, "%s", msg ? msg : sqlite3_errmsg(CONN(d)));
+    int rc = sqlite3_exec(CONN(d), sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        if (is_busy(rc))
+            err_set(e, 503, "unavailable", "", "数据库正忙，请稍后重试 (%s)",
+                    msg ? msg : sqlite3_errmsg(CONN(d)));
+        else
+            err_internal(e, "%s", msg ? msg : sqlite3_errmsg(CONN(d)));
         sqlite3_free(msg);
         return -1;
     }

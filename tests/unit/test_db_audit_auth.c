@@ -263,3 +263,35 @@ TEST(db_parameters_bind_by_number_not_by_appearance) {
     CHECK_INT(db_changes(d), 1);
     drop_db(d, path);
 }
+
+/* A writer that waits past the busy timeout for another gets 503 "unavailable" (retry),
+ * not 500, whether it fails at BEGIN or at a statement; the other writer is unharmed. */
+TEST(db_sqlite_busy_is_503) {
+    char path[64];
+    setenv("ISLE_DB_BUSY_MS", "50", 1);
+    db *a = fresh_db(path, sizeof(path));
+    db *b = NULL;
+    err e = {0};
+    CHECK(a != NULL);
+    if (!a) goto out;
+    CHECK_INT(db_open(path, &b, &e), 0);
+    if (!b) goto out;
+    CHECK_INT(db_exec(a, "CREATE TABLE busy_t (v INTEGER)", &e), 0);
+    CHECK_INT(db_begin(a, &e), 0);
+    CHECK_INT(db_execf(a, &e, "INSERT INTO busy_t (v) VALUES (1)", ""), 0);
+    err eb = {0};
+    CHECK_INT(db_begin(b, &eb), -1);
+    CHECK_INT(eb.status, 503);
+    CHECK_STR(eb.code, "unavailable");
+    err es = {0};
+    CHECK_INT(db_execf(b, &es, "INSERT INTO busy_t (v) VALUES (2)", ""), -1);
+    CHECK_INT(es.status, 503);
+    CHECK_INT(db_commit(a, &e), 0);
+    int64_t n = 0;
+    CHECK_INT(db_query_int(b, &e, &n, "SELECT COUNT(*) FROM busy_t", ""), 0);
+    CHECK_INT(n, 1);
+out:
+    if (b) db_close(b);
+    if (a) drop_db(a, path);
+    unsetenv("ISLE_DB_BUSY_MS");
+}
