@@ -91,10 +91,14 @@ export function kpiTile(o) {
  * A card holding one chart and its "下载 PNG" button. Returns {card, box, draw(fn)}:
  * draw(echarts => option) (re)initialises the chart and sets the option; the chart
  * is disposed when the page's signal aborts. opts: {id, title, label (aria), file,
- * size: 's' | 'm' | 'l', hint}.
+ * size: 's' | 'm' | 'l', hint, describe (option → text for screen readers; default
+ * chartText)}.
  */
 export function chartCard(ctx, o) {
-  const box = h('div', { class: ['dash-chart', o.size ? `dash-chart-${o.size}` : ''], id: o.id, role: 'img', 'aria-label': o.label || o.title });
+  // The canvas says nothing to a screen reader: the box is an image named by the
+  // title, described by a visually-hidden text of the drawn figures (set by draw()).
+  const desc = h('p', { class: 'visually-hidden', id: `${o.id}-desc` });
+  const box = h('div', { class: ['dash-chart', o.size ? `dash-chart-${o.size}` : ''], id: o.id, role: 'img', 'aria-label': o.label || o.title, 'aria-describedby': desc.id });
   let chart = null;
   let theme = null;
   const btn = h(
@@ -107,6 +111,7 @@ export function chartCard(ctx, o) {
     { class: 'card dash-card' },
     h('div', { class: 'dash-card-head' }, h('h2', null, o.title), btn),
     box,
+    desc,
     o.hint ? h('p', { class: 'hint' }, o.hint) : null,
   );
   function download() {
@@ -152,10 +157,44 @@ export function chartCard(ctx, o) {
       const opt = build(echarts);
       if (newTheme === 'dark') opt.backgroundColor = 'transparent';
       chart.setOption(opt, true);
+      desc.textContent = (o.describe || chartText)(opt);
       btn.disabled = false;
       return chart;
     },
   };
+}
+
+const asList = (x) => (Array.isArray(x) ? x : x ? [x] : []);
+
+/** One value as text: numbers in zh-CN grouping, empty as 无数据. */
+function valText(v) {
+  if (v && typeof v === 'object' && !Array.isArray(v)) v = v.value;
+  if (Array.isArray(v)) return v.map(valText).join(' / ');
+  if (v === null || v === undefined || v === '' || v === '-') return '无数据';
+  return typeof v === 'number' ? v.toLocaleString('zh-CN', { maximumFractionDigits: 2 }) : String(v);
+}
+
+/**
+ * The figures of an ECharts option as one sentence per series ("办件量（件）：24-01
+ * 120，24-02 98；…") for screen readers: category axis labels with each value,
+ * pie slices and named points with theirs; at most 60 entries per series.
+ */
+export function chartText(opt) {
+  const axes = [...asList(opt.xAxis), ...asList(opt.yAxis)];
+  const cats = (axes.find((a) => a.type === 'category' && Array.isArray(a.data)) || {}).data || [];
+  const yAxes = asList(opt.yAxis);
+  const parts = asList(opt.series).map((se) => {
+    const unitAxis = yAxes[se.yAxisIndex || 0];
+    const unit = unitAxis && unitAxis.type === 'value' && unitAxis.name ? `（${unitAxis.name}）` : '';
+    const data = asList(se.data);
+    const items = data.slice(0, 60).map((d, i) => {
+      const name = d && typeof d === 'object' && d.name !== undefined ? d.name : cats[i];
+      return name !== undefined ? `${name} ${valText(d)}` : valText(d);
+    });
+    const more = data.length > 60 ? `，等共 ${data.length} 项` : '';
+    return `${se.name ? `${se.name}${unit}：` : ''}${items.join('，') || '无数据'}${more}`;
+  });
+  return parts.length ? `图表数据。${parts.join('；')}。` : '暂无图表数据。';
 }
 
 /**

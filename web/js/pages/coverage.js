@@ -44,7 +44,8 @@ export async function render(main, ctx) {
     ctx.navigate(withQuery('/coverage', { service: form.elements.service.value, at: form.elements.at.value }));
   });
   const kpis = h('div', { class: 'dispatch-kpis', id: 'coverage-kpis' }, h('p', { class: 'loading' }, '正在计算…'));
-  const mapBox = h('div', { class: 'dispatch-map', id: 'coverage-map', role: 'img', 'aria-label': '服务圈分布图' });
+  // The map's figures are the two tables below; the hint says how to read it.
+  const mapBox = h('div', { class: 'dispatch-map', id: 'coverage-map', role: 'img', 'aria-label': '服务圈分布图（各村用时见下方表格）', 'aria-describedby': 'coverage-map-hint' });
   const outside = h('section', { class: 'card', id: 'coverage-outside' });
   const byTown = h('section', { class: 'card', id: 'coverage-towns' });
   replace(
@@ -52,7 +53,7 @@ export async function render(main, ctx) {
     h('div', { class: 'page-head' }, h('h1', { class: 'page-title', tabindex: '-1' }, '10分钟服务圈'), h('p', { class: 'page-sub' }, '每个村到最近一个提供该服务的站点要多久：岛内步行或乘车，跨岛按渡轮班次（提前 10 分钟到码头）。')),
     form,
     kpis,
-    h('section', { class: 'card' }, h('h2', null, '分布图'), mapBox, h('p', { class: 'hint' }, '灰点：提供该服务的站点；彩色圆：各乡镇，越绿覆盖越好；红点：10 分钟内到不了的村。')),
+    h('section', { class: 'card' }, h('h2', null, '分布图'), mapBox, h('p', { class: 'hint', id: 'coverage-map-hint' }, '灰点：提供该服务的站点；彩色圆：各乡镇，越绿覆盖越好；红点：10 分钟内到不了的村。')),
     outside,
     byTown,
   );
@@ -81,7 +82,8 @@ export async function render(main, ctx) {
     vo.length
       ? h(
           'div',
-          { class: 'table-scroll' },
+          // A keyboard user must be able to focus a table that scrolls sideways on a phone.
+          { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': '10分钟内到不了的村' },
           h(
             'table',
             { class: 'table', id: 'coverage-outside-table' },
@@ -96,10 +98,10 @@ export async function render(main, ctx) {
     h('h2', null, '各乡镇'),
     h(
       'div',
-      { class: 'table-scroll' },
+      { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': '各乡镇服务圈覆盖' },
       h(
         'table',
-        { class: 'table' },
+        { class: 'table', id: 'coverage-towns-table' },
         h('thead', null, h('tr', null, ['乡镇', '村（社区）', '覆盖人口', '最长用时'].map((x) => h('th', { scope: 'col' }, x)))),
         h('tbody', null, (r.towns || []).map((t) => h('tr', null, h('td', null, t.name), h('td', null, `${t.villages_within}/${t.villages}`), h('td', null, pct(t.share_within_10min)), h('td', null, t.max_minutes === null ? '—' : `${t.max_minutes} 分钟`)))),
       ),

@@ -36,6 +36,11 @@ export async function render(main, ctx) {
     size: 'l',
     label: '各乡镇（街道）按经纬度分布，颜色表示一网通办率',
     hint: '点的位置为乡镇（街道）经纬度，大小为办件量，颜色为一网通办率（红色低于 90%）。点击乡镇查看明细。',
+    // value is [lon, lat, submitted, rate]: read out the last two, not the coordinates.
+    describe: (opt) =>
+      `各乡镇（街道）办件量与一网通办率：${((opt.series[0] && opt.series[0].data) || [])
+        .map((d) => `${d.name} ${fmtNum(d.value[2], 0)} 件，${d.value[3] === null ? '无数据' : `${fmtNum(d.value[3])}%`}`)
+        .join('；')}。`,
   });
   const trading = chartCard(ctx, { id: 'dash-trading', title: '交易金额（按类别）', file: 'isle-trading-kinds', size: 'm' });
 

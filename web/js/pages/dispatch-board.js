@@ -32,7 +32,7 @@ export async function render(main, ctx) {
   ctx.setTitle('派单调度');
   const overdueOnly = ctx.params.get('due') === 'overdue';
   const kpis = h('div', { class: 'dispatch-kpis', id: 'dispatch-kpis' });
-  const mapBox = h('div', { class: 'dispatch-map', id: 'dispatch-map', role: 'img', 'aria-label': '各岛开放预约和在岗代办员分布图' });
+  const mapBox = h('div', { class: 'dispatch-map', id: 'dispatch-map', role: 'img', 'aria-label': '各岛开放预约和在岗代办员分布图（预约明细见下方列表）', 'aria-describedby': 'dispatch-map-hint' });
   const waitingBox = h('section', { class: 'card', id: 'dispatch-waiting' });
   const openBox = h('section', { class: 'card', id: 'dispatch-open' });
   replace(
@@ -54,7 +54,7 @@ export async function render(main, ctx) {
       ),
     ),
     kpis,
-    h('section', { class: 'card' }, h('h2', null, '分布图'), mapBox, h('p', { class: 'hint' }, '蓝点：有人居住的岛（点越大人口越多，颜色越深在岗代办员越多）；红色标记：开放预约数。')),
+    h('section', { class: 'card' }, h('h2', null, '分布图'), mapBox, h('p', { class: 'hint', id: 'dispatch-map-hint' }, '蓝点：有人居住的岛（点越大人口越多，颜色越深在岗代办员越多）；红色标记：开放预约数。')),
     waitingBox,
     openBox,
   );

@@ -85,7 +85,7 @@ export async function render(main, ctx) {
       actions.push(h('button', { type: 'button', class: 'btn btn-secondary', id: 'screen-reopen', on: { click: () => triage(a, 'reopen') } }, '重新研判'));
     }
     if (a.case_id) actions.push(h('a', { class: 'btn btn-secondary', href: `/screen/cases/${a.case_id}` }, '查看案件'));
-    const netBox = h('div', { class: 'screen-network', id: 'screen-network', role: 'img', 'aria-label': '投标人关联网络图' });
+    const netBox = h('div', { class: 'screen-network', id: 'screen-network', role: 'img', 'aria-label': '投标人关联网络图', 'aria-describedby': 'screen-network-desc' });
     replace(
       box,
       h('nav', { class: 'breadcrumb', 'aria-label': '当前位置' }, h('ol', null, h('li', null, h('a', { href: '/screen' }, '防围串标')), h('li', { 'aria-current': 'page' }, t.tender_no))),
@@ -178,9 +178,17 @@ export async function render(main, ctx) {
           ? h('p', null, `报价规律：相同报价 ${ev.patterns.identical_pairs} 对，等差 ${ev.patterns.progression_len} 家，固定比例 ${ev.patterns.ratio_len} 家`)
           : null,
       ),
-      h('section', { class: 'card' }, h('h2', null, '投标人关联网络'), netBox, h('p', { class: 'hint' }, '连线：两家在多少个项目中共同投标；圆点大小：中标次数。')),
+      h('section', { class: 'card' }, h('h2', null, '投标人关联网络'), netBox, netText(ev.network), h('p', { class: 'hint' }, '连线：两家在多少个项目中共同投标；圆点大小：中标次数。')),
     );
     drawNetwork(ev.network || { nodes: [], edges: [] }, netBox);
+  }
+
+  /** The network's pairs as text for screen readers (the graph is a canvas). */
+  function netText(net) {
+    const edges = (net && net.edges) || [];
+    const named = new Map(((net && net.nodes) || []).map((n) => [n.ref, `${n.ref} ${n.name}`]));
+    const pairs = edges.slice(0, 40).map((x) => `${named.get(x.a) || x.a} 与 ${named.get(x.b) || x.b} 共同投标 ${x.tenders} 个项目`);
+    return h('p', { class: 'visually-hidden', id: 'screen-network-desc' }, pairs.length ? `${pairs.join('；')}。` : '无共同投标记录。');
   }
 
   async function drawNetwork(net, el) {

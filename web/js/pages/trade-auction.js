@@ -86,7 +86,8 @@ export async function render(main, ctx) {
   const historyEmpty = h('p', { class: 'muted' }, '尚无报价。');
   const historyTable = h(
     'div',
-    { class: 'table-scroll' },
+    // Focusable: the history scrolls sideways on a phone and holds no links.
+    { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': '报价记录' },
     h(
       'table',
       { class: 'table auc-history', id: 'auc-history' },
