@@ -13,6 +13,10 @@
 #define SHINGLE_BASE 0x100000001B3ull /* odd multiplier of the rolling polynomial */
 #define SHINGLE_SEED 0x5851F42D4C957F2Dull
 
+/* qsort for arrays that may be empty (and then NULL): qsort(NULL, 0, …) is undefined. */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+    if (n > 1) qsort(base, n, size, cmp);
+}
 static inline uint64_t fmix64(uint64_t k) {
     k ^= k >> 33;
     k *= 0xFF51AFD7ED558CCDull;
@@ -700,7 +704,7 @@ static int verify(sim_corpus *c, const nview *A, const nview *B, vpair *p, err *
     }
     hm_free(&bm);
     /* keep the longest runs, then materialise them */
-    if (nps > 1) qsort(ps, (size_t)nps, sizeof(passage), cmp_passage_len);
+    sort_n(ps, (size_t)nps, sizeof(passage), cmp_passage_len);
     if (nps > PASSAGES_KEPT) nps = PASSAGES_KEPT;
     for (int k = 0; k < nps; k++) {
         passage *x = &ps[k];
@@ -781,7 +785,7 @@ static int candidates(sim_corpus *c, int all_pairs, uint64_t **out, size_t *nout
                 keys[m].doc = d;
                 m++;
             }
-            qsort(keys, (size_t)m, sizeof(bkey), cmp_bkey);
+            sort_n(keys, (size_t)m, sizeof(bkey), cmp_bkey);
             for (int s = 0; s < m;) {
                 int t = s + 1;
                 while (t < m && keys[t].key == keys[s].key)
@@ -800,7 +804,7 @@ static int candidates(sim_corpus *c, int all_pairs, uint64_t **out, size_t *nout
             }
         }
         free(keys);
-        qsort(v, n, sizeof(uint64_t), cmp_u64);
+        sort_n(v, n, sizeof(uint64_t), cmp_u64);
         size_t u = 0;
         for (size_t i = 0; i < n; i++)
             if (!u || v[i] != v[u - 1]) v[u++] = v[i];
@@ -1135,8 +1139,8 @@ static int closure(vpair *ps, size_t np, size_t kept, uint64_t **out, size_t *no
         links[nl++] = ((uint64_t)(uint32_t)ps[i].a << 32) | (uint32_t)ps[i].b;
         links[nl++] = ((uint64_t)(uint32_t)ps[i].b << 32) | (uint32_t)ps[i].a;
     }
-    qsort(links, nl, sizeof(uint64_t), cmp_u64);
-    qsort(have, kept, sizeof(uint64_t), cmp_u64);
+    sort_n(links, nl, sizeof(uint64_t), cmp_u64);
+    sort_n(have, kept, sizeof(uint64_t), cmp_u64);
     uint64_t *v = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
@@ -1168,7 +1172,7 @@ static int closure(vpair *ps, size_t np, size_t kept, uint64_t **out, size_t *no
         free(v);
         return rc;
     }
-    qsort(v, n, sizeof(uint64_t), cmp_u64);
+    sort_n(v, n, sizeof(uint64_t), cmp_u64);
     size_t u = 0;
     for (size_t i = 0; i < n; i++)
         if (!u || v[i] != v[u - 1]) v[u++] = v[i];
@@ -1220,10 +1224,10 @@ int sim_corpus_compare(sim_corpus *c, const sim_opts *o, json_t **out, err *e) {
     phase("candidates", &t0);
     size_t np = ncand;
     if (np > SIM_MAX_VERIFY) {
-        qsort(ps, np, sizeof(vpair), cmp_pair_est);
+        sort_n(ps, np, sizeof(vpair), cmp_pair_est);
         np = SIM_MAX_VERIFY;
     }
-    qsort(ps, np, sizeof(vpair), cmp_pair_ab);
+    sort_n(ps, np, sizeof(vpair), cmp_pair_ab);
 
     size_t kept = 0;
     int rc = verify_range(c, ps, 0, np, &kept, e);
@@ -1272,9 +1276,9 @@ int sim_corpus_compare(sim_corpus *c, const sim_opts *o, json_t **out, err *e) {
             ps[i].weight = shared;
             ps[i].sim = den > 0 ? shared / den : 0;
             if (ps[i].sim > 1) ps[i].sim = 1;
-            qsort(ps[i].ps, (size_t)ps[i].nps, sizeof(passage), cmp_passage_w);
+            sort_n(ps[i].ps, (size_t)ps[i].nps, sizeof(passage), cmp_passage_w);
         }
-        qsort(ps, kept, sizeof(vpair), cmp_pair_sim);
+        sort_n(ps, kept, sizeof(vpair), cmp_pair_sim);
         json_t *arr = json_array();
         for (size_t i = 0; i < kept && (int)json_array_size(arr) < opt.max_pairs; i++) {
             if (ps[i].sim < opt.threshold &&
