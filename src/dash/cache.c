@@ -37,15 +37,7 @@ static uint64_t clock_uses;
 
 int dash_data_sig(db *d, char *out, size_t n, err *e) {
     db_stmt *s = db_query(d, e,
-                          "SELECT (SELECT COALESCE(MAX(id), 0) FROM case_events), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM assist_events), "
-                          /* opened bids only: a sealed bid's arrival is nobody's business
-                           * before the opening, not even a dashboard's */
-                          "(SELECT COUNT(*) FROM bids WHERE status = 'opened'), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM opening_events), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM ratings), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM proof_steps), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM dash_alerts), "
+                          "SELECT " DASH_STREAMS_SQL ", "
                           "(SELECT COALESCE(MAX(updated_at), '') FROM tenders), "
                           "(SELECT COUNT(*) FROM dash_alerts WHERE status = 'open')",
                           "");

@@ -28,7 +28,20 @@ json_t *dash_coverage_figures(db *d, int64_t now);
 #define DASH_WARM_EVERY_S 45  /* …and the tick recomputes the common ones this often */
 /** On this thread, lookups miss (the answers computed are still stored). */
 void dash_cache_bypass(int on);
-/** The data signature: the newest id of every event stream behind the figures. */
+/* The newest position of each event stream behind the figures, as select columns: the
+ * tick's change detection (watch.c, one name each) and the start of the data signature.
+ * Bids count once opened only: a sealed bid's arrival is nobody's business before the
+ * opening, not even a dashboard's. */
+#define DASH_STREAMS_SQL                                                                           \
+    "(SELECT COALESCE(MAX(id), 0) FROM case_events), "                                             \
+    "(SELECT COALESCE(MAX(id), 0) FROM assist_events), "                                           \
+    "(SELECT COUNT(*) FROM bids WHERE status = 'opened'), "                                        \
+    "(SELECT COALESCE(MAX(id), 0) FROM opening_events), "                                          \
+    "(SELECT COALESCE(MAX(id), 0) FROM ratings), "                                                 \
+    "(SELECT COALESCE(MAX(id), 0) FROM proof_steps), "                                             \
+    "(SELECT COALESCE(MAX(id), 0) FROM dash_alerts)"
+#define DASH_NSTREAMS 7
+/** The data signature: the streams above, the newest tender change, the open alerts. */
 int dash_data_sig(db *d, char *out, size_t n, err *e);
 /** The cached answer for key under sig (a new value), or NULL. */
 json_t *dash_cache_get(const char *key, const char *sig, int64_t now);

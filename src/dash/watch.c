@@ -33,7 +33,7 @@ void dash_set_publish_hook(dash_publish_fn fn) {
     publish_hook = fn;
 }
 
-#define NSTREAMS 7
+#define NSTREAMS DASH_NSTREAMS
 static const char *const stream_names[NSTREAMS] = {"cases",   "assist", "bids",  "hall",
                                                    "ratings", "proofs", "alerts"};
 static int64_t last_sig[NSTREAMS];
@@ -54,17 +54,7 @@ static void warm(db *d, int64_t now) {
 }
 
 static int tick(db *d, int64_t now, char *summary, size_t n, err *e) {
-    db_stmt *s = db_query(d, e,
-                          "SELECT (SELECT COALESCE(MAX(id), 0) FROM case_events), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM assist_events), "
-                          /* opened bids only: a sealed bid's arrival is nobody's business
-                           * before the opening, not even a dashboard's */
-                          "(SELECT COUNT(*) FROM bids WHERE status = 'opened'), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM opening_events), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM ratings), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM proof_steps), "
-                          "(SELECT COALESCE(MAX(id), 0) FROM dash_alerts)",
-                          "");
+    db_stmt *s = db_query(d, e, "SELECT " DASH_STREAMS_SQL, "");
     if (!s) return -1;
     int64_t sig[NSTREAMS] = {0};
     int rc = db_step(s);
